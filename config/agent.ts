@@ -1,0 +1,40 @@
+/** The sync agent's defaults: batching, file stability, scans and retries. */
+export interface AgentSettings {
+  batchMaxLines: number;
+  batchMaxBytes: number;
+  batchWindowMs: number;
+  spoolPollMs: number;
+  readChunkBytes: number;
+  maxBufferedLines: number;
+  fileStableMs: number;
+  reconcileIntervalMs: number;
+  uploadConcurrency: number;
+  fileStateFlushMs: number;
+  retryInitialMs: number;
+  retryMaxMs: number;
+  retryJitter: number;
+  requestTimeoutMs: number;
+  finalSyncGraceMs: number;
+  uploadExisting: boolean;
+  compressBatchesOverBytes: number;
+}
+
+export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
+  batchMaxLines: 10_000, // lines in one metric batch
+  batchMaxBytes: 4 * 1024 * 1024, // 4 MiB: encoded size of one metric batch
+  batchWindowMs: 25, // ms a batch waits for more lines after its first; bounds freshness
+  spoolPollMs: 100, // ms between spool size checks (fs.watch usually wakes us sooner)
+  readChunkBytes: 1024 * 1024, // 1 MiB: one read from the spool
+  maxBufferedLines: 40_000, // lines read but not yet acknowledged; reading pauses above it
+  fileStableMs: 300, // ms a file's size and mtime must stay unchanged before it is uploaded
+  reconcileIntervalMs: 15_000, // ms between full scans of outputs/ (watch events can be lost)
+  uploadConcurrency: 4, // files uploaded at once
+  fileStateFlushMs: 500, // ms between writes of the outputs/ state file
+  retryInitialMs: 200, // ms before the first retry
+  retryMaxMs: 30_000, // ms, the longest wait between retries
+  retryJitter: 0.5, // fraction of each wait that is random
+  requestTimeoutMs: 120_000, // ms before one request is abandoned and retried
+  finalSyncGraceMs: 30_000, // ms the end of a run waits for an unreachable service before leaving the rest to `outpost sync`
+  uploadExisting: false, // upload files already in outputs/ when the run starts
+  compressBatchesOverBytes: 256 * 1024, // gzip a metric batch above this size; 0 never compresses
+});

@@ -1,0 +1,52 @@
+import { agentDefaults, AgentSettings } from './agent';
+import { limitDefaults, Limits } from './limits';
+import { serviceDefaults, ServiceSettings } from './service';
+
+export interface Settings {
+  limits: Limits;
+  agent: AgentSettings;
+  service: ServiceSettings;
+}
+
+export const defaults: Readonly<Settings> = Object.freeze({
+  limits: limitDefaults,
+  agent: agentDefaults,
+  service: serviceDefaults,
+});
+
+/**
+ * Defaults, overridden by the JSON in OUTPOST_CONFIG (e.g. '{"agent":{"fileStableMs":100}}').
+ * Unknown sections or keys, and values of the wrong type, are refused by name.
+ */
+export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
+  const raw = env.OUTPOST_CONFIG;
+  if (!raw) return defaults as Settings;
+  let overrides: unknown;
+  try {
+    overrides = JSON.parse(raw);
+  } catch (err) {
+    throw new Error(`OUTPOST_CONFIG is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(overrides)) throw new Error('OUTPOST_CONFIG must be a JSON object');
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [section, base] of Object.entries(defaults)) out[section] = { ...base };
+  for (const [section, values] of Object.entries(overrides)) {
+    const base = out[section];
+    if (!base) throw new Error(`OUTPOST_CONFIG: unknown section "${section}" (known: ${Object.keys(defaults).join(', ')})`);
+    if (!isPlainObject(values)) throw new Error(`OUTPOST_CONFIG: section "${section}" must be an object`);
+    for (const [key, value] of Object.entries(values)) {
+      if (!(key in base)) throw new Error(`OUTPOST_CONFIG: unknown setting "${section}.${key}"`);
+      if (typeof value !== typeof base[key]) {
+        throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be a ${typeof base[key]}, got ${JSON.stringify(value)}`);
+      }
+      base[key] = value;
+    }
+  }
+  return Object.freeze(out) as unknown as Settings;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export const settings: Settings = loadSettings();

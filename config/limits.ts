@@ -1,0 +1,24 @@
+/** Limits shared by the agent, the service and the clients. One named setting each. */
+export interface Limits {
+  maxFileBytes: number;
+  maxLineBytes: number;
+  maxBatchBodyBytes: number;
+  maxBatchLines: number;
+  maxNameChars: number;
+  maxArtifactPathChars: number;
+  maxHistoryPageSize: number;
+  maxHistoryPoints: number;
+  maxRequestBodyBytes: number;
+}
+
+export const limitDefaults: Readonly<Limits> = Object.freeze({
+  maxFileBytes: 512 * 1024 * 1024, // 512 MiB: one artifact file (the Workbench cap); larger is refused
+  maxLineBytes: 64 * 1024, // 64 KiB: one metric line in the spool, newline excluded
+  maxBatchBodyBytes: 32 * 1024 * 1024, // 32 MiB: one metric batch request body, after decompression
+  maxBatchLines: 50_000, // lines in one metric batch request
+  maxNameChars: 256, // characters in a metric, experiment, run or asset name
+  maxArtifactPathChars: 1024, // characters in an artifact path
+  maxHistoryPageSize: 100_000, // points in one page of a metric's raw history
+  maxHistoryPoints: 10_000, // points a downsampled history may ask for
+  maxRequestBodyBytes: 1024 * 1024, // 1 MiB: any other JSON request body
+});

@@ -1,0 +1,151 @@
+/** Shapes of the HTTP API (/api/v1) and of the CLI's --json output. */
+import type { MetricType, MetricValue } from './metric-line';
+
+export const API_PREFIX = '/api/v1';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'killed';
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'killed'];
+
+/** One entry of `history list --json`. Times are ISO 8601 strings. */
+export interface RunSummary {
+  id: string;
+  experiment: string;
+  name: string;
+  status: RunStatus;
+  startTime: string;
+  endTime: string | null;
+}
+
+export interface MetricSummary {
+  type: MetricType;
+  count: number;
+  last: MetricValue;
+  lastStep: number | null;
+}
+
+export interface ArtifactInfo {
+  path: string;
+  size: number;
+  sha256: string;
+  time: string;
+  versions: number;
+}
+
+export interface RejectedLineInfo {
+  stream: string;
+  file: string;
+  line: number;
+  reason: string;
+}
+
+export interface RunEvent {
+  time: string;
+  kind: 'file-refused' | 'stream-reset' | 'warning';
+  path?: string;
+  message: string;
+}
+
+/** `history info -r RUN --json`. */
+export interface RunInfo extends RunSummary {
+  exitCode: number | null;
+  command: string | null;
+  cwd: string | null;
+  host: string | null;
+  gitCommit: string | null;
+  gitDirty: boolean | null;
+  metrics: Record<string, MetricSummary>;
+  artifacts: ArtifactInfo[];
+  deletedArtifacts: string[];
+  rejectedLines: number;
+  rejected: RejectedLineInfo[];
+  events: RunEvent[];
+}
+
+/** PUT /runs/:id (create or update; idempotent, so an offline agent can retry it). */
+export interface RunUpsert {
+  experiment?: string;
+  name?: string;
+  status?: RunStatus;
+  exitCode?: number | null;
+  startTime?: string;
+  endTime?: string | null;
+  command?: string;
+  cwd?: string;
+  host?: string;
+  gitCommit?: string | null;
+  gitDirty?: boolean | null;
+}
+
+/** One line of a metric batch: a valid line, or a rejected one (it still takes its place). */
+export type WireLine =
+  | { seq: number; time: number; step?: number; metrics: Record<string, MetricValue> }
+  | { seq: number; time: number; error: string };
+
+/** POST /runs/:id/metrics. `seq` is the line's number in its stream and must increase. */
+export interface MetricBatch {
+  stream: string;
+  file?: string;
+  lines: WireLine[];
+}
+
+export interface BatchAck {
+  stream: string;
+  ackedSeq: number;
+  stored: number;
+  skipped: number;
+}
+
+/** One point of `history metric --json`. */
+export interface MetricPoint {
+  step: number | null;
+  time: number;
+  value: MetricValue;
+}
+
+/** GET /runs/:id/metrics/:name; `index` is the point's position in the series. */
+export interface MetricHistory {
+  name: string;
+  type: MetricType;
+  count: number;
+  downsampled: boolean;
+  points: (MetricPoint & { index: number })[];
+  nextOffset: number | null;
+}
+
+export interface AssetFile {
+  path: string;
+  size: number;
+  sha256: string;
+}
+
+export interface AssetVersion {
+  name: string;
+  version: number;
+  sourceRun: string;
+  prefix: string;
+  createdTime: string;
+  files: AssetFile[];
+}
+
+export interface AssetSummary {
+  name: string;
+  latestVersion: number;
+  versions: number;
+  updatedTime: string;
+}
+
+export interface PromoteRequest {
+  run: string;
+  prefix: string;
+  name: string;
+}
+
+export interface RecordEvent {
+  kind: RunEvent['kind'];
+  path?: string;
+  message: string;
+}
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; field?: string };
+}

@@ -1,0 +1,5 @@
+export * from './api-types';
+export * from './artifact-path';
+export * from './errors';
+export * from './metric-line';
+export * from './run-folder';

@@ -1,0 +1,112 @@
+/**
+ * The metric line: the any-language contract (DESIGN.md). Parsing is hand-written because it
+ * is outpost's hot path and its error messages must name the exact reason.
+ */
+export type MetricValue = number | string | boolean | number[];
+export type MetricType = 'integer' | 'float' | 'string' | 'boolean' | 'list';
+
+export interface ParsedLine {
+  metrics: Record<string, MetricValue>;
+  step?: number;
+  time?: number;
+}
+
+export type LineResult = { ok: true; line: ParsedLine } | { ok: false; reason: string };
+
+const ALLOWED_KEYS = new Set(['name', 'value', 'metrics', 'step', 'time']);
+
+/** Validates one decoded line (without its newline). `maxNameChars` bounds metric names. */
+export function parseMetricLine(text: string, maxNameChars = 256): LineResult {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (err) {
+    return { ok: false, reason: `not valid JSON (${(err as Error).message})` };
+  }
+  return validateMetricObject(obj, maxNameChars);
+}
+
+export function validateMetricObject(obj: unknown, maxNameChars = 256): LineResult {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
+    return { ok: false, reason: 'a metric line must be a JSON object' };
+  }
+  const o = obj as Record<string, unknown>;
+  for (const key in o) {
+    if (!ALLOWED_KEYS.has(key)) return { ok: false, reason: `unknown field "${key}"` };
+  }
+  const metrics: Record<string, MetricValue> = {};
+  if (o.metrics !== undefined) {
+    if (o.name !== undefined || o.value !== undefined) {
+      return { ok: false, reason: 'use either "name" and "value" or "metrics", not both' };
+    }
+    const m = o.metrics;
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return { ok: false, reason: '"metrics" must be an object' };
+    let n = 0;
+    for (const name in m as Record<string, unknown>) {
+      const bad = checkName(name, maxNameChars) ?? checkValue((m as Record<string, unknown>)[name], `metrics["${name}"]`);
+      if (bad) return { ok: false, reason: bad };
+      metrics[name] = (m as Record<string, MetricValue>)[name];
+      n++;
+    }
+    if (n === 0) return { ok: false, reason: '"metrics" is empty' };
+  } else {
+    if (o.name === undefined) return { ok: false, reason: 'missing "name" (or "metrics")' };
+    if (typeof o.name !== 'string') return { ok: false, reason: '"name" must be a string' };
+    const bad = checkName(o.name, maxNameChars);
+    if (bad) return { ok: false, reason: bad };
+    if (o.value === undefined) return { ok: false, reason: 'missing "value"' };
+    const badValue = checkValue(o.value, '"value"');
+    if (badValue) return { ok: false, reason: badValue };
+    metrics[o.name] = o.value as MetricValue;
+  }
+  const line: ParsedLine = { metrics };
+  if (o.step !== undefined) {
+    if (typeof o.step !== 'number' || !Number.isSafeInteger(o.step) || o.step < 0) {
+      return { ok: false, reason: `"step" must be an integer >= 0, got ${JSON.stringify(o.step)}` };
+    }
+    line.step = o.step;
+  }
+  if (o.time !== undefined) {
+    if (typeof o.time !== 'number' || !Number.isFinite(o.time) || o.time < 0) {
+      return { ok: false, reason: `"time" must be seconds since the epoch, got ${JSON.stringify(o.time)}` };
+    }
+    line.time = o.time;
+  }
+  return { ok: true, line };
+}
+
+function checkName(name: string, maxNameChars: number): string | undefined {
+  if (name.length === 0) return 'metric name is empty';
+  if (name.length > maxNameChars) return `metric name is longer than ${maxNameChars} characters`;
+  if (name.includes('\u0000')) return 'metric name contains a NUL character';
+  return undefined;
+}
+
+function checkValue(v: unknown, where: string): string | undefined {
+  switch (typeof v) {
+    case 'number':
+      return Number.isFinite(v) ? undefined : `${where} is not a finite number`;
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'object':
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) {
+          if (typeof v[i] !== 'number' || !Number.isFinite(v[i])) {
+            return `${where}[${i}] must be a finite number (lists hold numbers only)`;
+          }
+        }
+        return undefined;
+      }
+      return `${where} must be a number, string, boolean or list of numbers, got ${v === null ? 'null' : 'an object'}`;
+    default:
+      return `${where} must be a number, string, boolean or list of numbers`;
+  }
+}
+
+export function metricTypeOf(v: MetricValue): MetricType {
+  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'float';
+  if (typeof v === 'string') return 'string';
+  if (typeof v === 'boolean') return 'boolean';
+  return 'list';
+}

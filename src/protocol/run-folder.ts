@@ -1,0 +1,57 @@
+/**
+ * The files a run leaves on disk, shared by the agent, the clients and `outpost sync`:
+ *   <dir>/.outpost/runs/<run>/metrics.jsonl       the spool (producers append)
+ *   <dir>/.outpost/runs/<run>/metrics.jsonl.ack   the ack watermark (the agent writes)
+ *   <dir>/.outpost/runs/<run>/run.json            what the run is (id, server, outputs folder)
+ *   <dir>/.outpost/runs/<run>/agent.json          the live agent's pid (removed when it exits)
+ *   <dir>/.outpost/runs/<run>/checkpoint.json     spool offsets acknowledged by the service
+ *   <dir>/.outpost/runs/<run>/files.json          outputs/ state: what was uploaded
+ */
+export const OUTPOST_DIR = '.outpost';
+export const RUNS_DIR = 'runs';
+export const SPOOL_FILE = 'metrics.jsonl';
+export const ACK_SUFFIX = '.ack';
+export const RUN_FILE = 'run.json';
+export const AGENT_FILE = 'agent.json';
+export const CHECKPOINT_FILE = 'checkpoint.json';
+export const FILES_STATE_FILE = 'files.json';
+export const LOG_ARTIFACT = 'logs/run.log';
+
+/**
+ * The ack watermark, rewritten atomically after every acknowledgement: every line of the spool
+ * file with inode `ino` that ends at or before byte `offset` is stored by the service (or was
+ * rejected and recorded as such). A writer waits for its line by comparing its end offset.
+ */
+export interface AckWatermark {
+  stream: string;
+  ino: number;
+  offset: number;
+  line: number;
+  time: string;
+}
+
+/** run.json: written once when the run is set up. */
+export interface RunFolderInfo {
+  id: string;
+  experiment: string;
+  name: string;
+  server: string | null;
+  outputsDir: string;
+  metricsFile: string;
+  createdTime: string;
+}
+
+/** agent.json: present while an agent works on the run. */
+export interface AgentPresence {
+  pid: number;
+  server: string;
+  startedTime: string;
+}
+
+/** Environment handed to the training process. */
+export const ENV = {
+  runId: 'OUTPOST_RUN_ID',
+  metricsFile: 'OUTPOST_METRICS_FILE',
+  outputsDir: 'OUTPOST_OUTPUTS_DIR',
+  server: 'OUTPOST_SERVER',
+} as const;

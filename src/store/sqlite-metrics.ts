@@ -1,0 +1,252 @@
+/**
+ * Metric ingest and history over SQLite. Ingest is one transaction per batch and idempotent:
+ * each stream remembers the highest sequence stored, and lines at or below it are skipped.
+ */
+import type Database from 'better-sqlite3';
+import {
+  BatchAck,
+  MetricBatch,
+  MetricHistory,
+  MetricType,
+  OutpostError,
+  metricTypeOf,
+  validateMetricObject,
+} from '../protocol';
+import { decodeValue, encodeValue, widenType } from './metric-codec';
+import type { HistoryQuery } from './store';
+
+/** Points per rollup block: downsampling a long series reads count/BLOCK_POINTS rows. */
+export const BLOCK_POINTS = 64;
+
+interface Block {
+  block: number;
+  minIdx: number;
+  min: number;
+  maxIdx: number;
+  max: number;
+}
+
+interface SeriesState {
+  id: number;
+  count: number;
+  type: MetricType;
+  lastKind: number;
+  lastValue: number | string;
+  lastStep: number | null;
+  dirty: boolean;
+  block: Block | null;
+}
+
+export class SqliteMetrics {
+  private readonly s;
+
+  constructor(private readonly db: Database.Database, private readonly maxNameChars: number) {
+    this.s = {
+      runExists: db.prepare('SELECT 1 FROM runs WHERE id = ?').pluck(),
+      streamInsert: db.prepare('INSERT OR IGNORE INTO streams (run_id, name, file) VALUES (?, ?, ?)'),
+      streamGet: db.prepare('SELECT id, acked_seq FROM streams WHERE run_id = ? AND name = ?'),
+      streamAck: db.prepare('UPDATE streams SET acked_seq = ? WHERE id = ?'),
+      seriesGet: db.prepare('SELECT id, count, type FROM series WHERE run_id = ? AND name = ?'),
+      seriesInsert: db.prepare('INSERT INTO series (run_id, name, type) VALUES (?, ?, ?)'),
+      seriesUpdate: db.prepare('UPDATE series SET count = ?, type = ?, last_kind = ?, last_value = ?, last_step = ? WHERE id = ?'),
+      pointInsert: db.prepare('INSERT INTO points (series_id, idx, stream_id, seq, step, time, kind, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
+      // A block may span two batches: merge with what the first one stored.
+      blockUpsert: db.prepare(
+        `INSERT INTO point_blocks (series_id, block, min_idx, min_value, max_idx, max_value) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (series_id, block) DO UPDATE SET
+           min_idx = CASE WHEN excluded.min_value < min_value THEN excluded.min_idx ELSE min_idx END,
+           min_value = min(min_value, excluded.min_value),
+           max_idx = CASE WHEN excluded.max_value > max_value THEN excluded.max_idx ELSE max_idx END,
+           max_value = max(max_value, excluded.max_value)`,
+      ),
+      rejectedInsert: db.prepare('INSERT INTO rejected (run_id, stream_id, seq, reason, time) VALUES (?, ?, ?, ?, ?)'),
+      runRejected: db.prepare('UPDATE runs SET rejected_lines = rejected_lines + ? WHERE id = ?'),
+      seriesInfo: db.prepare('SELECT id, type, count FROM series WHERE run_id = ? AND name = ?'),
+      page: db.prepare('SELECT idx, step, time, kind, value FROM points WHERE series_id = ? AND idx >= ? ORDER BY idx LIMIT ?').raw(),
+      point: db.prepare('SELECT idx, step, time, kind, value FROM points WHERE series_id = ? AND idx = ?').raw(),
+      numericPoints: db.prepare('SELECT idx, value FROM points WHERE series_id = ? AND kind <= 1 ORDER BY idx').raw(),
+      blocks: db.prepare('SELECT block, min_idx, min_value, max_idx, max_value FROM point_blocks WHERE series_id = ? ORDER BY block').raw(),
+    };
+  }
+
+  /** Validates the whole batch first: a malformed batch stores nothing. */
+  ingest(runId: string, batch: MetricBatch): BatchAck {
+    if (!this.s.runExists.get(runId)) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
+    checkBatch(batch, this.maxNameChars);
+    return this.db.transaction(() => this.ingestChecked(runId, batch)).immediate();
+  }
+
+  private ingestChecked(runId: string, batch: MetricBatch): BatchAck {
+    const s = this.s;
+    s.streamInsert.run(runId, batch.stream, batch.file ?? null);
+    const stream = s.streamGet.get(runId, batch.stream) as { id: number; acked_seq: number };
+    const series = new Map<string, SeriesState>();
+    let acked = stream.acked_seq;
+    let stored = 0;
+    let skipped = 0;
+    let rejected = 0;
+    for (const line of batch.lines) {
+      if (line.seq <= acked) {
+        skipped++;
+        continue;
+      }
+      acked = line.seq;
+      stored++;
+      if ('error' in line) {
+        s.rejectedInsert.run(runId, stream.id, line.seq, line.error, line.time);
+        rejected++;
+        continue;
+      }
+      const step = line.step ?? null;
+      for (const name in line.metrics) {
+        const value = line.metrics[name];
+        let st = series.get(name);
+        if (!st) {
+          st = this.loadSeries(runId, name, metricTypeOf(value));
+          series.set(name, st);
+        }
+        const [kind, v] = encodeValue(value);
+        const idx = st.count++;
+        s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
+        if (kind <= 1) this.addToBlock(st, idx, v as number);
+        st.type = widenType(st.type, value);
+        st.lastKind = kind;
+        st.lastValue = v;
+        st.lastStep = step;
+        st.dirty = true;
+      }
+    }
+    for (const st of series.values()) {
+      if (!st.dirty) continue;
+      this.flushBlock(st);
+      s.seriesUpdate.run(st.count, st.type, st.lastKind, st.lastValue, st.lastStep, st.id);
+    }
+    if (rejected) s.runRejected.run(rejected, runId);
+    if (acked !== stream.acked_seq) s.streamAck.run(acked, stream.id);
+    return { stream: batch.stream, ackedSeq: acked, stored, skipped };
+  }
+
+  private addToBlock(st: SeriesState, idx: number, v: number): void {
+    const block = Math.floor(idx / BLOCK_POINTS);
+    let b = st.block;
+    if (b && b.block !== block) {
+      this.flushBlock(st);
+      b = null;
+    }
+    if (!b) {
+      st.block = { block, minIdx: idx, min: v, maxIdx: idx, max: v };
+      return;
+    }
+    if (v < b.min) {
+      b.min = v;
+      b.minIdx = idx;
+    }
+    if (v > b.max) {
+      b.max = v;
+      b.maxIdx = idx;
+    }
+  }
+
+  private flushBlock(st: SeriesState): void {
+    const b = st.block;
+    if (b) this.s.blockUpsert.run(st.id, b.block, b.minIdx, b.min, b.maxIdx, b.max);
+    st.block = null;
+  }
+
+  private loadSeries(runId: string, name: string, type: MetricType): SeriesState {
+    let row = this.s.seriesGet.get(runId, name) as { id: number; count: number; type: MetricType } | undefined;
+    if (!row) {
+      const id = Number(this.s.seriesInsert.run(runId, name, type).lastInsertRowid);
+      row = { id, count: 0, type };
+    }
+    return { id: row.id, count: row.count, type: row.type, lastKind: 0, lastValue: 0, lastStep: null, dirty: false, block: null };
+  }
+
+  history(runId: string, name: string, q: HistoryQuery, maxPage: number): MetricHistory | null {
+    const info = this.s.seriesInfo.get(runId, name) as { id: number; type: MetricType; count: number } | undefined;
+    if (!info) return null;
+    const base = { name, type: info.type, count: info.count };
+    if (q.maxPoints !== undefined && info.count > q.maxPoints) {
+      return { ...base, downsampled: true, points: this.downsample(info.id, info.type, info.count, q.maxPoints), nextOffset: null };
+    }
+    const offset = q.offset ?? 0;
+    const limit = Math.min(q.limit ?? maxPage, maxPage);
+    const rows = this.s.page.all(info.id, offset, limit) as unknown[][];
+    const end = offset + rows.length;
+    return { ...base, downsampled: false, points: rows.map(toPoint), nextOffset: end < info.count ? end : null };
+  }
+
+  /**
+   * Numbers: the series is cut into buckets and each bucket gives its lowest and highest point,
+   * so spikes survive; long series read the per-block rollups instead of every point. Other
+   * types: evenly spaced points. The first and last points are always kept.
+   */
+  private downsample(seriesId: number, type: MetricType, count: number, maxPoints: number): MetricHistory['points'] {
+    const wanted = new Set<number>([0, count - 1]);
+    const buckets = Math.max(1, Math.floor((maxPoints - 2) / 2));
+    if (type === 'integer' || type === 'float') {
+      let bucket = Math.ceil(count / buckets);
+      let rows: number[][];
+      if (bucket >= BLOCK_POINTS) {
+        // Whole blocks per bucket, so block extremes are bucket candidates.
+        bucket = Math.ceil(bucket / BLOCK_POINTS) * BLOCK_POINTS;
+        rows = (this.s.blocks.all(seriesId) as number[][]).map(([block, minIdx, min, maxIdx, max]) => [block * BLOCK_POINTS, minIdx, min, maxIdx, max]);
+      } else {
+        rows = (this.s.numericPoints.all(seriesId) as number[][]).map(([idx, v]) => [idx, idx, v, idx, v]);
+      }
+      let current = -1;
+      let lo = [0, Infinity];
+      let hi = [0, -Infinity];
+      const flush = () => {
+        if (current >= 0) wanted.add(lo[0]).add(hi[0]);
+      };
+      for (const [start, minIdx, min, maxIdx, max] of rows) {
+        const b = Math.floor(start / bucket);
+        if (b !== current) {
+          flush();
+          current = b;
+          lo = [minIdx, min];
+          hi = [maxIdx, max];
+          continue;
+        }
+        if (min < lo[1]) lo = [minIdx, min];
+        if (max > hi[1]) hi = [maxIdx, max];
+      }
+      flush();
+    } else {
+      const stride = count / (maxPoints - 1);
+      for (let i = 0; i < maxPoints - 1; i++) wanted.add(Math.floor(i * stride));
+    }
+    const ordered = [...wanted].sort((a, b) => a - b).slice(0, maxPoints);
+    return ordered.map((idx) => toPoint(this.s.point.get(seriesId, idx) as unknown[]));
+  }
+}
+
+function toPoint(row: unknown[]): MetricHistory['points'][number] {
+  const [idx, step, time, kind, value] = row as [number, number | null, number, number, unknown];
+  return { index: idx, step, time, value: decodeValue(kind, value) };
+}
+
+function checkBatch(batch: MetricBatch, maxNameChars: number): void {
+  let prev = -Infinity;
+  for (let i = 0; i < batch.lines.length; i++) {
+    const line = batch.lines[i];
+    const where = `lines[${i}]`;
+    if (!Number.isSafeInteger(line.seq) || line.seq < 1) {
+      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.seq must be an integer >= 1`, `${where}.seq`);
+    }
+    if (line.seq <= prev) {
+      throw new OutpostError('OUTPOST_ERR_BAD_SEQUENCE', `${where}.seq ${line.seq} does not follow ${prev}`, `${where}.seq`);
+    }
+    prev = line.seq;
+    if (typeof line.time !== 'number' || !Number.isFinite(line.time)) {
+      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.time must be a finite number`, `${where}.time`);
+    }
+    if ('error' in line) {
+      if (typeof line.error !== 'string') throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error must be a string`, `${where}.error`);
+      continue;
+    }
+    const result = validateMetricObject({ metrics: line.metrics, step: line.step, time: line.time }, maxNameChars);
+    if (!result.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: ${result.reason}`, where);
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * Versioned schema migrations, tracked by PRAGMA user_version. Each step runs once, in its own
+ * transaction, so a newer outpost opens an older store. Append; never edit a released step.
+ */
+import type Database from 'better-sqlite3';
+
+export const MIGRATIONS: readonly string[] = [
+  // 1: runs, metric streams and series, artifacts
+  `
+  CREATE TABLE experiments (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    created_time TEXT NOT NULL
+  );
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    experiment_id INTEGER NOT NULL REFERENCES experiments(id),
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    exit_code INTEGER,
+    start_time TEXT NOT NULL,
+    end_time TEXT,
+    command TEXT,
+    host TEXT,
+    git_commit TEXT,
+    rejected_lines INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX runs_by_start ON runs(start_time DESC);
+  CREATE INDEX runs_by_experiment ON runs(experiment_id, start_time DESC);
+  CREATE TABLE streams (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL,
+    file TEXT,
+    acked_seq INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (run_id, name)
+  );
+  CREATE TABLE series (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    name TEXT NOT NULL,
+    type TEXT NOT NULL,
+    count INTEGER NOT NULL DEFAULT 0,
+    last_kind INTEGER,
+    last_value,
+    last_step INTEGER,
+    UNIQUE (run_id, name)
+  );
+  -- value has no type affinity: numbers stay numbers and text stays text; kind says which
+  CREATE TABLE points (
+    series_id INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    stream_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    step INTEGER,
+    time REAL NOT NULL,
+    kind INTEGER NOT NULL,
+    value,
+    PRIMARY KEY (series_id, idx)
+  ) WITHOUT ROWID;
+  -- min and max of each block of BLOCK_POINTS numeric points: downsampling reads these, not every point
+  CREATE TABLE point_blocks (
+    series_id INTEGER NOT NULL,
+    block INTEGER NOT NULL,
+    min_idx INTEGER NOT NULL,
+    min_value REAL NOT NULL,
+    max_idx INTEGER NOT NULL,
+    max_value REAL NOT NULL,
+    PRIMARY KEY (series_id, block)
+  ) WITHOUT ROWID;
+  CREATE TABLE rejected (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL,
+    stream_id INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    time REAL NOT NULL
+  );
+  CREATE INDEX rejected_by_run ON rejected(run_id, id);
+  CREATE TABLE artifact_versions (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    time TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0
+  );
+  CREATE INDEX artifact_versions_by_path ON artifact_versions(run_id, path, id);
+  `,
+  // 2: promoted assets
+  `
+  CREATE TABLE assets (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    source_run TEXT NOT NULL,
+    prefix TEXT NOT NULL,
+    created_time TEXT NOT NULL,
+    UNIQUE (name, version)
+  );
+  CREATE TABLE asset_files (
+    asset_id INTEGER NOT NULL REFERENCES assets(id),
+    path TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    PRIMARY KEY (asset_id, path)
+  );
+  `,
+  // 3: run facts recorded by `outpost run`, and run events (refused files, stream resets)
+  `
+  ALTER TABLE runs ADD COLUMN cwd TEXT;
+  ALTER TABLE runs ADD COLUMN git_dirty INTEGER;
+  CREATE TABLE events (
+    id INTEGER PRIMARY KEY,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    time TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    path TEXT,
+    message TEXT NOT NULL
+  );
+  CREATE INDEX events_by_run ON events(run_id, id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings `db` up to `target` (default: the newest). Refuses a store newer than this outpost. */
+export function migrate(db: Database.Database, target = SCHEMA_VERSION): number {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  if (current > SCHEMA_VERSION) {
+    throw new Error(`the store has schema version ${current}, newer than this outpost knows (${SCHEMA_VERSION}); upgrade outpost`);
+  }
+  for (let v = current; v < target; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]);
+      db.pragma(`user_version = ${v + 1}`);
+    }).immediate();
+  }
+  return Math.max(current, target);
+}

@@ -1,0 +1,359 @@
+/** The embedded Store: one SQLite file (WAL, busy timeout) plus a content-addressed blob folder. */
+import Database from 'better-sqlite3';
+import fs from 'fs';
+import path from 'path';
+import { settings } from '../../config';
+import {
+  ArtifactInfo,
+  AssetSummary,
+  AssetVersion,
+  BatchAck,
+  MetricBatch,
+  MetricHistory,
+  OutpostError,
+  PromoteRequest,
+  RecordEvent,
+  RunInfo,
+  RunStatus,
+  RunSummary,
+  RunUpsert,
+} from '../protocol';
+import { BlobStore } from './blob-store';
+import { decodeValue } from './metric-codec';
+import { SqliteMetrics } from './sqlite-metrics';
+import { migrate } from './sqlite-migrations';
+import type { ArtifactBlobRef, ExperimentSummary, HistoryQuery, PutArtifactResult, RunFilter, Store } from './store';
+
+export const DB_FILE = 'outpost.db';
+const REJECTED_SHOWN = 100;
+
+interface RunRow {
+  id: string;
+  experiment: string;
+  name: string;
+  status: RunStatus;
+  exit_code: number | null;
+  start_time: string;
+  end_time: string | null;
+  command: string | null;
+  cwd: string | null;
+  host: string | null;
+  git_commit: string | null;
+  git_dirty: number | null;
+  rejected_lines: number;
+}
+
+const RUN_COLUMNS = `r.id, e.name AS experiment, r.name, r.status, r.exit_code, r.start_time, r.end_time, r.command,
+  r.cwd, r.host, r.git_commit, r.git_dirty, r.rejected_lines`;
+
+export class SqliteStore implements Store {
+  readonly db: Database.Database;
+  readonly blobs: BlobStore;
+  private readonly metrics: SqliteMetrics;
+
+  private constructor(readonly dataDir: string) {
+    fs.mkdirSync(dataDir, { recursive: true });
+    this.db = new Database(path.join(dataDir, DB_FILE));
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma(`busy_timeout = ${settings.service.sqliteBusyTimeoutMs}`);
+    // WAL + NORMAL: a committed transaction survives a process crash (SIGKILL); only a power
+    // loss may drop the last commits, never corrupt the file.
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    migrate(this.db);
+    this.blobs = new BlobStore(dataDir);
+    this.metrics = new SqliteMetrics(this.db, settings.limits.maxNameChars);
+  }
+
+  static async open(dataDir: string): Promise<SqliteStore> {
+    const store = new SqliteStore(dataDir);
+    await store.blobs.init();
+    return store;
+  }
+
+  async upsertRun(id: string, patch: RunUpsert): Promise<RunInfo> {
+    this.db
+      .transaction(() => {
+        const exists = this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id);
+        const experimentId = patch.experiment !== undefined || !exists ? this.experimentId(patch.experiment ?? 'default') : undefined;
+        if (!exists) {
+          this.db
+            .prepare(
+              `INSERT INTO runs (id, experiment_id, name, status, start_time) VALUES (?, ?, ?, 'running', ?)`,
+            )
+            .run(id, experimentId, patch.name ?? id, patch.startTime ?? new Date().toISOString());
+        }
+        const columns: Record<string, unknown> = {
+          experiment_id: experimentId,
+          name: patch.name,
+          status: patch.status,
+          exit_code: patch.exitCode,
+          start_time: patch.startTime,
+          end_time: patch.endTime,
+          command: patch.command,
+          cwd: patch.cwd,
+          host: patch.host,
+          git_commit: patch.gitCommit,
+          git_dirty: patch.gitDirty === undefined || patch.gitDirty === null ? patch.gitDirty : patch.gitDirty ? 1 : 0,
+        };
+        const set = Object.entries(columns).filter(([, v]) => v !== undefined);
+        if (set.length) {
+          this.db.prepare(`UPDATE runs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
+        }
+      })
+      .immediate();
+    return (await this.getRun(id))!;
+  }
+
+  private experimentId(name: string): number {
+    this.db.prepare('INSERT OR IGNORE INTO experiments (name, created_time) VALUES (?, ?)').run(name, new Date().toISOString());
+    return this.db.prepare('SELECT id FROM experiments WHERE name = ?').pluck().get(name) as number;
+  }
+
+  async getRun(id: string): Promise<RunInfo | null> {
+    const row = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`).get(id) as
+      | RunRow
+      | undefined;
+    return row ? this.runInfo(row) : null;
+  }
+
+  private runInfo(row: RunRow): RunInfo {
+    const metrics: RunInfo['metrics'] = {};
+    const series = this.db
+      .prepare('SELECT name, type, count, last_kind, last_value, last_step FROM series WHERE run_id = ? ORDER BY name')
+      .all(row.id) as { name: string; type: RunInfo['metrics'][string]['type']; count: number; last_kind: number; last_value: unknown; last_step: number | null }[];
+    for (const s of series) {
+      if (s.count === 0) continue;
+      metrics[s.name] = { type: s.type, count: s.count, last: decodeValue(s.last_kind, s.last_value), lastStep: s.last_step };
+    }
+    const rejected = this.db
+      .prepare(
+        `SELECT st.name AS stream, st.file, rj.seq AS line, rj.reason FROM rejected rj JOIN streams st ON st.id = rj.stream_id
+         WHERE rj.run_id = ? ORDER BY rj.id LIMIT ?`,
+      )
+      .all(row.id, REJECTED_SHOWN) as { stream: string; file: string | null; line: number; reason: string }[];
+    const events = this.db.prepare('SELECT time, kind, path, message FROM events WHERE run_id = ? ORDER BY id').all(row.id) as RunInfo['events'];
+    const all = this.latestVersions(row.id);
+    return {
+      ...summaryOf(row),
+      exitCode: row.exit_code,
+      command: row.command,
+      cwd: row.cwd,
+      host: row.host,
+      gitCommit: row.git_commit,
+      gitDirty: row.git_dirty === null ? null : row.git_dirty === 1,
+      metrics,
+      artifacts: all.filter((a) => !a.deleted).map(({ deleted: _d, ...a }) => a),
+      deletedArtifacts: all.filter((a) => a.deleted).map((a) => a.path),
+      rejectedLines: row.rejected_lines,
+      rejected: rejected.map((r) => ({ stream: r.stream, file: r.file ?? '', line: r.line, reason: r.reason })),
+      events: events.map((e) => (e.path === null ? { time: e.time, kind: e.kind, message: e.message } : e)),
+    };
+  }
+
+  async lastRun(filter: RunFilter = {}): Promise<RunInfo | null> {
+    const [first] = await this.listRuns({ ...filter, limit: 1, offset: 0 });
+    return first ? this.getRun(first.id) : null;
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
+    const { where, args } = runWhere(filter);
+    const rows = this.db
+      .prepare(
+        `SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}
+         ORDER BY r.start_time DESC, r.rowid DESC LIMIT ? OFFSET ?`,
+      )
+      .all(...args, filter.limit ?? -1, filter.offset ?? 0) as RunRow[];
+    return rows.map(summaryOf);
+  }
+
+  async countRuns(filter: RunFilter = {}): Promise<number> {
+    const { where, args } = runWhere(filter);
+    return this.db.prepare(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}`).pluck().get(...args) as number;
+  }
+
+  async lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>> {
+    const out: Record<string, Record<string, unknown>> = {};
+    const stmt = this.db.prepare('SELECT name, last_kind, last_value FROM series WHERE run_id = ? AND count > 0 AND last_kind <> 4');
+    for (const id of runIds) {
+      const values: Record<string, unknown> = {};
+      for (const r of stmt.all(id) as { name: string; last_kind: number; last_value: unknown }[]) values[r.name] = decodeValue(r.last_kind, r.last_value);
+      out[id] = values;
+    }
+    return out;
+  }
+
+  async listExperiments(): Promise<ExperimentSummary[]> {
+    return this.db
+      .prepare(
+        `SELECT e.name, count(r.id) AS runs, max(r.start_time) AS lastStartTime FROM experiments e
+         LEFT JOIN runs r ON r.experiment_id = e.id GROUP BY e.id ORDER BY lastStartTime DESC`,
+      )
+      .all() as ExperimentSummary[];
+  }
+
+  async ingestMetrics(runId: string, batch: MetricBatch): Promise<BatchAck> {
+    return this.metrics.ingest(runId, batch);
+  }
+
+  async metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null> {
+    return this.metrics.history(runId, name, query, settings.limits.maxHistoryPageSize);
+  }
+
+  async recordEvent(runId: string, event: RecordEvent): Promise<void> {
+    this.requireRun(runId);
+    this.db
+      .prepare('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)')
+      .run(runId, new Date().toISOString(), event.kind, event.path ?? null, event.message);
+  }
+
+  private requireRun(runId: string): void {
+    if (!this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId)) {
+      throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
+    }
+  }
+
+  /** A new version unless the latest one already has these bytes. */
+  async putArtifact(runId: string, artifactPath: string, blob: { size: number; sha256: string }): Promise<PutArtifactResult> {
+    this.requireRun(runId);
+    return this.db
+      .transaction((): PutArtifactResult => {
+        const latest = this.latestVersion(runId, artifactPath);
+        if (latest && !latest.deleted && latest.sha256 === blob.sha256) {
+          return { path: artifactPath, size: latest.size, sha256: latest.sha256, time: latest.time, versions: latest.versions, unchanged: true };
+        }
+        const time = new Date().toISOString();
+        this.db
+          .prepare('INSERT INTO artifact_versions (run_id, path, size, sha256, time) VALUES (?, ?, ?, ?, ?)')
+          .run(runId, artifactPath, blob.size, blob.sha256, time);
+        return { path: artifactPath, size: blob.size, sha256: blob.sha256, time, versions: (latest?.versions ?? 0) + 1, unchanged: false };
+      })
+      .immediate();
+  }
+
+  async deleteArtifact(runId: string, artifactPath: string): Promise<boolean> {
+    this.requireRun(runId);
+    return this.db
+      .transaction(() => {
+        const latest = this.latestVersion(runId, artifactPath);
+        if (!latest || latest.deleted) return false;
+        this.db
+          .prepare('INSERT INTO artifact_versions (run_id, path, size, sha256, time, deleted) VALUES (?, ?, ?, ?, ?, 1)')
+          .run(runId, artifactPath, latest.size, latest.sha256, new Date().toISOString());
+        return true;
+      })
+      .immediate();
+  }
+
+  private latestVersion(runId: string, artifactPath: string) {
+    return this.db
+      .prepare(
+        `SELECT size, sha256, time, deleted, (SELECT count(*) FROM artifact_versions WHERE run_id = ?1 AND path = ?2 AND deleted = 0) AS versions
+         FROM artifact_versions WHERE run_id = ?1 AND path = ?2 ORDER BY id DESC LIMIT 1`,
+      )
+      .get(runId, artifactPath) as { size: number; sha256: string; time: string; deleted: number; versions: number } | undefined;
+  }
+
+  private latestVersions(runId: string): (ArtifactInfo & { deleted: boolean })[] {
+    const rows = this.db
+      .prepare(
+        `SELECT v.path, v.size, v.sha256, v.time, v.deleted, c.versions FROM artifact_versions v
+         JOIN (SELECT path, max(id) AS id, sum(deleted = 0) AS versions FROM artifact_versions WHERE run_id = ? GROUP BY path) c ON c.id = v.id
+         ORDER BY v.path`,
+      )
+      .all(runId) as { path: string; size: number; sha256: string; time: string; deleted: number; versions: number }[];
+    return rows.map((r) => ({ path: r.path, size: r.size, sha256: r.sha256, time: r.time, versions: r.versions, deleted: r.deleted === 1 }));
+  }
+
+  async listArtifacts(runId: string): Promise<ArtifactInfo[]> {
+    this.requireRun(runId);
+    return this.latestVersions(runId)
+      .filter((a) => !a.deleted)
+      .map(({ deleted: _d, ...a }) => a);
+  }
+
+  /** The latest live version, or version N (1-based, counting stored versions). */
+  async getArtifact(runId: string, artifactPath: string, version?: number): Promise<ArtifactBlobRef | null> {
+    const rows = this.db
+      .prepare('SELECT size, sha256, time, deleted FROM artifact_versions WHERE run_id = ? AND path = ? ORDER BY id')
+      .all(runId, artifactPath) as { size: number; sha256: string; time: string; deleted: number }[];
+    const live = rows.filter((r) => !r.deleted);
+    if (version !== undefined) {
+      const v = live[version - 1];
+      return v ? { path: artifactPath, size: v.size, sha256: v.sha256, time: v.time, version } : null;
+    }
+    const last = rows[rows.length - 1];
+    if (!last || last.deleted) return null;
+    return { path: artifactPath, size: last.size, sha256: last.sha256, time: last.time, version: live.length };
+  }
+
+  async promote(req: PromoteRequest): Promise<AssetVersion> {
+    this.requireRun(req.run);
+    const prefix = req.prefix.replace(/\/$/, '');
+    const files = (await this.listArtifacts(req.run)).filter(
+      (a) => prefix === '' || a.path === prefix || a.path.startsWith(`${prefix}/`),
+    );
+    if (files.length === 0) {
+      throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${req.run}" has no artifact under "${req.prefix}"`, 'prefix');
+    }
+    return this.db
+      .transaction((): AssetVersion => {
+        const version = ((this.db.prepare('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;
+        const createdTime = new Date().toISOString();
+        const assetId = this.db
+          .prepare('INSERT INTO assets (name, version, source_run, prefix, created_time) VALUES (?, ?, ?, ?, ?)')
+          .run(req.name, version, req.run, req.prefix, createdTime).lastInsertRowid;
+        const insert = this.db.prepare('INSERT INTO asset_files (asset_id, path, size, sha256) VALUES (?, ?, ?, ?)');
+        for (const f of files) insert.run(assetId, f.path, f.size, f.sha256);
+        return {
+          name: req.name,
+          version,
+          sourceRun: req.run,
+          prefix: req.prefix,
+          createdTime,
+          files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+        };
+      })
+      .immediate();
+  }
+
+  async listAssets(): Promise<AssetSummary[]> {
+    return this.db
+      .prepare(
+        `SELECT name, max(version) AS latestVersion, count(*) AS versions, max(created_time) AS updatedTime
+         FROM assets GROUP BY name ORDER BY name`,
+      )
+      .all() as AssetSummary[];
+  }
+
+  async getAsset(name: string): Promise<AssetVersion[] | null> {
+    const rows = this.db
+      .prepare('SELECT id, name, version, source_run AS sourceRun, prefix, created_time AS createdTime FROM assets WHERE name = ? ORDER BY version')
+      .all(name) as (Omit<AssetVersion, 'files'> & { id: number })[];
+    if (rows.length === 0) return null;
+    const filesOf = this.db.prepare('SELECT path, size, sha256 FROM asset_files WHERE asset_id = ? ORDER BY path');
+    return rows.map(({ id, ...r }) => ({ ...r, files: filesOf.all(id) as AssetVersion['files'] }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function summaryOf(row: RunRow): RunSummary {
+  return { id: row.id, experiment: row.experiment, name: row.name, status: row.status, startTime: row.start_time, endTime: row.end_time };
+}
+
+function runWhere(filter: RunFilter): { where: string; args: unknown[] } {
+  const clauses: string[] = [];
+  const args: unknown[] = [];
+  if (filter.experiment !== undefined) {
+    clauses.push('e.name = ?');
+    args.push(filter.experiment);
+  }
+  if (filter.status !== undefined) {
+    clauses.push('r.status = ?');
+    args.push(filter.status);
+  }
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', args };
+}

@@ -1,0 +1,72 @@
+/** The Store: the service's only way to persistence. Implementations: SQLite (embedded, default). */
+import type {
+  ArtifactInfo,
+  AssetSummary,
+  AssetVersion,
+  BatchAck,
+  MetricBatch,
+  MetricHistory,
+  PromoteRequest,
+  RecordEvent,
+  RunInfo,
+  RunStatus,
+  RunSummary,
+  RunUpsert,
+} from '../protocol';
+import type { BlobStore } from './blob-store';
+
+export interface RunFilter {
+  experiment?: string;
+  status?: RunStatus;
+  limit?: number;
+  offset?: number;
+}
+
+export interface ExperimentSummary {
+  name: string;
+  runs: number;
+  lastStartTime: string | null;
+}
+
+export interface HistoryQuery {
+  /** Downsample to at most this many points (min and max of each bucket are kept). */
+  maxPoints?: number;
+  /** Raw paging, in series order. */
+  offset?: number;
+  limit?: number;
+}
+
+export interface ArtifactBlobRef {
+  path: string;
+  size: number;
+  sha256: string;
+  time: string;
+  version: number;
+}
+
+export interface PutArtifactResult extends ArtifactInfo {
+  unchanged: boolean;
+}
+
+export interface Store {
+  readonly blobs: BlobStore;
+  upsertRun(id: string, patch: RunUpsert): Promise<RunInfo>;
+  getRun(id: string): Promise<RunInfo | null>;
+  lastRun(filter?: RunFilter): Promise<RunInfo | null>;
+  listRuns(filter?: RunFilter): Promise<RunSummary[]>;
+  countRuns(filter?: RunFilter): Promise<number>;
+  /** Last value of every scalar metric of the given runs (for run tables). */
+  lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>>;
+  listExperiments(): Promise<ExperimentSummary[]>;
+  ingestMetrics(runId: string, batch: MetricBatch): Promise<BatchAck>;
+  metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null>;
+  recordEvent(runId: string, event: RecordEvent): Promise<void>;
+  putArtifact(runId: string, path: string, blob: { size: number; sha256: string }): Promise<PutArtifactResult>;
+  deleteArtifact(runId: string, path: string): Promise<boolean>;
+  listArtifacts(runId: string): Promise<ArtifactInfo[]>;
+  getArtifact(runId: string, path: string, version?: number): Promise<ArtifactBlobRef | null>;
+  promote(req: PromoteRequest): Promise<AssetVersion>;
+  listAssets(): Promise<AssetSummary[]>;
+  getAsset(name: string): Promise<AssetVersion[] | null>;
+  close(): Promise<void>;
+}
