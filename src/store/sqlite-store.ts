@@ -248,10 +248,10 @@ export class SqliteStore implements Store {
   private latestVersion(runId: string, artifactPath: string) {
     return this.db
       .prepare(
-        `SELECT size, sha256, time, deleted, (SELECT count(*) FROM artifact_versions WHERE run_id = ?1 AND path = ?2 AND deleted = 0) AS versions
-         FROM artifact_versions WHERE run_id = ?1 AND path = ?2 ORDER BY id DESC LIMIT 1`,
+        `SELECT size, sha256, time, deleted, (SELECT count(*) FROM artifact_versions WHERE run_id = @run AND path = @path AND deleted = 0) AS versions
+         FROM artifact_versions WHERE run_id = @run AND path = @path ORDER BY id DESC LIMIT 1`,
       )
-      .get(runId, artifactPath) as { size: number; sha256: string; time: string; deleted: number; versions: number } | undefined;
+      .get({ run: runId, path: artifactPath }) as { size: number; sha256: string; time: string; deleted: number; versions: number } | undefined;
   }
 
   private latestVersions(runId: string): (ArtifactInfo & { deleted: boolean })[] {

@@ -1,0 +1,53 @@
+/** Where the CLI's data lives: a service named by --server / OUTPOST_SERVER, or the local store served in-process. */
+import type { AxiosInstance } from 'axios';
+import { createApiClient } from '../http/api-client';
+import { createLogger } from '../log/logger';
+import { ENV } from '../protocol';
+import { findProjectDir, startLocalService } from '../service/local-service';
+import type { RunningService } from '../service/server';
+
+export interface Connection {
+  api: AxiosInstance;
+  url: string;
+  token?: string;
+  /** Set in local mode: the in-process service over <project>/.outpost. */
+  local?: RunningService;
+  projectDir: string;
+  close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  server?: string;
+  dir?: string;
+}
+
+export function serverUrlFrom(opts: ConnectOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return opts.server ?? (env[ENV.server] || undefined);
+}
+
+export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
+  const projectDir = findProjectDir(opts.dir ?? process.cwd());
+  const token = process.env.OUTPOST_TOKEN || undefined;
+  const remote = serverUrlFrom(opts);
+  if (remote) {
+    const api = createApiClient({ baseUrl: remote, token });
+    return { api, url: remote, token, projectDir, close: async () => destroyAgents(api) };
+  }
+  const local = await startLocalService(projectDir, createLogger('service', process.env.OUTPOST_LOG_LEVEL ?? 'warn'));
+  const api = createApiClient({ baseUrl: local.url });
+  return {
+    api,
+    url: local.url,
+    local,
+    projectDir,
+    close: async () => {
+      destroyAgents(api);
+      await local.close();
+    },
+  };
+}
+
+function destroyAgents(api: AxiosInstance): void {
+  (api.defaults.httpAgent as { destroy?: () => void } | undefined)?.destroy?.();
+  (api.defaults.httpsAgent as { destroy?: () => void } | undefined)?.destroy?.();
+}

@@ -1,0 +1,22 @@
+/** The `outpost` command: parse, call, print. Exit codes: 0 ok, 1 not found or refused, 2 usage. */
+import { Command, CommanderError } from 'commander';
+import { describeError, EXIT_USAGE } from './exit-codes';
+import { registerServerCommands } from './server-command';
+
+const program = new Command('outpost')
+  .description('run history for machine-learning training: metrics and outputs/ synced exactly once')
+  .version(require('../../../package.json').version)
+  .showHelpAfterError()
+  .exitOverride();
+
+registerServerCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof CommanderError) {
+    // help and --version end here too, with exit code 0
+    process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
+  }
+  const { message, exitCode } = describeError(err);
+  process.stderr.write(`outpost: ${message}\n`);
+  process.exit(exitCode);
+});

@@ -1,0 +1,78 @@
+/**
+ * The one HTTP client of the service's API (axios, keep-alive), for the CLI, the agent and the
+ * logger. Errors come back as ApiError carrying the service's code, status and field.
+ */
+import http from 'http';
+import https from 'https';
+import axios, { AxiosInstance, AxiosRequestConfig, isAxiosError } from 'axios';
+import { API_PREFIX, ApiErrorBody } from '../protocol';
+
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+    readonly field?: string,
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  /** No answer at all, or one that may change if asked again. */
+  get retryable(): boolean {
+    return this.status === undefined || this.status >= 500 || this.status === 429 || this.status === 408;
+  }
+}
+
+export interface ApiClientOptions {
+  baseUrl: string;
+  token?: string;
+  timeoutMs?: number;
+}
+
+export function createApiClient({ baseUrl, token, timeoutMs = 120_000 }: ApiClientOptions): AxiosInstance {
+  const client = axios.create({
+    baseURL: `${baseUrl.replace(/\/$/, '')}${API_PREFIX}`,
+    timeout: timeoutMs,
+    httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+    httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    maxBodyLength: Infinity,
+    maxContentLength: Infinity,
+    // Keep the request body as given (a stream, a Buffer): no transforms, no buffering.
+    maxRedirects: 0,
+  });
+  client.interceptors.response.use(undefined, (err) => Promise.reject(toApiError(err)));
+  return client;
+}
+
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (isAxiosError(err)) {
+    const status = err.response?.status;
+    const body = err.response?.data as ApiErrorBody | undefined;
+    const retryAfter = parseRetryAfter(err.response?.headers?.['retry-after']);
+    if (body && typeof body === 'object' && 'error' in body && body.error) {
+      return new ApiError(body.error.message, status, body.error.code, body.error.field, retryAfter);
+    }
+    if (status !== undefined) return new ApiError(`HTTP ${status} from ${err.config?.url ?? 'the service'}`, status, undefined, undefined, retryAfter);
+    return new ApiError(`cannot reach the service at ${err.config?.baseURL ?? ''}: ${err.code ?? err.message}`, undefined, err.code);
+  }
+  return new ApiError((err as Error)?.message ?? String(err), undefined, undefined);
+}
+
+function parseRetryAfter(value: unknown): number | undefined {
+  if (typeof value !== 'string') return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isFinite(date) ? Math.max(0, date - Date.now()) : undefined;
+}
+
+/** Encodes an artifact path for a URL, segment by segment. */
+export function artifactUrl(runId: string, artifactPath: string): string {
+  return `/runs/${encodeURIComponent(runId)}/artifacts/${artifactPath.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+export type { AxiosInstance, AxiosRequestConfig };

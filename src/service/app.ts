@@ -1,0 +1,47 @@
+/** The history service: a fastify app over a Store, its API under /api/v1 and the page at /. */
+import Fastify, { FastifyInstance } from 'fastify';
+import { settings } from '../../config';
+import { API_PREFIX } from '../protocol';
+import type { Logger } from '../log/logger';
+import type { Store } from '../store/store';
+import { artifactRoutes } from './routes-artifacts';
+import { assetRoutes } from './routes-assets';
+import { installAuth } from './auth';
+import { installErrorHandler } from './error-handler';
+import { metricRoutes } from './routes-metrics';
+import { runRoutes } from './routes-runs';
+import { webRoutes } from './routes-web';
+
+export interface AppOptions {
+  store: Store;
+  log: Logger;
+  token?: string;
+}
+
+export async function buildApp({ store, log, token }: AppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: settings.limits.maxRequestBodyBytes,
+    // Keep-alive sockets of idle agents must not hold a SIGTERM'd server open.
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    log.debug(`${request.method} ${request.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
+  });
+  installErrorHandler(app, log);
+  installAuth(app, token);
+  app.get(`${API_PREFIX}/health`, async () => ({ ok: true }));
+  await app.register(
+    async (api) => {
+      runRoutes(api, store);
+      metricRoutes(api, store);
+      artifactRoutes(api, store);
+      assetRoutes(api, store);
+    },
+    { prefix: API_PREFIX },
+  );
+  await webRoutes(app);
+  return app;
+}

@@ -1,0 +1,22 @@
+/** Bearer-token check. Required whenever a token is configured; the server refuses to listen beyond loopback without one. */
+import { timingSafeEqual } from 'crypto';
+import type { FastifyInstance } from 'fastify';
+import { errorBody } from './error-handler';
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+export function installAuth(app: FastifyInstance, token: string | undefined): void {
+  if (!token) return;
+  const expected = Buffer.from(`Bearer ${token}`);
+  app.addHook('onRequest', async (request, reply) => {
+    // The page's shell and assets carry no data; the API behind them needs the token.
+    if (!request.url.startsWith('/api/')) return;
+    const got = Buffer.from(request.headers.authorization ?? '');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
+      reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('OUTPOST_ERR_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer <token>)'));
+      return reply;
+    }
+  });
+}

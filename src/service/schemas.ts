@@ -1,0 +1,102 @@
+/** JSON schemas for request bodies and queries; fastify (ajv) enforces them before a handler runs. */
+import { RUN_STATUSES } from '../protocol';
+import { settings } from '../../config';
+
+const name = { type: 'string', minLength: 1, maxLength: settings.limits.maxNameChars };
+const nullableString = { type: ['string', 'null'], maxLength: 4096 };
+const isoTime = { type: 'string', format: 'date-time' };
+
+export const runIdParam = {
+  type: 'object',
+  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } },
+  required: ['id'],
+} as const;
+
+export const runUpsertBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    experiment: name,
+    name,
+    status: { type: 'string', enum: RUN_STATUSES },
+    exitCode: { type: ['integer', 'null'] },
+    startTime: isoTime,
+    endTime: { anyOf: [isoTime, { type: 'null' }] },
+    command: { type: 'string', maxLength: 65536 },
+    cwd: { type: 'string', maxLength: 4096 },
+    host: { type: 'string', maxLength: 1024 },
+    gitCommit: nullableString,
+    gitDirty: { type: ['boolean', 'null'] },
+  },
+} as const;
+
+export const runListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    experiment: name,
+    status: { type: 'string', enum: RUN_STATUSES },
+    limit: { type: 'integer', minimum: 1, maximum: 10_000 },
+    offset: { type: 'integer', minimum: 0 },
+    include: { type: 'string', enum: ['metrics'] },
+  },
+} as const;
+
+export const metricBatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['stream', 'lines'],
+  properties: {
+    stream: { type: 'string', minLength: 1, maxLength: 512 },
+    file: { type: 'string', maxLength: 4096 },
+    lines: {
+      type: 'array',
+      maxItems: settings.limits.maxBatchLines,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['seq', 'time'],
+        properties: {
+          seq: { type: 'integer', minimum: 1 },
+          time: { type: 'number' },
+          step: { type: 'integer', minimum: 0 },
+          metrics: { type: 'object' },
+          error: { type: 'string', maxLength: 4096 },
+        },
+        oneOf: [{ required: ['metrics'] }, { required: ['error'] }],
+      },
+    },
+  },
+} as const;
+
+export const historyQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    maxPoints: { type: 'integer', minimum: 2, maximum: settings.limits.maxHistoryPoints },
+    offset: { type: 'integer', minimum: 0 },
+    limit: { type: 'integer', minimum: 1, maximum: settings.limits.maxHistoryPageSize },
+  },
+} as const;
+
+export const eventBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['kind', 'message'],
+  properties: {
+    kind: { type: 'string', enum: ['file-refused', 'stream-reset', 'warning'] },
+    path: { type: 'string', maxLength: settings.limits.maxArtifactPathChars },
+    message: { type: 'string', minLength: 1, maxLength: 4096 },
+  },
+} as const;
+
+export const promoteBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['run', 'prefix', 'name'],
+  properties: {
+    run: { type: 'string', minLength: 1, maxLength: 128 },
+    prefix: { type: 'string', maxLength: settings.limits.maxArtifactPathChars },
+    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' },
+  },
+} as const;

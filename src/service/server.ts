@@ -1,0 +1,57 @@
+/** Starts the service on a host and port over a data folder; used by `outpost server`, `ui` and local mode. */
+import fs from 'fs';
+import type { FastifyInstance } from 'fastify';
+import { settings } from '../../config';
+import type { Logger } from '../log/logger';
+import { SqliteStore } from '../store/sqlite-store';
+import { buildApp } from './app';
+import { isLoopback } from './auth';
+
+export interface ServiceOptions {
+  host?: string;
+  port?: number;
+  dataDir: string;
+  token?: string;
+  log: Logger;
+}
+
+export interface RunningService {
+  url: string;
+  app: FastifyInstance;
+  store: SqliteStore;
+  close(): Promise<void>;
+}
+
+/** The token: OUTPOST_TOKEN, else the file named by --token-file. */
+export function resolveToken(tokenFile?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (tokenFile) {
+    const token = fs.readFileSync(tokenFile, 'utf8').trim();
+    if (!token) throw new Error(`token file ${tokenFile} is empty`);
+    return token;
+  }
+  return env[settings.service.tokenEnv] || undefined;
+}
+
+export async function startService(opts: ServiceOptions): Promise<RunningService> {
+  const host = opts.host ?? settings.service.host;
+  if (!isLoopback(host) && !opts.token) {
+    throw new Error(`listening on ${host} (beyond loopback) needs a token: set ${settings.service.tokenEnv} or pass --token-file`);
+  }
+  const store = await SqliteStore.open(opts.dataDir);
+  const app = await buildApp({ store, log: opts.log, token: opts.token });
+  await app.listen({ host, port: opts.port ?? settings.service.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${urlHost}:${port}`,
+    app,
+    store,
+    close() {
+      // In-flight requests finish (fastify waits for them), then the store closes.
+      closing ??= app.close().then(() => store.close());
+      return closing;
+    },
+  };
+}
