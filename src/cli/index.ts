@@ -2,14 +2,27 @@
 import { Command, CommanderError } from 'commander';
 import { describeError, EXIT_USAGE } from './exit-codes';
 import { registerServerCommands } from './server-command';
+import { registerHistoryCommands } from './history-command';
+import { registerAssetsCommands } from './assets-command';
+import { registerPythonPathCommand } from './python-path-command';
+import { registerRunCommand } from './run-command';
+import { registerAgentCommand } from './agent-command';
+import { registerSyncCommand } from './sync-command';
 
 const program = new Command('outpost')
   .description('run history for machine-learning training: metrics and outputs/ synced exactly once')
   .version(require('../../../package.json').version)
+  .enablePositionalOptions()
   .showHelpAfterError()
   .exitOverride();
 
+registerRunCommand(program);
+registerAgentCommand(program);
+registerSyncCommand(program);
 registerServerCommands(program);
+registerHistoryCommands(program);
+registerAssetsCommands(program);
+registerPythonPathCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

@@ -34,16 +34,23 @@ export class BlobStore {
   readonly blobDir: string;
   readonly tmpDir: string;
 
+  private readonly tmpRoot: string;
+
   constructor(dataDir: string) {
     this.blobDir = path.join(dataDir, 'blobs');
-    this.tmpDir = path.join(dataDir, 'tmp');
+    this.tmpRoot = path.join(dataDir, 'tmp');
+    // One temp folder per process: several processes may serve the same local store at once.
+    this.tmpDir = path.join(this.tmpRoot, String(process.pid));
   }
 
   async init(): Promise<void> {
     await fsp.mkdir(this.blobDir, { recursive: true });
     await fsp.mkdir(this.tmpDir, { recursive: true });
-    // Leftovers of writes interrupted by a crash: never part of any blob.
-    for (const name of await fsp.readdir(this.tmpDir)) await fsp.rm(path.join(this.tmpDir, name), { force: true });
+    // Leftovers of writes by processes that died: never part of any blob.
+    for (const name of await fsp.readdir(this.tmpRoot)) {
+      const pid = Number(name);
+      if (pid !== process.pid && !isAlive(pid)) await fsp.rm(path.join(this.tmpRoot, name), { recursive: true, force: true });
+    }
   }
 
   pathOf(sha256: string): string {
@@ -91,5 +98,15 @@ export class BlobStore {
     }
     await fsp.mkdir(path.dirname(dest), { recursive: true });
     await fsp.rename(tmp, dest);
+  }
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

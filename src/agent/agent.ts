@@ -1,0 +1,175 @@
+/**
+ * The sync agent: the spool and outputs/ of one run, shipped to the service. Its run loop is two
+ * chains: spool tailer -> batcher -> ordered sender (metric-pipeline), and outputs watcher ->
+ * stability -> file queue -> streamed upload (outputs-sync).
+ */
+import { promises as fsp } from 'fs';
+import path from 'path';
+import type { AxiosInstance } from 'axios';
+import { Settings, settings as defaultSettings } from '../../config';
+import { createApiClient } from '../http/api-client';
+import type { Logger } from '../log/logger';
+import { AGENT_FILE, AgentPresence, RecordEvent, RunUpsert } from '../protocol';
+import { writeFileAtomic } from './atomic-file';
+import { MetricPipeline } from './metric-pipeline';
+import { OutputsSync } from './outputs-sync';
+import { withRetry } from './retry';
+import { SpoolCheckpoint } from './spool-checkpoint';
+
+export interface AgentOptions {
+  runId: string;
+  runDir: string;
+  metricsFile: string;
+  outputsDir: string;
+  serverUrl: string;
+  token?: string;
+  log: Logger;
+  /** What to register the run with (experiment, name, command...). */
+  run?: RunUpsert;
+  /** Extra folder synced as artifacts under `logs/` (the run's own log). */
+  logsDir?: string;
+  settings?: Settings;
+}
+
+export interface FinishResult {
+  synced: boolean;
+  pendingLines: number;
+  pendingFiles: number;
+}
+
+export class Agent {
+  readonly api: AxiosInstance;
+  private readonly settings: Settings;
+  private readonly metrics: MetricPipeline;
+  private readonly outputs: OutputsSync;
+  private readonly logs: OutputsSync | null;
+  private registered: Promise<void> | null = null;
+  private deadline = Infinity;
+  private events: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly o: AgentOptions) {
+    this.settings = o.settings ?? defaultSettings;
+    const s = this.settings;
+    this.api = createApiClient({ baseUrl: o.serverUrl, token: o.token, timeoutMs: s.agent.requestTimeoutMs });
+    const runReady = () => this.runReady();
+    const recordEvent = (e: RecordEvent) => this.recordEvent(e);
+    this.metrics = new MetricPipeline({
+      api: this.api,
+      runId: o.runId,
+      spoolFile: o.metricsFile,
+      checkpoint: new SpoolCheckpoint(o.runDir, o.metricsFile),
+      settings: s.agent,
+      limits: s.limits,
+      log: o.log,
+      runReady,
+      onReset: (reset) => {
+        o.log.warn(reset.message);
+        recordEvent({ kind: 'stream-reset', path: path.basename(o.metricsFile), message: reset.message });
+      },
+      onUnknownRun: async () => {
+        this.registered = null;
+        await this.runReady();
+      },
+    });
+    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, runReady, recordEvent };
+    this.outputs = new OutputsSync({ ...common, outputsDir: o.outputsDir, prefix: 'outputs/' });
+    this.logs = o.logsDir
+      ? new OutputsSync({ ...common, outputsDir: o.logsDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
+      : null;
+  }
+
+  async start(): Promise<void> {
+    const presence: AgentPresence = { pid: process.pid, server: this.o.serverUrl, startedTime: new Date().toISOString() };
+    await fsp.mkdir(this.o.runDir, { recursive: true });
+    await writeFileAtomic(path.join(this.o.runDir, AGENT_FILE), JSON.stringify(presence));
+    void this.runReady().catch(() => undefined);
+    await this.metrics.start();
+    await this.outputs.start();
+    await this.logs?.start();
+  }
+
+  /** Registers the run (idempotent PUT), retried in the background while the service is away. */
+  runReady(): Promise<void> {
+    this.registered ??= withRetry(() => this.api.put(`/runs/${encodeURIComponent(this.o.runId)}`, this.o.run ?? {}), {
+      settings: this.settings.agent,
+      shouldStop: () => Date.now() >= this.deadline,
+      onRetry: (err, attempt, wait) => {
+        if (attempt % 10 === 0) this.o.log.warn(`cannot register run ${this.o.runId} (${err.message}); retrying in ${Math.round(wait)} ms`);
+      },
+    }).then(() => undefined);
+    return this.registered;
+  }
+
+  /** Events are best effort but ordered; they wait for the run like everything else. */
+  recordEvent(e: RecordEvent): void {
+    this.events = this.events.then(() =>
+      this.runReady()
+        .then(() =>
+          withRetry(() => this.api.post(`/runs/${encodeURIComponent(this.o.runId)}/events`, e), {
+            settings: this.settings.agent,
+            shouldStop: () => Date.now() >= this.deadline,
+          }),
+        )
+        .catch((err) => this.o.log.warn(`event not recorded (${(err as Error).message}): ${e.message}`)),
+    );
+  }
+
+  get progress(): { linesAcked: number; backlog: number; pendingFiles: number; uploads: number } {
+    return {
+      linesAcked: this.metrics.linesAcked,
+      backlog: this.metrics.backlog,
+      pendingFiles: this.outputs.pending + (this.logs?.pending ?? 0),
+      uploads: this.outputs.uploads,
+    };
+  }
+
+  /** Final sync: everything in the spool and outputs/ now, waiting at most `graceMs` for an unreachable service. */
+  async finish(graceMs = this.settings.agent.finalSyncGraceMs): Promise<FinishResult> {
+    this.deadline = Date.now() + graceMs;
+    const [metricsDone, outputsDone, logsDone] = await Promise.all([
+      this.metrics.finish(this.deadline),
+      this.outputs.finish(this.deadline),
+      this.logs ? this.logs.finish(this.deadline) : Promise.resolve(true),
+    ]);
+    await this.events;
+    await this.leave();
+    return {
+      synced: metricsDone && outputsDone && logsDone,
+      pendingLines: this.metrics.backlog,
+      pendingFiles: this.outputs.pending + (this.logs?.pending ?? 0),
+    };
+  }
+
+  /** Final status of the run, retried until the deadline. */
+  async markRun(patch: RunUpsert, graceMs = this.settings.agent.finalSyncGraceMs): Promise<boolean> {
+    this.deadline = Math.max(this.deadline, Date.now() + graceMs);
+    try {
+      await withRetry(() => this.api.put(`/runs/${encodeURIComponent(this.o.runId)}`, patch), {
+        settings: this.settings.agent,
+        shouldStop: () => Date.now() >= this.deadline,
+      });
+      return true;
+    } catch (err) {
+      this.o.log.warn(`run ${this.o.runId} not marked ${patch.status ?? ''}: ${(err as Error).message}`);
+      return false;
+    }
+  }
+
+  /** Stops at once: nothing more is sent; the spool and outputs/ keep what is left. */
+  async stop(): Promise<void> {
+    this.deadline = 0;
+    await Promise.all([this.metrics.stop(), this.outputs.stop(), this.logs?.stop()]);
+    await this.leave();
+  }
+
+  private async leave(): Promise<void> {
+    await fsp.rm(path.join(this.o.runDir, AGENT_FILE), { force: true });
+    (this.api.defaults.httpAgent as { destroy?: () => void } | undefined)?.destroy?.();
+  }
+}
+
+export async function startAgent(opts: AgentOptions): Promise<Agent> {
+  const agent = new Agent(opts);
+  await agent.start();
+  return agent;
+}

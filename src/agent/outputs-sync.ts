@@ -1,0 +1,299 @@
+/**
+ * outputs/ -> artifacts. A file goes once it has been stable for `fileStableMs`, again whenever it
+ * changes, and at the end; unchanged files (size, mtime, hash) are not sent again. Files over the
+ * cap are refused before a byte is sent; deleted files are marked deleted.
+ */
+import path from 'path';
+import type { AxiosInstance } from 'axios';
+import type { AgentSettings } from '../../config/agent';
+import { ApiError, artifactUrl, toApiError } from '../http/api-client';
+import type { Logger } from '../log/logger';
+import { FILES_STATE_FILE, RecordEvent } from '../protocol';
+import { readJsonFile, writeFileAtomic } from './atomic-file';
+import { FileChanged, FileStat, hashFile, sameStat, uploadFile } from './file-uploader';
+import { OutputsWatcher } from './outputs-watcher';
+import { GaveUp, withRetry } from './retry';
+
+type FileState = FileStat & { state: 'uploaded' | 'preexisting' | 'refused'; sha256?: string };
+
+interface FilesStateFile {
+  version: 1;
+  files: Record<string, FileState>;
+}
+
+export interface OutputsSyncDeps {
+  api: AxiosInstance;
+  runId: string;
+  runDir: string;
+  outputsDir: string;
+  /** Artifact path prefix for files under outputsDir. */
+  prefix: string;
+  settings: AgentSettings;
+  maxFileBytes: number;
+  log: Logger;
+  runReady: () => Promise<void>;
+  recordEvent: (e: RecordEvent) => void;
+  /** State file name in runDir (one per synced folder). */
+  stateFileName?: string;
+}
+
+export class OutputsSync {
+  private readonly watcher: OutputsWatcher;
+  private state = new Map<string, FileState>();
+  private readonly stateFile: string;
+  private stable = new Map<string, { timer: NodeJS.Timeout; last: FileStat | null }>();
+  private queued = new Set<string>();
+  private active = new Set<string>();
+  private removals = new Set<string>();
+  private drainWaiters: (() => void)[] = [];
+  private reconcileTimer: NodeJS.Timeout | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private escapedWarned = new Set<string>();
+  private giveUpAt = Infinity;
+  private closed = false;
+  uploads = 0;
+
+  constructor(private readonly d: OutputsSyncDeps) {
+    this.stateFile = path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE);
+    this.watcher = new OutputsWatcher(d.outputsDir, {
+      touched: (rel) => this.touched(rel),
+      removed: (rel) => this.removed(rel),
+      escaped: (rel, target) => this.escaped(rel, target),
+    });
+  }
+
+  async start(): Promise<void> {
+    const saved = await readJsonFile<FilesStateFile>(this.stateFile);
+    if (saved) {
+      this.state = new Map(Object.entries(saved.files));
+    } else if (!this.d.settings.uploadExisting) {
+      // First start of this run: what is already there belongs to earlier runs.
+      for (const f of await this.watcher.scan()) this.state.set(f.rel, { size: f.size, mtimeMs: f.mtimeMs, state: 'preexisting' });
+      await this.saveState();
+    }
+    await this.watcher.start();
+    await this.reconcile(false);
+    this.reconcileTimer = setInterval(() => void this.reconcile(false), this.d.settings.reconcileIntervalMs);
+    this.reconcileTimer.unref();
+  }
+
+  /** Files waiting or being uploaded. */
+  get pending(): number {
+    return this.queued.size + this.active.size + this.stable.size + this.removals.size;
+  }
+
+  /** Rescans everything and uploads what changed, without waiting for stability. */
+  async finish(deadline: number): Promise<boolean> {
+    this.giveUpAt = deadline;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    await this.watcher.stop();
+    for (const [rel, s] of this.stable) {
+      clearTimeout(s.timer);
+      this.enqueue(rel);
+    }
+    this.stable.clear();
+    await this.reconcile(true);
+    await this.drained();
+    this.closed = true;
+    await this.saveState();
+    return this.pending === 0;
+  }
+
+  async stop(): Promise<void> {
+    this.giveUpAt = 0;
+    this.closed = true;
+    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    for (const s of this.stable.values()) clearTimeout(s.timer);
+    this.stable.clear();
+    await this.watcher.stop();
+    await this.drained();
+    await this.saveState();
+  }
+
+  private drained(): Promise<void> {
+    if (this.queued.size === 0 && this.active.size === 0 && this.removals.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private checkDrained(): void {
+    if (this.queued.size || this.active.size || this.removals.size) return;
+    for (const w of this.drainWaiters.splice(0)) w();
+  }
+
+  private touched(rel: string): void {
+    if (this.closed) return;
+    const s = this.stable.get(rel);
+    if (s) clearTimeout(s.timer);
+    const entry = { timer: setTimeout(() => void this.checkStable(rel), this.d.settings.fileStableMs), last: s?.last ?? null };
+    this.stable.set(rel, entry);
+  }
+
+  /** Stable = the same size and mtime as one period ago. */
+  private async checkStable(rel: string): Promise<void> {
+    const entry = this.stable.get(rel);
+    if (!entry || this.closed) return;
+    const now = await this.watcher.statInside(rel);
+    if (!now) {
+      this.stable.delete(rel);
+      return;
+    }
+    if (sameStat(entry.last ?? undefined, now)) {
+      this.stable.delete(rel);
+      if (!sameStat(this.state.get(rel), now)) this.enqueue(rel);
+      return;
+    }
+    entry.last = now;
+    entry.timer = setTimeout(() => void this.checkStable(rel), this.d.settings.fileStableMs);
+  }
+
+  private removed(rel: string): void {
+    const s = this.stable.get(rel);
+    if (s) clearTimeout(s.timer);
+    this.stable.delete(rel);
+    const known = this.state.get(rel);
+    if (!known) return;
+    this.state.delete(rel);
+    this.scheduleStateFlush();
+    if (known.state === 'uploaded') {
+      this.removals.add(rel);
+      void this.sendRemoval(rel);
+    }
+  }
+
+  private escaped(rel: string, target: string): void {
+    if (this.escapedWarned.has(rel)) return;
+    this.escapedWarned.add(rel);
+    const message = `${this.d.prefix}${rel} is a symlink leading out of outputs/ (to ${target}); not followed`;
+    this.d.log.warn(message);
+    this.d.recordEvent({ kind: 'warning', path: `${this.d.prefix}${rel}`, message });
+  }
+
+  /** Compares a full scan with what was uploaded: finds what the watcher missed. */
+  private async reconcile(immediate: boolean): Promise<void> {
+    const seen = new Set<string>();
+    for (const f of await this.watcher.scan()) {
+      seen.add(f.rel);
+      if (sameStat(this.state.get(f.rel), f)) continue;
+      if (immediate) this.enqueue(f.rel);
+      else if (!this.stable.has(f.rel) && !this.queued.has(f.rel) && !this.active.has(f.rel)) this.touched(f.rel);
+    }
+    for (const rel of [...this.state.keys()]) if (!seen.has(rel)) this.removed(rel);
+  }
+
+  private enqueue(rel: string): void {
+    this.queued.add(rel);
+    this.pump();
+  }
+
+  private pump(): void {
+    for (const rel of this.queued) {
+      if (this.active.size >= this.d.settings.uploadConcurrency) return;
+      if (this.active.has(rel)) continue; // a newer version waits for the current upload
+      this.queued.delete(rel);
+      this.active.add(rel);
+      void this.sync(rel).finally(() => {
+        this.active.delete(rel);
+        this.pump();
+        this.checkDrained();
+      });
+    }
+    this.checkDrained();
+  }
+
+  private async sync(rel: string): Promise<void> {
+    const abs = path.join(this.d.outputsDir, rel);
+    const artifactPath = `${this.d.prefix}${rel}`;
+    const before = await this.watcher.statInside(rel);
+    if (!before) return;
+    const known = this.state.get(rel);
+    if (sameStat(known, before)) return;
+    if (before.size > this.d.maxFileBytes) {
+      const message = `${artifactPath} is ${before.size} bytes (${mib(before.size)}), over the ${mib(this.d.maxFileBytes)} limit (limits.maxFileBytes); not uploaded`;
+      this.d.log.error(message);
+      this.d.recordEvent({ kind: 'file-refused', path: artifactPath, message });
+      this.setState(rel, { ...before, state: 'refused' });
+      return;
+    }
+    try {
+      const sha256 = await hashFile(abs);
+      if (known?.sha256 === sha256 && known.state === 'uploaded') {
+        this.setState(rel, { ...before, state: 'uploaded', sha256 }); // touched, not changed
+        return;
+      }
+      await this.d.runReady();
+      await withRetry(() => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, sha256), {
+        settings: this.d.settings,
+        shouldStop: () => Date.now() >= this.giveUpAt,
+        onRetry: (err, attempt, wait) => {
+          if (attempt % 10 === 0) this.d.log.warn(`upload of ${artifactPath} failed (${err.message}); retrying in ${Math.round(wait)} ms`);
+        },
+      });
+      this.uploads++;
+      this.setState(rel, { ...before, state: 'uploaded', sha256 });
+      this.d.log.debug(`uploaded ${artifactPath} (${before.size} bytes)`);
+    } catch (err) {
+      if (err instanceof GaveUp) {
+        this.d.log.warn(`${artifactPath} not uploaded before the deadline; \`outpost sync\` will finish it`);
+        return;
+      }
+      const api = err instanceof FileChanged ? null : toApiError(err);
+      if (err instanceof FileChanged || api?.code === 'OUTPOST_ERR_HASH_MISMATCH' || api?.code === 'OUTPOST_ERR_LENGTH_MISMATCH' || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+        // Rewritten during the upload: that version is discarded; try again once it settles.
+        if (!this.closed) this.touched(rel);
+        else this.queued.add(rel);
+        return;
+      }
+      this.refuse(rel, artifactPath, before, api!);
+    }
+  }
+
+  /** A 4xx that asking again cannot fix: reported on the run, not retried until the file changes. */
+  private refuse(rel: string, artifactPath: string, st: FileStat, err: ApiError): void {
+    const message = `${artifactPath} refused by the service: ${err.message}`;
+    this.d.log.error(message);
+    this.d.recordEvent({ kind: 'file-refused', path: artifactPath, message });
+    this.setState(rel, { ...st, state: 'refused' });
+  }
+
+  private async sendRemoval(rel: string): Promise<void> {
+    try {
+      await this.d.runReady();
+      await withRetry(() => this.d.api.delete(artifactUrl(this.d.runId, `${this.d.prefix}${rel}`)), {
+        settings: this.d.settings,
+        shouldStop: () => Date.now() >= this.giveUpAt,
+      });
+    } catch (err) {
+      this.d.log.warn(`marking ${this.d.prefix}${rel} deleted failed: ${(err as Error).message}`);
+    } finally {
+      this.removals.delete(rel);
+      this.checkDrained();
+    }
+  }
+
+  private setState(rel: string, s: FileState): void {
+    this.state.set(rel, s);
+    this.scheduleStateFlush();
+  }
+
+  private scheduleStateFlush(): void {
+    if (this.flushTimer) return;
+    // Debounced: the state only saves work after a restart; uploads are idempotent anyway.
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.saveState().catch((err) => this.d.log.warn(`saving ${this.stateFile} failed: ${err.message}`));
+    }, this.d.settings.fileStateFlushMs);
+  }
+
+  private async saveState(): Promise<void> {
+    if (this.flushTimer) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
+    const out: FilesStateFile = { version: 1, files: Object.fromEntries(this.state) };
+    await writeFileAtomic(this.stateFile, JSON.stringify(out));
+  }
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}

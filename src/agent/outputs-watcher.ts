@@ -1,0 +1,81 @@
+/**
+ * Finds what changes under a folder: chokidar for prompt events, fast-glob for the first scan and
+ * periodic reconciliation (watch events do get lost on busy folders). Symlinks leading out of
+ * the folder are never followed.
+ */
+import fs, { promises as fsp } from 'fs';
+import path from 'path';
+import chokidar, { FSWatcher } from 'chokidar';
+import fg from 'fast-glob';
+import type { FileStat } from './file-uploader';
+
+export interface ScannedFile extends FileStat {
+  rel: string;
+}
+
+export interface WatchHandlers {
+  touched(rel: string): void;
+  removed(rel: string): void;
+  escaped(rel: string, target: string): void;
+}
+
+export class OutputsWatcher {
+  private watcher: FSWatcher | null = null;
+  private realRoot = '';
+
+  constructor(readonly root: string, private readonly handlers: WatchHandlers) {}
+
+  async start(): Promise<void> {
+    await fsp.mkdir(this.root, { recursive: true });
+    this.realRoot = await fsp.realpath(this.root);
+    this.watcher = chokidar.watch(this.root, { ignoreInitial: true, followSymlinks: false, persistent: true, alwaysStat: false });
+    const rel = (p: string) => path.relative(this.root, p).split(path.sep).join('/');
+    this.watcher.on('add', (p) => this.handlers.touched(rel(p)));
+    this.watcher.on('change', (p) => this.handlers.touched(rel(p)));
+    this.watcher.on('unlink', (p) => this.handlers.removed(rel(p)));
+    // A removed folder takes its files with it; the reconciliation scan reports them.
+    this.watcher.on('error', () => undefined);
+    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+  }
+
+  async stop(): Promise<void> {
+    await this.watcher?.close();
+    this.watcher = null;
+  }
+
+  /** Every regular file under the root, with size and mtime; symlinks only when they stay inside. */
+  async scan(): Promise<ScannedFile[]> {
+    if (!this.realRoot) this.realRoot = await fsp.realpath(this.root).catch(() => this.root);
+    const entries = await fg('**/*', { cwd: this.root, dot: true, onlyFiles: false, followSymbolicLinks: false, stats: true, suppressErrors: true });
+    const out: ScannedFile[] = [];
+    for (const e of entries) {
+      const st = e.stats!;
+      if (st.isFile()) out.push({ rel: e.path, size: st.size, mtimeMs: st.mtimeMs });
+      else if (st.isSymbolicLink()) {
+        const resolved = await this.statInside(e.path);
+        if (resolved) out.push({ rel: e.path, ...resolved });
+      }
+    }
+    return out;
+  }
+
+  /** Stat of `rel` if it is a regular file inside the root (following links that stay inside). */
+  async statInside(rel: string): Promise<FileStat | null> {
+    const abs = path.join(this.root, rel);
+    let st: fs.Stats;
+    try {
+      st = await fsp.lstat(abs);
+      if (st.isSymbolicLink()) {
+        const target = await fsp.realpath(abs);
+        if (target !== this.realRoot && !target.startsWith(this.realRoot + path.sep)) {
+          this.handlers.escaped(rel, target);
+          return null;
+        }
+        st = await fsp.stat(target);
+      }
+    } catch {
+      return null;
+    }
+    return st.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : null;
+  }
+}

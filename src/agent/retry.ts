@@ -1,0 +1,54 @@
+/**
+ * Retries with exponential backoff and full jitter, honouring Retry-After. The disk is the
+ * buffer, so retryable failures are retried until `shouldStop` says the caller gave up.
+ */
+import { ApiError, toApiError } from '../http/api-client';
+import type { AgentSettings } from '../../config/agent';
+
+export class GaveUp extends Error {
+  constructor(readonly last: ApiError) {
+    super(`gave up: ${last.message}`);
+  }
+}
+
+export interface RetryOptions {
+  settings: Pick<AgentSettings, 'retryInitialMs' | 'retryMaxMs' | 'retryJitter'>;
+  shouldStop: () => boolean;
+  onRetry?: (err: ApiError, attempt: number, waitMs: number) => void;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export function backoffMs(attempt: number, s: RetryOptions['settings'], retryAfterMs?: number): number {
+  const exp = Math.min(s.retryMaxMs, s.retryInitialMs * 2 ** Math.min(attempt, 30));
+  const jittered = exp * (1 - s.retryJitter) + Math.random() * exp * s.retryJitter;
+  return Math.max(jittered, Math.min(retryAfterMs ?? 0, s.retryMaxMs * 4));
+}
+
+/** Runs `fn` until it succeeds or fails with an error that asking again cannot fix. */
+export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
+  const sleep = opts.sleep ?? defaultSleep;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (raw) {
+      const err = toApiError(raw);
+      if (!err.retryable) throw err;
+      if (opts.shouldStop()) throw new GaveUp(err);
+      const wait = backoffMs(attempt, opts.settings, err.retryAfterMs);
+      opts.onRetry?.(err, attempt, wait);
+      await sleep(wait, opts.shouldStop);
+    }
+  }
+}
+
+/** Sleeps, waking early (every 50 ms check) once `stop` turns true. */
+function defaultSleep(ms: number, stop?: () => boolean): Promise<void> {
+  return new Promise((resolve) => {
+    const end = Date.now() + ms;
+    const tick = () => {
+      if (Date.now() >= end || stop?.()) return resolve();
+      setTimeout(tick, Math.min(50, end - Date.now()));
+    };
+    tick();
+  });
+}

@@ -1,0 +1,138 @@
+/**
+ * `outpost run -- COMMAND`: creates the run, starts the agent, runs COMMAND with OUTPOST_* set,
+ * keeps its output as the run's log, then syncs, marks the run, and exits with COMMAND's code.
+ */
+import { spawn } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import type { Command } from 'commander';
+import { startAgent } from '../agent/agent';
+import { commandLine, gitFacts, hostName } from '../agent/run-facts';
+import { prepareRunFolder } from '../agent/run-folder';
+import { pythonHelperDir } from '../client/python-path';
+import { createLogger } from '../log/logger';
+import { ENV, RunStatus } from '../protocol';
+import { connect } from './connect';
+import { CliError, EXIT_USAGE } from './exit-codes';
+import { finishRun, writeExitRecord } from './run-ending';
+
+interface RunOptions {
+  experiment: string;
+  name?: string;
+  server?: string;
+  dir: string;
+}
+
+export function registerRunCommand(program: Command): void {
+  program
+    .command('run')
+    .description('run COMMAND as a tracked run: metrics and outputs/ synced to the history')
+    .option('--experiment <name>', 'experiment the run belongs to', 'default')
+    .option('--name <name>', 'a name for the run (default: its id)')
+    .option('--server <url>', 'history service (default: $OUTPOST_SERVER, else the local store .outpost/)')
+    .option('--dir <dir>', 'working folder: the command runs here; .outpost/ and outputs/ live here', '.')
+    .argument('<command...>', 'the command to run, after --')
+    .passThroughOptions()
+    .action(async (argv: string[], opts: RunOptions) => {
+      process.exitCode = await runCommand(argv, opts);
+    });
+}
+
+async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
+  const log = createLogger('agent', process.env.OUTPOST_LOG_LEVEL ?? 'warn');
+  const cwd = path.resolve(opts.dir);
+  if (!fs.existsSync(cwd)) throw new CliError(`--dir ${opts.dir}: no such folder`, EXIT_USAGE);
+  const conn = await connect({ server: opts.server, dir: cwd });
+  const folder = await prepareRunFolder({
+    projectDir: conn.projectDir,
+    experiment: opts.experiment,
+    name: opts.name,
+    server: conn.local ? null : conn.url,
+    outputsDir: path.join(cwd, 'outputs'),
+  });
+  fs.mkdirSync(folder.outputsDir, { recursive: true });
+  const started = new Date();
+  const agent = await startAgent({
+    runId: folder.id,
+    runDir: folder.runDir,
+    metricsFile: folder.metricsFile,
+    outputsDir: folder.outputsDir,
+    logsDir: folder.logsDir,
+    serverUrl: conn.url,
+    token: conn.token,
+    log,
+    run: {
+      experiment: folder.experiment,
+      name: folder.name,
+      status: 'running',
+      startTime: started.toISOString(),
+      command: commandLine(argv),
+      cwd,
+      host: hostName(),
+      ...gitFacts(cwd),
+    },
+  });
+  process.stderr.write(`outpost: run ${folder.id} started (${conn.local ? `local store ${path.join(conn.projectDir, '.outpost')}` : conn.url})\n`);
+
+  const { status, exitCode, signal } = await spawnTracked(argv, cwd, folder, conn.local ? undefined : conn.url);
+  const end = { status, exitCode, endTime: new Date().toISOString() };
+  await writeExitRecord(folder.runDir, end);
+  const what = signal ? `killed by ${signal}` : `exited with ${exitCode}`;
+  process.stderr.write(`outpost: command ${what}; syncing...\n`);
+  await finishRun(agent, folder, end, started);
+  await conn.close();
+  return signal ? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0) : (exitCode ?? 1);
+}
+
+interface Ended {
+  status: RunStatus;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+/** Spawns COMMAND with stdin passed through and stdout/stderr both shown and kept in the run's log. */
+function spawnTracked(argv: string[], cwd: string, folder: { id: string; metricsFile: string; outputsDir: string; logsDir: string }, server?: string): Promise<Ended> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [ENV.runId]: folder.id,
+    [ENV.metricsFile]: folder.metricsFile,
+    [ENV.outputsDir]: folder.outputsDir,
+    // Python buffers a piped stdout; the log should show lines as they come.
+    PYTHONUNBUFFERED: '1',
+    PYTHONPATH: [pythonHelperDir(), process.env.PYTHONPATH].filter(Boolean).join(path.delimiter),
+  };
+  if (server) env[ENV.server] = server;
+  else delete env[ENV.server];
+  const logFile = fs.createWriteStream(path.join(folder.logsDir, 'run.log'), { flags: 'a' });
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['inherit', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d: Buffer) => {
+      process.stdout.write(d);
+      logFile.write(d);
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      process.stderr.write(d);
+      logFile.write(d);
+    });
+    // A terminal's Ctrl-C reaches the child's process group by itself; relay only signals sent to us alone.
+    const relay = (sig: NodeJS.Signals) => () => {
+      if (sig === 'SIGINT' && process.stdin.isTTY) return;
+      child.kill(sig);
+    };
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((sig) => [sig, relay(sig)] as const);
+    for (const [sig, h] of handlers) process.on(sig, h);
+    child.on('error', (err) => {
+      for (const [sig, h] of handlers) process.off(sig, h);
+      logFile.end();
+      reject(new CliError(`cannot start ${argv[0]}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : err.message}`));
+    });
+    child.on('close', (code, signal) => {
+      for (const [sig, h] of handlers) process.off(sig, h);
+      logFile.end(() => {
+        if (signal) resolve({ status: 'killed', exitCode: null, signal });
+        else resolve({ status: code === 0 ? 'completed' : 'failed', exitCode: code, signal: null });
+      });
+    });
+  });
+}

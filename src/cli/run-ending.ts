@@ -1,0 +1,45 @@
+/** The end of a run, shared by `run`, `agent` and `sync`: final sync, final status, a line for people. */
+import path from 'path';
+import type { Agent } from '../agent/agent';
+import { readJsonFile, writeFileAtomic } from '../agent/atomic-file';
+import type { RunFolder } from '../agent/run-folder';
+import type { RunStatus } from '../protocol';
+
+export const EXIT_RECORD = 'exit.json';
+export const FINAL_RECORD = 'final.json';
+
+export interface RunEnd {
+  status: RunStatus;
+  exitCode: number | null;
+  endTime: string;
+}
+
+/** Written before the final sync, so `outpost sync` knows how the run ended if the sync cannot finish. */
+export async function writeExitRecord(runDir: string, end: RunEnd): Promise<void> {
+  await writeFileAtomic(path.join(runDir, EXIT_RECORD), JSON.stringify(end));
+}
+
+export async function readExitRecord(runDir: string): Promise<RunEnd | null> {
+  return readJsonFile<RunEnd>(path.join(runDir, EXIT_RECORD));
+}
+
+export async function isFinal(runDir: string): Promise<boolean> {
+  return (await readJsonFile(path.join(runDir, FINAL_RECORD))) !== null;
+}
+
+/** Ships what is left, marks the run; true when everything reached the service. */
+export async function finishRun(agent: Agent, folder: RunFolder, end: RunEnd, started?: Date, graceMs?: number): Promise<boolean> {
+  const result = await agent.finish(graceMs);
+  const marked = result.synced && (await agent.markRun(end, graceMs));
+  const p = agent.progress;
+  const took = started ? ` in ${((Date.parse(end.endTime) - started.getTime()) / 1000).toFixed(1)} s` : '';
+  if (marked) {
+    await writeFileAtomic(path.join(folder.runDir, FINAL_RECORD), JSON.stringify({ ...end, syncedTime: new Date().toISOString() }));
+    process.stderr.write(`outpost: run ${folder.id} ${end.status}${took}; ${p.linesAcked} metric lines and ${p.uploads} files shipped\n`);
+    return true;
+  }
+  process.stderr.write(
+    `outpost: run ${folder.id} ${end.status}${took}, but the service could not be reached: ${result.pendingLines} metric lines and ${result.pendingFiles} files are kept on disk; \`outpost sync\` ships them later\n`,
+  );
+  return false;
+}

@@ -1,0 +1,80 @@
+/** `outpost sync [D]`: ships what offline or crashed runs left behind, marks them, exits. Idempotent. */
+import { promises as fsp } from 'fs';
+import path from 'path';
+import type { Command } from 'commander';
+import { settings } from '../../config';
+import { isProcessAlive, readJsonFile } from '../agent/atomic-file';
+import { startAgent } from '../agent/agent';
+import { loadRunFolder, runsRoot } from '../agent/run-folder';
+import { createLogger } from '../log/logger';
+import { AGENT_FILE, AgentPresence } from '../protocol';
+import { connect, Connection } from './connect';
+import { finishRun, isFinal, readExitRecord } from './run-ending';
+
+export function registerSyncCommand(program: Command): void {
+  program
+    .command('sync')
+    .description('ship what offline or crashed runs left in .outpost/runs, then mark them and exit')
+    .argument('[dir]', 'project folder', '.')
+    .option('--server <url>', 'history service (default: the one each run used, else the local store)')
+    .option('--run <id>', 'only this run')
+    .action(async (dir: string, opts: { server?: string; run?: string }) => {
+      process.exitCode = await syncAll(path.resolve(dir), opts);
+    });
+}
+
+async function syncAll(dir: string, opts: { server?: string; run?: string }): Promise<number> {
+  const log = createLogger('agent', process.env.OUTPOST_LOG_LEVEL ?? 'warn');
+  const root = runsRoot(dir);
+  const ids = opts.run ? [opts.run] : await fsp.readdir(root).catch(() => [] as string[]);
+  const connections = new Map<string, Connection>();
+  let failures = 0;
+  try {
+    for (const id of ids.sort()) {
+      const folder = await loadRunFolder(path.join(root, id));
+      if (!folder) {
+        if (opts.run) throw new Error(`no run folder ${path.join(root, id)}`);
+        continue;
+      }
+      const presence = await readJsonFile<AgentPresence>(path.join(folder.runDir, AGENT_FILE));
+      if (presence && presence.pid !== process.pid && isProcessAlive(presence.pid)) {
+        process.stderr.write(`outpost: run ${id}: an agent (pid ${presence.pid}) is syncing it; skipped\n`);
+        continue;
+      }
+      const server = opts.server ?? folder.server ?? undefined;
+      const key = server ?? '(local)';
+      let conn = connections.get(key);
+      if (!conn) {
+        conn = await connect({ server, dir });
+        connections.set(key, conn);
+      }
+      const final = await isFinal(folder.runDir);
+      const agent = await startAgent({
+        runId: folder.id,
+        runDir: folder.runDir,
+        metricsFile: folder.metricsFile,
+        outputsDir: folder.outputsDir,
+        logsDir: folder.logsDir,
+        serverUrl: conn.url,
+        token: conn.token,
+        log,
+        run: final ? {} : { experiment: folder.experiment, name: folder.name },
+      });
+      const grace = settings.agent.finalSyncGraceMs;
+      if (final) {
+        // Already marked: only ship anything written since (normally nothing).
+        const r = await agent.finish(grace);
+        const p = agent.progress;
+        if (!r.synced) failures++;
+        process.stderr.write(`outpost: run ${id}: ${p.linesAcked || p.uploads ? `${p.linesAcked} metric lines and ${p.uploads} files shipped` : 'up to date'}\n`);
+        continue;
+      }
+      // No exit record: the run's process and its agent died without saying how it ended.
+      const end = (await readExitRecord(folder.runDir)) ?? { status: 'killed' as const, exitCode: null, endTime: new Date().toISOString() };
+      if (!(await finishRun(agent, folder, end, undefined, grace))) failures++;
+    }
+  } finally {
+    for (const c of connections.values()) await c.close();
+  }
+  return failures ? 1 : 0;
+}
