@@ -1,0 +1,57 @@
+/** The real `outpost agent` (and friends) as child processes, with settings short enough for tests. */
+import { ChildProcess, spawn, spawnSync } from 'child_process';
+import net from 'net';
+import { BIN, cleanEnv } from '../service/server-process';
+
+/** Short waits so tests are quick; the mechanisms are the same as with the defaults. */
+export const FAST_CONFIG = JSON.stringify({
+  agent: { fileStableMs: 150, reconcileIntervalMs: 1000, retryInitialMs: 50, retryMaxMs: 400, finalSyncGraceMs: 15000, fileStateFlushMs: 100 },
+});
+
+export function agentEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return cleanEnv({ OUTPOST_CONFIG: FAST_CONFIG, OUTPOST_LOG_LEVEL: 'warn', ...extra });
+}
+
+export interface AgentProcess {
+  child: ChildProcess;
+  output(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function startAgentProcess(args: string[], env: NodeJS.ProcessEnv = agentEnv()): AgentProcess {
+  const child = spawn(process.execPath, [BIN, 'agent', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return { child, output: () => out, exited };
+}
+
+/** Runs the CLI to completion. */
+export function outpost(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}) {
+  return spawnSync(process.execPath, [BIN, ...args], { cwd: opts.cwd, env: opts.env ?? agentEnv(), encoding: 'utf8', timeout: opts.timeout ?? 60_000 });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `check` until it returns a truthy value. */
+export async function until<T>(check: () => Promise<T> | T, what: string, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}

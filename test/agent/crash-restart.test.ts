@@ -1,0 +1,83 @@
+/**
+ * The guarantee: every complete line appended to the spool is stored exactly once, in order,
+ * even when the agent is SIGKILLed at random moments while a writer appends.
+ */
+import { spawn } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import axios from 'axios';
+import { ServerProcess, startServerProcess, tempDir } from '../service/server-process';
+import { agentEnv, startAgentProcess, sleep } from './agent-process';
+
+const LINES = 100_000;
+const RATE = 9_000; // lines/s: the writer runs ~11 s
+const KILLS = 22;
+
+let server: ServerProcess;
+let dir: string;
+
+beforeAll(async () => {
+  dir = tempDir('outpost-crash-');
+  server = await startServerProcess({ dataDir: path.join(dir, 'service-data') });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function fetchSeries(runId: string): Promise<number[]> {
+  const values: number[] = [];
+  let offset: number | null = 0;
+  while (offset !== null) {
+    const res: { data: { points: { value: number; step: number }[]; nextOffset: number | null } } = await axios.get(
+      `${server.url}/api/v1/runs/${runId}/metrics/i`,
+      { params: { offset, limit: 100_000 } },
+    );
+    for (const p of res.data.points) values.push(p.value);
+    offset = res.data.nextOffset;
+  }
+  return values;
+}
+
+test('a writer appends 100,000 lines while the agent is SIGKILLed and restarted 22 times: each line is stored once, in order', async () => {
+  const runId = 'crash-run';
+  const spool = path.join(dir, '.outpost', 'runs', runId, 'metrics.jsonl');
+  fs.mkdirSync(path.dirname(spool), { recursive: true });
+  const writer = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'spool-writer.js'), spool, String(LINES), String(RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const writerDone = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
+  const args = ['--run', runId, '--dir', dir, '--server', server.url];
+
+  let kills = 0;
+  let finished = false;
+  void writerDone.then(() => (finished = true));
+  while (kills < KILLS) {
+    const agent = startAgentProcess(args, agentEnv());
+    // Random moments: during start-up, mid-batch, between batches.
+    await sleep(150 + Math.random() * 450);
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    kills++;
+  }
+  await writerDone;
+  expect(finished).toBe(true);
+  // The killed agents did ship: the last one only finishes what they left.
+  const shippedWhileKilling = (await fetchSeries(runId)).length;
+  expect(shippedWhileKilling).toBeGreaterThan(0);
+
+  // A last agent finishes the job and exits cleanly on SIGTERM.
+  const last = startAgentProcess(args, agentEnv());
+  await sleep(1000);
+  last.child.kill('SIGTERM');
+  const { code } = await last.exited;
+  expect({ code, output: last.output() }).toEqual({ code: 0, output: expect.any(String) });
+
+  const values = await fetchSeries(runId);
+  expect(values.length).toBe(LINES);
+  const wrong = values.findIndex((v, i) => v !== i);
+  expect(wrong).toBe(-1);
+  const info = (await axios.get(`${server.url}/api/v1/runs/${runId}`)).data;
+  expect(info.metrics.i).toMatchObject({ count: LINES, last: LINES - 1 });
+  expect(info.rejectedLines).toBe(0);
+  expect(kills).toBeGreaterThanOrEqual(20);
+}, 120_000);

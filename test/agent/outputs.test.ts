@@ -1,0 +1,144 @@
+/** outputs/ -> artifacts, with the real agent and service as processes. */
+import { spawn } from 'child_process';
+import { createHash } from 'crypto';
+import fs from 'fs';
+import path from 'path';
+import axios from 'axios';
+import type { RunInfo } from '../../src/protocol';
+import { ServerProcess, startServerProcess, tempDir } from '../service/server-process';
+import { AgentProcess, sleep, startAgentProcess, until } from './agent-process';
+
+let server: ServerProcess;
+let root: string;
+
+beforeAll(async () => {
+  root = tempDir('outpost-outputs-');
+  server = await startServerProcess({ dataDir: path.join(root, 'service-data') });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(root, { recursive: true, force: true });
+});
+
+function project(name: string): { dir: string; outputs: string } {
+  const dir = path.join(root, name);
+  const outputs = path.join(dir, 'outputs');
+  fs.mkdirSync(outputs, { recursive: true });
+  return { dir, outputs };
+}
+
+function agentFor(runId: string, dir: string): AgentProcess {
+  return startAgentProcess(['--run', runId, '--dir', dir, '--server', server.url]);
+}
+
+async function stop(agent: AgentProcess): Promise<void> {
+  agent.child.kill('SIGTERM');
+  const { code } = await agent.exited;
+  expect({ code, output: agent.output() }).toMatchObject({ code: 0 });
+}
+
+async function info(runId: string): Promise<RunInfo> {
+  return (await axios.get(`${server.url}/api/v1/runs/${runId}`)).data as RunInfo;
+}
+
+async function download(runId: string, p: string, version?: number): Promise<Buffer> {
+  const res = await axios.get(`${server.url}/api/v1/runs/${runId}/artifacts/${p}`, { params: { version }, responseType: 'arraybuffer' });
+  return Buffer.from(res.data);
+}
+
+const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
+
+test('new and changed files are uploaded, files from before the run are not, deleted ones are marked deleted', async () => {
+  const { dir, outputs } = project('basic');
+  fs.writeFileSync(path.join(outputs, 'old.txt'), 'from an earlier run');
+  const agent = agentFor('basic', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/basic/files.json')), 'agent started');
+  fs.mkdirSync(path.join(outputs, 'sub'));
+  fs.writeFileSync(path.join(outputs, 'sub', 'model.bin'), Buffer.alloc(100_000, 7));
+  fs.writeFileSync(path.join(outputs, 'gone.txt'), 'short-lived');
+  await until(async () => (await info('basic')).artifacts.length === 2, 'two uploads');
+  fs.writeFileSync(path.join(outputs, 'sub', 'model.bin'), Buffer.alloc(100_000, 8));
+  fs.rmSync(path.join(outputs, 'gone.txt'));
+  await until(async () => (await info('basic')).deletedArtifacts.includes('outputs/gone.txt'), 'deletion recorded');
+  await stop(agent);
+  const run = await info('basic');
+  expect(run.artifacts.map((a) => [a.path, a.versions])).toEqual([['outputs/sub/model.bin', 2]]);
+  expect(sha(await download('basic', 'outputs/sub/model.bin'))).toBe(sha(Buffer.alloc(100_000, 8)));
+  expect(sha(await download('basic', 'outputs/sub/model.bin', 1))).toBe(sha(Buffer.alloc(100_000, 7)));
+});
+
+test('1,000 files created in a burst all arrive, byte for byte', async () => {
+  const { dir, outputs } = project('burst');
+  const agent = agentFor('burst', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/burst/files.json')), 'agent started');
+  for (let i = 0; i < 1000; i++) {
+    const sub = path.join(outputs, `d${i % 10}`);
+    fs.mkdirSync(sub, { recursive: true });
+    fs.writeFileSync(path.join(sub, `f${i}.txt`), `file ${i}\n`.repeat(i % 7 + 1));
+  }
+  await until(async () => (await info('burst')).artifacts.length === 1000, '1000 artifacts', 60_000);
+  await stop(agent);
+  const run = await info('burst');
+  for (const a of run.artifacts) {
+    const i = Number(/f(\d+)\.txt$/.exec(a.path)![1]);
+    expect(a.sha256).toBe(sha(`file ${i}\n`.repeat(i % 7 + 1)));
+  }
+}, 90_000);
+
+test('a file over the 512 MiB cap is refused before a byte is sent, named with its size; the others still go', async () => {
+  const { dir, outputs } = project('cap');
+  const agent = agentFor('cap', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/cap/files.json')), 'agent started');
+  const big = path.join(outputs, 'huge.bin');
+  fs.closeSync(fs.openSync(big, 'w'));
+  fs.truncateSync(big, 512 * 1024 * 1024 + 1); // sparse: costs no disk
+  fs.writeFileSync(path.join(outputs, 'small.txt'), 'fine');
+  await until(async () => (await info('cap')).events.some((e) => e.kind === 'file-refused'), 'refusal recorded');
+  await until(async () => (await info('cap')).artifacts.length === 1, 'small file uploaded');
+  await stop(agent);
+  const run = await info('cap');
+  expect(run.artifacts.map((a) => a.path)).toEqual(['outputs/small.txt']);
+  const refusal = run.events.find((e) => e.kind === 'file-refused')!;
+  expect(refusal.path).toBe('outputs/huge.bin');
+  expect(refusal.message).toContain('outputs/huge.bin is 536870913 bytes');
+  expect(refusal.message).toContain('limits.maxFileBytes');
+});
+
+test('a symlink leading out of outputs/ is not followed; one that stays inside is', async () => {
+  const { dir, outputs } = project('links');
+  const secret = path.join(root, 'secret.txt');
+  fs.writeFileSync(secret, 'not for upload');
+  const agent = agentFor('links', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/links/files.json')), 'agent started');
+  fs.writeFileSync(path.join(outputs, 'real.txt'), 'inside');
+  fs.symlinkSync(secret, path.join(outputs, 'escape.txt'));
+  fs.symlinkSync(path.join(outputs, 'real.txt'), path.join(outputs, 'alias.txt'));
+  await until(async () => (await info('links')).events.some((e) => e.path === 'outputs/escape.txt'), 'warning recorded');
+  await stop(agent);
+  const run = await info('links');
+  expect(run.artifacts.map((a) => a.path).sort()).toEqual(['outputs/alias.txt', 'outputs/real.txt']);
+  expect(run.events.find((e) => e.path === 'outputs/escape.txt')!.message).toContain('symlink leading out of outputs/');
+});
+
+test('a file rewritten during its upload never gets a torn version stored; the final content arrives', async () => {
+  const { dir, outputs } = project('torn');
+  const size = 24 * 1024 * 1024;
+  const file = path.join(outputs, 'weights.bin');
+  const agent = agentFor('torn', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/torn/files.json')), 'agent started');
+  fs.writeFileSync(file, Buffer.alloc(size, 'A'));
+  await sleep(50);
+  const rewriter = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'rewriter.js'), file, String(size), '12', '180'], { stdio: 'ignore' });
+  await new Promise((r) => rewriter.once('exit', r));
+  await stop(agent);
+  const run = await info('torn');
+  const art = run.artifacts.find((a) => a.path === 'outputs/weights.bin')!;
+  const allA = sha(Buffer.alloc(size, 'A'));
+  const allB = sha(Buffer.alloc(size, 'B'));
+  expect(art.sha256).toBe(allA);
+  for (let v = 1; v <= art.versions; v++) {
+    const res = await axios.head(`${server.url}/api/v1/runs/torn/artifacts/outputs/weights.bin`, { params: { version: v } });
+    expect([allA, allB]).toContain(res.headers['x-outpost-sha256']);
+  }
+}, 60_000);

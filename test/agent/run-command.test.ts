@@ -1,0 +1,126 @@
+/** `outpost run` and `outpost sync` end to end, on the embedded local store. */
+import { spawn, spawnSync } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import type { RunInfo } from '../../src/protocol';
+import { BIN, tempDir } from '../service/server-process';
+import { agentEnv, outpost, sleep, until } from './agent-process';
+
+let dir: string;
+
+beforeEach(() => {
+  dir = tempDir('outpost-run-');
+});
+
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function lastRun(): RunInfo {
+  const r = outpost(['history', 'last', '--json'], { cwd: dir });
+  expect(r.status).toBe(0);
+  return JSON.parse(r.stdout) as RunInfo;
+}
+
+function artifact(runId: string, p: string): string {
+  const dest = path.join(dir, `download-${path.basename(p)}`);
+  const r = outpost(['history', 'info', '-r', runId, '-a', p, '-o', dest], { cwd: dir });
+  expect(r.status).toBe(0);
+  return fs.readFileSync(dest, 'utf8');
+}
+
+test('a command that exits 0 gives a completed run; its stdout and stderr are the log artifact; OUTPOST_* are set', async () => {
+  const code = `import os, sys
+print("hello from", os.environ["OUTPOST_RUN_ID"])
+print("to stderr", file=sys.stderr)
+with open(os.environ["OUTPOST_METRICS_FILE"], "a") as f:
+    f.write('{"name": "answer", "value": 42}\\n')
+with open(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "note.txt"), "w") as f:
+    f.write("written by the job")
+assert "OUTPOST_SERVER" not in os.environ`;
+  const r = outpost(['run', '--experiment', 'exp', '--name', 'first', '--', 'python3', '-c', code], { cwd: dir });
+  expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+  expect(r.stdout).toContain('hello from exp_');
+  const run = lastRun();
+  expect(run).toMatchObject({ experiment: 'exp', name: 'first', status: 'completed', exitCode: 0, cwd: fs.realpathSync(dir) });
+  expect(run.command).toContain('python3 -c');
+  expect(run.host).toBeTruthy();
+  expect(run.metrics.answer).toMatchObject({ type: 'integer', count: 1, last: 42 });
+  expect(artifact(run.id, 'outputs/note.txt')).toBe('written by the job');
+  const log = artifact(run.id, 'logs/run.log');
+  expect(log).toContain(`hello from ${run.id}`);
+  expect(log).toContain('to stderr');
+});
+
+test('exit code 3 gives a failed run with exit code 3, and outpost exits 3', () => {
+  const r = outpost(['run', '--', 'python3', '-c', 'import sys; print("failing"); sys.exit(3)'], { cwd: dir });
+  expect(r.status).toBe(3);
+  expect(lastRun()).toMatchObject({ status: 'failed', exitCode: 3 });
+});
+
+test('a command killed by a signal gives a killed run, and outpost exits 128 + the signal number', () => {
+  const r = outpost(['run', '--', 'python3', '-c', 'import os, signal; os.kill(os.getpid(), signal.SIGKILL)'], { cwd: dir });
+  expect(r.status).toBe(137);
+  expect(lastRun()).toMatchObject({ status: 'killed', exitCode: null });
+});
+
+test('SIGTERM sent to outpost run is forwarded to the command', async () => {
+  const child = spawn(process.execPath, [BIN, 'run', '--', 'python3', '-c', 'import time\nprint("ready", flush=True)\ntime.sleep(60)'], {
+    cwd: dir,
+    env: agentEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await until(() => out.includes('ready'), 'the command to start');
+  child.kill('SIGTERM');
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  expect(code).toBe(143);
+  expect(lastRun()).toMatchObject({ status: 'killed' });
+});
+
+test('in a git repository the commit and whether the tree is dirty are recorded', () => {
+  const git = (...args: string[]) => spawnSync('git', args, { cwd: dir, encoding: 'utf8' });
+  git('init', '-q');
+  fs.writeFileSync(path.join(dir, 'train.py'), 'print("train")\n');
+  git('add', '.');
+  git('-c', 'user.email=t@example.com', '-c', 'user.name=t', 'commit', '-qm', 'first');
+  const head = git('rev-parse', 'HEAD').stdout.trim();
+  expect(outpost(['run', '--', 'python3', 'train.py'], { cwd: dir }).status).toBe(0);
+  expect(lastRun()).toMatchObject({ gitCommit: head, gitDirty: false });
+  fs.appendFileSync(path.join(dir, 'train.py'), '# edited\n');
+  expect(outpost(['run', '--', 'python3', 'train.py'], { cwd: dir }).status).toBe(0);
+  expect(lastRun()).toMatchObject({ gitCommit: head, gitDirty: true });
+});
+
+test('after outpost run is SIGKILLed, outpost sync ships what was left and marks the run killed; a second sync changes nothing', async () => {
+  const code = `import os, time
+with open(os.environ["OUTPOST_METRICS_FILE"], "a") as f:
+    for i in range(50):
+        f.write('{"name": "n", "value": %d}\\n' % i)
+with open(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "partial.txt"), "w") as f:
+    f.write("left behind")
+print("written", flush=True)
+time.sleep(60)`;
+  const child = spawn(process.execPath, [BIN, 'run', '--', 'python3', '-c', code], { cwd: dir, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await until(() => out.includes('written'), 'the job to write');
+  // Kill the whole group at once: outpost and the job, before the file is stable.
+  process.kill(-child.pid!, 'SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+  await sleep(100);
+
+  const first = outpost(['sync'], { cwd: dir });
+  expect({ status: first.status, stderr: first.stderr }).toMatchObject({ status: 0 });
+  const run = lastRun();
+  expect(run.status).toBe('killed');
+  expect(run.metrics.n).toMatchObject({ count: 50, last: 49 });
+  expect(run.artifacts.map((a) => a.path)).toContain('outputs/partial.txt');
+
+  const second = outpost(['sync'], { cwd: dir });
+  expect(second.status).toBe(0);
+  expect(second.stderr).toContain('up to date');
+  const again = lastRun();
+  expect(again).toEqual(run);
+});

@@ -1,0 +1,148 @@
+/** The spool's edge cases, with the real agent and service as processes. */
+import fs from 'fs';
+import path from 'path';
+import axios from 'axios';
+import type { AckWatermark, RunInfo } from '../../src/protocol';
+import { ServerProcess, startServerProcess, tempDir } from '../service/server-process';
+import { AgentProcess, startAgentProcess, until } from './agent-process';
+
+let server: ServerProcess;
+let dir: string;
+
+beforeAll(async () => {
+  dir = tempDir('outpost-spool-');
+  server = await startServerProcess({ dataDir: path.join(dir, 'service-data') });
+});
+
+afterAll(async () => {
+  await server?.stop();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function spoolOf(runId: string): string {
+  const file = path.join(dir, '.outpost', 'runs', runId, 'metrics.jsonl');
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  return file;
+}
+
+function agentFor(runId: string): AgentProcess {
+  return startAgentProcess(['--run', runId, '--dir', dir, '--server', server.url]);
+}
+
+async function stop(agent: AgentProcess): Promise<void> {
+  agent.child.kill('SIGTERM');
+  const { code } = await agent.exited;
+  expect({ code, output: agent.output() }).toMatchObject({ code: 0 });
+}
+
+function watermark(spool: string): AckWatermark | null {
+  try {
+    return JSON.parse(fs.readFileSync(`${spool}.ack`, 'utf8')) as AckWatermark;
+  } catch {
+    return null;
+  }
+}
+
+async function values(runId: string, name: string): Promise<unknown[]> {
+  const res = await axios.get(`${server.url}/api/v1/runs/${runId}/metrics/${encodeURIComponent(name)}`);
+  return (res.data.points as { value: unknown }[]).map((p) => p.value);
+}
+
+async function info(runId: string): Promise<RunInfo> {
+  return (await axios.get(`${server.url}/api/v1/runs/${runId}`)).data as RunInfo;
+}
+
+test('a partial last line waits for its newline, also across a SIGKILL and restart', async () => {
+  const spool = spoolOf('partial');
+  fs.writeFileSync(spool, '{"name":"a","value":1}\n{"name":"a","val');
+  const first = agentFor('partial');
+  await until(() => watermark(spool)?.line === 1, 'line 1 acknowledged');
+  first.child.kill('SIGKILL');
+  await first.exited;
+  expect(await values('partial', 'a')).toEqual([1]);
+
+  fs.appendFileSync(spool, 'ue":2}\n');
+  const second = agentFor('partial');
+  await until(() => watermark(spool)?.line === 2, 'line 2 acknowledged');
+  await stop(second);
+  expect(await values('partial', 'a')).toEqual([1, 2]);
+  expect((await info('partial')).rejectedLines).toBe(0);
+});
+
+test('a truncated spool is read as a new stream, with a warning, nothing lost and nothing sent twice', async () => {
+  const spool = spoolOf('truncated');
+  fs.writeFileSync(spool, [1, 2, 3, 4, 5].map((v) => `{"name":"t","value":${v}}\n`).join(''));
+  const agent = agentFor('truncated');
+  await until(() => watermark(spool)?.line === 5, 'five lines acknowledged');
+  fs.truncateSync(spool, 0);
+  fs.appendFileSync(spool, [6, 7, 8].map((v) => `{"name":"t","value":${v}}\n`).join(''));
+  await until(async () => (await values('truncated', 't')).length === 8, 'eight values');
+  await stop(agent);
+  expect(await values('truncated', 't')).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  const events = (await info('truncated')).events;
+  expect(events.some((e) => e.kind === 'stream-reset' && /truncated|shrank/.test(e.message))).toBe(true);
+});
+
+test('a spool truncated while no agent runs is detected at restart', async () => {
+  const spool = spoolOf('truncated-offline');
+  fs.writeFileSync(spool, [1, 2, 3, 4].map((v) => `{"name":"t","value":${v}}\n`).join(''));
+  const agent = agentFor('truncated-offline');
+  await until(() => watermark(spool)?.line === 4, 'four lines acknowledged');
+  await stop(agent);
+  fs.writeFileSync(spool, '{"name":"t","value":5}\n');
+  const again = agentFor('truncated-offline');
+  await until(async () => (await values('truncated-offline', 't')).length === 5, 'five values');
+  await stop(again);
+  expect(await values('truncated-offline', 't')).toEqual([1, 2, 3, 4, 5]);
+});
+
+test('a replaced spool (a new file renamed over it) is read as a new stream after the old one is drained', async () => {
+  const spool = spoolOf('replaced');
+  fs.writeFileSync(spool, [1, 2, 3].map((v) => `{"name":"r","value":${v}}\n`).join(''));
+  const agent = agentFor('replaced');
+  await until(() => watermark(spool)?.line === 3, 'three lines acknowledged');
+  const next = `${spool}.new`;
+  fs.writeFileSync(next, [4, 5].map((v) => `{"name":"r","value":${v}}\n`).join(''));
+  fs.renameSync(next, spool);
+  await until(async () => (await values('replaced', 'r')).length === 5, 'five values');
+  await stop(agent);
+  expect(await values('replaced', 'r')).toEqual([1, 2, 3, 4, 5]);
+  expect((await info('replaced')).events.some((e) => e.kind === 'stream-reset' && /replaced/.test(e.message))).toBe(true);
+});
+
+test('ten kinds of invalid line are rejected with file, line number and reason; the lines around them are stored', async () => {
+  const spool = spoolOf('invalid');
+  const bad: (string | Buffer)[] = [
+    '{"name": "x", "value": 1', // 1 not JSON
+    '[1, 2, 3]', // 2 not an object
+    '{"value": 3}', // 3 no name
+    '{"name": "x"}', // 4 no value
+    '{"name": "x", "value": null}', // 5 null value
+    '{"name": "x", "value": 1e999}', // 6 not finite
+    '{"name": "x", "value": [1, "two"]}', // 7 list of non-numbers
+    '{"name": "x", "value": 1, "step": -1}', // 8 negative step
+    '{"name": "x", "value": 1, "colour": "red"}', // 9 unknown field
+    Buffer.from([0x7b, 0x22, 0x6e, 0xff, 0xfe, 0x22, 0x7d]), // 10 invalid UTF-8
+    `{"name": "x", "value": "${'y'.repeat(70 * 1024)}"}`, // 11 over the line-size limit
+  ];
+  const parts: Buffer[] = [];
+  let good = 0;
+  for (const b of bad) {
+    parts.push(Buffer.from(`{"name":"ok","value":${good++}}\n`));
+    parts.push(Buffer.isBuffer(b) ? b : Buffer.from(b), Buffer.from('\n'));
+  }
+  parts.push(Buffer.from(`{"name":"ok","value":${good++}}\n`));
+  fs.writeFileSync(spool, Buffer.concat(parts));
+  const agent = agentFor('invalid');
+  await until(() => watermark(spool)?.line === bad.length * 2 + 1, 'every line acknowledged');
+  await stop(agent);
+  expect(await values('invalid', 'ok')).toEqual([...Array(good).keys()]);
+  const run = await info('invalid');
+  expect(run.rejectedLines).toBe(bad.length);
+  expect(run.rejected.map((r) => r.line)).toEqual(bad.map((_, i) => 2 * i + 2));
+  for (const r of run.rejected) expect(r.reason).toMatch(new RegExp(`^metrics\\.jsonl line ${r.line}: .+`));
+  const reasons = run.rejected.map((r) => r.reason).join('\n');
+  for (const words of ['not valid JSON', 'must be a JSON object', 'missing "name"', 'missing "value"', 'null', 'not a finite number', 'must be a finite number', '"step" must be an integer', 'unknown field "colour"', 'not valid UTF-8', 'over the limit']) {
+    expect(reasons).toContain(words);
+  }
+});
