@@ -30,6 +30,15 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
   app.addHook('onResponse', async (request, reply) => {
     log.debug(`${request.method} ${request.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);
   });
+  // Replies finished after close() began end their connection: an idle keep-alive socket
+  // would otherwise hold a SIGTERM'd server open until the client lets go.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
+  });
   installErrorHandler(app, log);
   installAuth(app, token);
   app.get(`${API_PREFIX}/health`, async () => ({ ok: true }));

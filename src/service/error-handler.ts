@@ -23,9 +23,11 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
     if ((err as FastifyError).validation) {
       const v = (err as FastifyError).validation![0];
       const field = `${(err as FastifyError).validationContext ?? 'body'}${v.instancePath.replace(/\//g, '.')}`;
-      const missing = (v.params as { missingProperty?: string }).missingProperty;
-      const name = missing ? `${field}.${missing}` : field;
-      return reply.status(400).send(errorBody('OUTPOST_ERR_BAD_REQUEST', `${name}: ${v.message}`, name));
+      const { missingProperty, additionalProperty } = v.params as { missingProperty?: string; additionalProperty?: string };
+      const extra = missingProperty ?? additionalProperty;
+      const name = extra ? `${field}.${extra}` : field;
+      const message = additionalProperty ? 'is not a known field' : v.message;
+      return reply.status(400).send(errorBody('OUTPOST_ERR_BAD_REQUEST', `${name}: ${message}`, name));
     }
     const mapped = FASTIFY_CODES[(err as FastifyError).code ?? ''];
     if (mapped) return reply.status(ERRORS[mapped].status).send(errorBody(mapped, err.message));

@@ -1,0 +1,131 @@
+/**
+ * ingest: 1,000,000 numeric metric lines sent to a real `outpost server` over HTTP in batches
+ * (the axios client the agent uses, one batch in flight as its ordered uploader does), beside the
+ * same rows inserted straight into SQLite with prepared statements, one transaction per batch.
+ * The two sides alternate in rounds, so background load on the machine weighs on both alike.
+ */
+import { ChildProcess, spawn } from 'child_process';
+import fs from 'fs';
+import os from 'os';
+import path from 'path';
+import { settings } from '../../config';
+import { AxiosInstance, createApiClient } from '../../src/http/api-client';
+import type { WireLine } from '../../src/protocol';
+import { SqliteStore } from '../../src/store/sqlite-store';
+import { Benchmark, ratio } from './harness';
+
+const LINES = 1_000_000;
+const BATCH = settings.agent.batchMaxLines; // the agent's batch size
+const ROUNDS = 10;
+const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'outpost.js');
+
+type NumericLine = WireLine & { step: number; metrics: { loss: number } };
+
+function batchLines(first: number, count: number): NumericLine[] {
+  const lines: NumericLine[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const seq = first + i;
+    lines[i] = { seq, time: 1_700_000_000 + seq / 1000, step: seq, metrics: { loss: 1 / seq + (seq % 97) * 1e-3 } };
+  }
+  return lines;
+}
+
+/** `outpost server` as its own process, as deployed: the service never shares a thread with its clients. */
+async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data', dataDir], {
+    env: { ...process.env, OUTPOST_LOG_LEVEL: 'info', OUTPOST_TOKEN: '' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let err = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stderr!.on('data', (c: Buffer) => {
+      err += c.toString();
+      const m = /listening on (http:\/\/\S+)/.exec(err);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`outpost server exited (${code}):\n${err}`)));
+  });
+  return { url, child };
+}
+
+/**
+ * Sends lines from..to in batches, one request in flight (order matters), and encodes the next
+ * batch while the current one is on the wire, as a client with a batcher ahead of its uploader does.
+ */
+async function sendOverHttp(api: AxiosInstance, from: number, to: number): Promise<void> {
+  const encode = (first: number) => JSON.stringify({ stream: 'spool', lines: batchLines(first, Math.min(BATCH, to - first + 1)) });
+  let body = encode(from);
+  for (let first = from; first <= to; first += BATCH) {
+    const pending = api.post('/runs/bench/metrics', body, { headers: { 'content-type': 'application/json' } });
+    if (first + BATCH <= to) body = encode(first + BATCH);
+    const { data } = await pending;
+    if (data.ackedSeq !== Math.min(to, first + BATCH - 1)) throw new Error(`unexpected ack ${JSON.stringify(data)}`);
+  }
+}
+
+/** The floor: the same rows into the same schema, no HTTP, no validation, no idempotence check. */
+function directSide(store: SqliteStore): (first: number, count: number) => void {
+  const db = store.db;
+  const streamId = Number(db.prepare("INSERT INTO streams (run_id, name) VALUES ('bench', 'spool')").run().lastInsertRowid);
+  const seriesId = Number(db.prepare("INSERT INTO series (run_id, name, type) VALUES ('bench', 'loss', 'float')").run().lastInsertRowid);
+  const insert = db.prepare('INSERT INTO points (series_id, idx, stream_id, seq, step, time, kind, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  const update = db.prepare('UPDATE series SET count = ?, last_kind = 1, last_value = ?, last_step = ? WHERE id = ?');
+  const ack = db.prepare('UPDATE streams SET acked_seq = ? WHERE id = ?');
+  const write = db.transaction((lines: NumericLine[]) => {
+    for (const l of lines) insert.run(seriesId, l.seq - 1, streamId, l.seq, l.step, l.time, 1, l.metrics.loss);
+    const last = lines[lines.length - 1];
+    update.run(last.seq, last.metrics.loss, last.step, seriesId);
+    ack.run(last.seq, streamId);
+  });
+  return (first, count) => write.immediate(batchLines(first, count));
+}
+
+export const benchmark: Benchmark = {
+  name: 'ingest',
+  description: `${LINES.toLocaleString('en-US')} numeric metric lines in batches of ${BATCH.toLocaleString('en-US')}: HTTP service vs straight SQLite inserts`,
+  async run() {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-ingest-'));
+    const server = await startServer(path.join(root, 'http'));
+    const api = createApiClient({ baseUrl: server.url });
+    const store = await SqliteStore.open(path.join(root, 'direct'));
+    try {
+      await api.put('/runs/bench', {});
+      await store.upsertRun('bench', {});
+      const direct = directSide(store);
+      let httpNs = 0n;
+      let directNs = 0n;
+      const perRound = LINES / ROUNDS;
+      for (let round = 0; round < ROUNDS; round++) {
+        const from = round * perRound + 1;
+        let start = process.hrtime.bigint();
+        for (let first = from; first < from + perRound; first += BATCH) direct(first, Math.min(BATCH, from + perRound - first));
+        directNs += process.hrtime.bigint() - start;
+        start = process.hrtime.bigint();
+        await sendOverHttp(api, from, from + perRound - 1);
+        httpNs += process.hrtime.bigint() - start;
+      }
+      const stored = (await api.get('/runs/bench/metrics/loss', { params: { limit: 1 } })).data.count;
+      if (stored !== LINES) throw new Error(`the service stored ${stored} lines, ${LINES} were sent`);
+      const value = LINES / (Number(httpNs) / 1e9);
+      const baseline = LINES / (Number(directNs) / 1e9);
+      return [
+        {
+          name: 'ingest',
+          unit: 'lines/s',
+          value: Math.round(value),
+          baseline: Math.round(baseline),
+          ratio: ratio(value, baseline),
+          aim: 'ratio >= 0.5',
+          baselineLabel: 'prepared INSERTs into points/series, one transaction per batch, no HTTP',
+          notes: `outpost server as a child process on 127.0.0.1:0; JSON batches, uncompressed, one in flight, the next one encoded meanwhile; the sides alternate in ${ROUNDS} rounds`,
+        },
+      ];
+    } finally {
+      (api.defaults.httpAgent as { destroy(): void }).destroy();
+      await store.close();
+      server.child.kill('SIGTERM');
+      await new Promise((r) => server.child.once('exit', r));
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  },
+};

@@ -1,0 +1,48 @@
+/** The options every history/assets command shares, and a connection that is always closed. */
+import fs from 'fs';
+import path from 'path';
+import type { Command } from 'commander';
+import { findProjectDir, localDataDir } from '../service/local-service';
+import { Connection, connect, serverUrlFrom } from './connect';
+import { CliError, EXIT_REFUSED } from './exit-codes';
+
+export interface ConnectionFlags {
+  server?: string;
+  dir?: string;
+  json?: boolean;
+}
+
+export function addConnectionOptions(cmd: Command): Command {
+  return cmd
+    .option('--json', 'print JSON for scripts (shapes fixed in DESIGN.md)')
+    .option('--server <url>', 'history service URL (else $OUTPOST_SERVER, else the local store)')
+    .option('--dir <dir>', 'project folder holding .outpost/ (local mode; default: the current folder or the nearest one above)');
+}
+
+/**
+ * Runs `fn` over a connection and closes it however `fn` ends, so the process exits promptly.
+ * Local mode reads an existing store only: a read must not leave a new .outpost/ behind.
+ */
+export async function withConnection<T>(flags: ConnectionFlags, fn: (conn: Connection) => Promise<T>): Promise<T> {
+  if (!serverUrlFrom(flags)) {
+    const from = path.resolve(flags.dir ?? process.cwd());
+    if (flags.dir !== undefined && !fs.existsSync(from)) throw new CliError(`--dir ${flags.dir}: no such folder`, EXIT_REFUSED);
+    const dataDir = localDataDir(findProjectDir(from));
+    if (!fs.existsSync(dataDir)) {
+      throw new CliError(
+        `no local store: there is no .outpost/ in ${from} or above; run from a project folder, pass --dir, or use --server URL (or OUTPOST_SERVER)`,
+        EXIT_REFUSED,
+      );
+    }
+  }
+  const conn = await connect({ server: flags.server, dir: flags.dir });
+  try {
+    return await fn(conn);
+  } finally {
+    await conn.close();
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
