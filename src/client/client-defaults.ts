@@ -1,0 +1,14 @@
+/** The logger's defaults. Not in config/ because the client must stay light: it loads no service code. */
+export interface ClientSettings {
+  flushIntervalMs: number;
+  flushMaxBytes: number;
+  waitTimeoutMs: number;
+  ackPollMs: number;
+}
+
+export const clientDefaults: Readonly<ClientSettings> = Object.freeze({
+  flushIntervalMs: 50, // ms a logged line may wait in memory before it is appended to the spool
+  flushMaxBytes: 1024 * 1024, // 1 MiB: buffered bytes that force an immediate flush (bounds memory in tight loops)
+  waitTimeoutMs: 60_000, // ms wait() waits for the acknowledgement before rejecting
+  ackPollMs: 100, // ms between reads of the ack watermark while a wait() is pending (fs.watch usually wakes us sooner)
+});

@@ -1,0 +1,46 @@
+/**
+ * Buffered lines reach the spool however the process ends: normal exit, process.exit(), an
+ * uncaught exception (Node emits 'exit' for all three), or SIGINT/SIGTERM (flushed, then the
+ * signal's default action, unless the program handles the signal itself).
+ */
+import fs from 'fs';
+import { isMainThread } from 'worker_threads';
+
+interface Flushable {
+  flush(): void;
+  readonly metricsFile: string;
+}
+
+const loggers = new Set<Flushable>();
+let installed = false;
+
+export function flushAtExit(logger: Flushable): void {
+  loggers.add(logger);
+  if (installed) return;
+  installed = true;
+  process.on('exit', flushAllLoggers);
+  // Signals reach the main thread only.
+  if (!isMainThread) return;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const onSignal = (): void => {
+      flushAllLoggers();
+      // Someone else handles it: leave the decision to them.
+      if (process.listenerCount(signal) > 1) return;
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    };
+    process.on(signal, onSignal);
+  }
+}
+
+/** Appends every logger's buffered lines now (also used before the in-process agent's final sync). */
+export function flushAllLoggers(): void {
+  for (const logger of loggers) {
+    try {
+      logger.flush();
+    } catch (err) {
+      // Nothing can be retried at exit; say what is lost.
+      fs.writeSync(2, `outpost: could not append buffered metrics to ${logger.metricsFile}: ${(err as Error).message}\n`);
+    }
+  }
+}

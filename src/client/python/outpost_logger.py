@@ -1,0 +1,673 @@
+"""outpost's Python logger: the Workbench logging API on the outpost metric spool. Stdlib only.
+
+    from outpost_logger import get_logger
+    logger = get_logger()
+    logger.log("simple integer value", 7)
+    logger.log("chart data points", [1, 3, 5, 10, 6, 4])
+    logger.log("my metric 1", 1).wait()          # returns once the service has stored it
+    logger.log_metrics({"loss": 0.25, "acc": 0.91}, step=10)
+    logger.upload("artifact/path", "contents")   # written to outputs/artifact/path
+
+Under `outpost run` the OUTPOST_* variables name the run. Without them, lines go to an offline
+run folder (.outpost/runs/<id>/) that `outpost sync` ships later; a warning says so once.
+Put this folder on PYTHONPATH: PYTHONPATH="$(outpost python-path)" (`outpost run` does it).
+"""
+
+import atexit
+import datetime
+import errno
+import json
+import math
+import os
+import sys
+import threading
+import time
+import uuid
+
+try:
+    import fcntl
+except ImportError:  # Windows: O_APPEND writes are still whole.
+    fcntl = None
+
+__all__ = ["get_logger", "get_azureml_logger", "Logger", "LogHandle", "AckTimeoutError"]
+
+# Contract values shared with the TypeScript side (src/protocol, config/limits.ts).
+ENV_RUN_ID = "OUTPOST_RUN_ID"
+ENV_METRICS_FILE = "OUTPOST_METRICS_FILE"
+ENV_OUTPUTS_DIR = "OUTPOST_OUTPUTS_DIR"
+ENV_SERVER = "OUTPOST_SERVER"
+MAX_LINE_BYTES = 64 * 1024  # one metric line, newline excluded
+MAX_NAME_CHARS = 256  # one metric name
+MAX_FILE_BYTES = 512 * 1024 * 1024  # one artifact
+MAX_PATH_CHARS = 1024  # one artifact path
+UPLOAD_TEMP_PREFIX = ".outpost-tmp-"  # the agent skips these half-written files
+
+FLUSH_INTERVAL_S = 0.05  # a logged line waits at most this long in memory
+FLUSH_MAX_BYTES = 1024 * 1024  # buffered bytes that force a flush (bounds memory in tight loops)
+WAIT_TIMEOUT_S = 60.0  # default for wait()
+_MAX_FLOAT = sys.float_info.max
+
+
+class AckTimeoutError(TimeoutError):
+    """wait() ran out of time; `agent_running` says whether an agent works on the run at all."""
+
+    def __init__(self, message, agent_running):
+        super().__init__(message)
+        self.agent_running = agent_running
+
+
+class _Batch:
+    """Lines flushed together: each ends at or before `end` in the spool file with inode `ino`."""
+
+    __slots__ = ("end", "ino")
+
+    def __init__(self):
+        self.end = -1
+        self.ino = 0
+
+
+class LogHandle:
+    """Returned by log(): wait() blocks until the service has stored the line. `_what`: the name(s), for errors."""
+
+    __slots__ = ("_logger", "_batch", "_what")
+
+    def __init__(self, logger, batch, what):
+        self._logger = logger
+        self._batch = batch
+        self._what = what
+
+    def wait(self, timeout=WAIT_TIMEOUT_S):
+        """Blocks until the line is acknowledged; raises AckTimeoutError after `timeout` seconds (None: for ever)."""
+        self._logger._wait_for(self._batch, self._what, timeout)
+        return self
+
+
+class Logger:
+    def __init__(self, metrics_file, outputs_dir, run_id, offline=False):
+        self.metrics_file = os.path.abspath(metrics_file)
+        self.outputs_dir = os.path.abspath(outputs_dir)
+        self.run_id = run_id
+        self.run_dir = os.path.dirname(self.metrics_file)
+        self.ack_file = self.metrics_file + ".ack"
+        # Offline (no agent until `outpost sync`): wait() returns once the line is durable on disk.
+        self.offline = offline
+        self._prefixes = {}
+        self._reset_after_fork()
+        atexit.register(self._flush_at_exit)
+        self._flush_on_sigterm()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(before=self._before_fork, after_in_parent=self._after_fork_parent,
+                                after_in_child=self._after_fork_child)
+
+    # -- logging -------------------------------------------------------------------------------
+
+    def log(self, name, value, step=None):
+        """Logs a finite number, a string, a boolean, or a list of finite numbers."""
+        prefix = self._prefixes.get(name) if type(name) is str else None
+        if prefix is None:
+            prefix = self._name_prefix(name)
+        line = "%s%s%s,\"time\":%r}\n" % (prefix, _encode_value(name, value), _encode_step(name, step), time.time())
+        if len(line) > MAX_LINE_BYTES + 1:  # ASCII only (json escapes the rest): chars are bytes
+            raise ValueError("cannot log metric %r: the line is %d bytes, over the %d-byte limit of a metric line"
+                             % (name, len(line) - 1, MAX_LINE_BYTES))
+        return LogHandle(self, self._push(line), name)
+
+    def log_metrics(self, metrics, step=None):
+        """Logs several values as one line (one step): log_metrics({"loss": 0.25, "acc": 0.91}, step=10)."""
+        if not isinstance(metrics, dict) or not metrics:
+            raise ValueError("log_metrics() takes a non-empty dict of name -> value, got %r" % (metrics,))
+        parts = []
+        for name, value in metrics.items():
+            _check_name(name)
+            parts.append("%s:%s" % (json.dumps(name), _encode_value(name, value)))
+        line = "{\"metrics\":{%s}%s,\"time\":%r}\n" % (",".join(parts), _encode_step("metrics", step), time.time())
+        if len(line) > MAX_LINE_BYTES + 1:
+            raise ValueError("cannot log metrics %s: the line is %d bytes, over the %d-byte limit of a metric line"
+                             % (list(metrics), len(line) - 1, MAX_LINE_BYTES))
+        return LogHandle(self, self._push(line), tuple(metrics))
+
+    def _name_prefix(self, name):
+        _check_name(name)
+        prefix = "{\"name\":%s,\"value\":" % json.dumps(name)
+        if len(self._prefixes) < 10000:
+            self._prefixes[name] = prefix
+        return prefix
+
+    def _push(self, line):
+        with self._lock:
+            self._lines.append(line)
+            self._bytes += len(line)
+            batch = self._batch
+            if self._thread is None:
+                self._start_timer()
+            full = self._bytes >= FLUSH_MAX_BYTES
+        if full:
+            self.flush()
+        return batch
+
+    # -- flushing ------------------------------------------------------------------------------
+
+    def flush(self, timeout=-1):
+        """Appends every buffered line to the spool: one write(2) on O_APPEND, under flock.
+
+        `timeout` (s) bounds the wait for the locks (False if not obtained); -1 waits for ever."""
+        # _write_lock keeps flushes in call order; _lock is held only to swap the buffer.
+        if not self._write_lock.acquire(timeout=timeout):
+            return False
+        self._flushing = threading.get_ident()
+        try:
+            if not self._lock.acquire(timeout=timeout):
+                return False
+            try:
+                if not self._lines:
+                    return True
+                lines, batch = self._lines, self._batch
+                self._lines, self._bytes, self._batch = [], 0, _Batch()
+            finally:
+                self._lock.release()
+            data = "".join(lines).encode("utf-8")
+            try:
+                self._append(data, batch)
+            except BaseException:
+                with self._lock:  # keep them for the next flush
+                    self._lines[:0] = lines
+                    self._bytes += len(data)
+                    self._batch = batch
+                raise
+            return True
+        finally:
+            self._flushing = None
+            self._write_lock.release()
+            if self._deferred_signal:
+                self._flushing_ends_signal()
+
+    def _append(self, data, batch):
+        if self._fd is None:
+            os.makedirs(self.run_dir, exist_ok=True)
+            self._fd = os.open(self.metrics_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = self._fd
+        if fcntl is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            view = memoryview(data)
+            while view:  # a regular file takes it in one write; the loop guards a short one
+                view = view[os.write(fd, view):]
+            st = os.fstat(fd)
+        finally:
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        batch.end = st.st_size
+        batch.ino = st.st_ino
+
+    def _start_timer(self):
+        stop = threading.Event()
+        self._stop = stop
+
+        def run():
+            while not stop.wait(FLUSH_INTERVAL_S):
+                try:
+                    self.flush()
+                except OSError as err:
+                    _warn_once("cannot append to the spool %s: %s (will retry)" % (self.metrics_file, err))
+
+        self._thread = threading.Thread(target=run, name="outpost-logger-flush", daemon=True)
+        self._thread.start()
+        mp_util = sys.modules.get("multiprocessing.util")
+        if self._pid_forked and mp_util is not None:
+            # A multiprocessing child leaves through os._exit(): atexit does not run, its finalizers do.
+            mp_util.Finalize(self, Logger._flush_at_exit, args=(self,), exitpriority=100)
+
+    def _flush_at_exit(self, timeout=-1):
+        if os.getpid() != self._pid:
+            return
+        try:
+            self.flush(timeout)
+        except Exception as err:  # nothing can be retried at exit; say what is lost
+            sys.stderr.write("outpost: could not append buffered metrics to %s: %s\n" % (self.metrics_file, err))
+
+    def _flush_on_sigterm(self):
+        """SIGTERM (`outpost run` relaying a stop, Pool.terminate()) skips atexit: flush, then die of it as before.
+
+        Only where SIGTERM still has its default action, and only from the main thread (Python's rule)."""
+        import signal
+
+        def on_sigterm(signum, _frame):
+            if self._flushing == threading.get_ident():
+                # We interrupted our own flush (e.g. a Pool worker's exit): let it finish, then die.
+                self._deferred_signal = signum
+                return
+            # Another thread may be mid-flush: wait for it a while rather than deadlock.
+            self._flush_at_exit(timeout=1.0)
+            _die_of(signum)
+
+        try:
+            if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+                signal.signal(signal.SIGTERM, on_sigterm)
+        except (ValueError, OSError, AttributeError):
+            pass
+
+    def _flushing_ends_signal(self):
+        signum, self._deferred_signal = self._deferred_signal, None
+        _die_of(signum)
+        return True
+
+    # -- fork: the child starts empty; the parent's lines are the parent's to write ------------
+
+    def _reset_after_fork(self):
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._lines = []
+        self._bytes = 0
+        self._batch = _Batch()
+        self._thread = None
+        self._stop = None
+        self._fd = None
+        self._pid = os.getpid()
+        self._pid_forked = False
+        self._flushing = None  # thread id of the flush in progress
+        self._deferred_signal = None  # SIGTERM that arrived during our own flush
+
+    def _before_fork(self):
+        self._write_lock.acquire()
+        self._lock.acquire()
+        # Written before the fork, so the parent's earlier lines precede the child's.
+        if self._lines:
+            data = "".join(self._lines).encode("utf-8")
+            try:
+                self._append(data, self._batch)
+                self._lines, self._bytes, self._batch = [], 0, _Batch()
+            except OSError:
+                pass
+
+    def _after_fork_parent(self):
+        self._lock.release()
+        self._write_lock.release()
+
+    def _after_fork_child(self):
+        fd = self._fd
+        # A flock belongs to the open file description, which the child shares: it opens its own.
+        self._reset_after_fork()
+        self._pid_forked = True
+        self._flush_on_sigterm()  # the child's only thread is its main thread
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+    # -- waiting -------------------------------------------------------------------------------
+
+    def wait(self, timeout=WAIT_TIMEOUT_S):
+        """Flushes, then blocks until everything logged so far (by any process) is acknowledged."""
+        self.flush()
+        try:
+            st = os.stat(self.metrics_file)
+        except FileNotFoundError:
+            return
+        batch = _Batch()
+        batch.end, batch.ino = st.st_size, st.st_ino
+        self._wait_for(batch, None, timeout)
+
+    def _wait_for(self, batch, what, timeout):
+        if batch.end < 0:
+            self.flush()
+        if batch.end < 0:  # another thread is flushing it right now
+            with self._write_lock:
+                pass
+        if self.offline:
+            if self._fd is not None:
+                os.fsync(self._fd)
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        pause = 0.002
+        while True:
+            mark = self._read_watermark()
+            if mark is not None and mark.get("ino") == batch.ino and mark.get("offset", -1) >= batch.end:
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                raise self._timeout_error(batch, what, timeout, mark)
+            # Polling: the stdlib has no portable file watch. Short at first, 50 ms at most.
+            time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
+            pause = min(pause * 2, 0.05)
+
+    def _read_watermark(self):
+        try:
+            with open(self.ack_file, "rb") as f:
+                mark = json.loads(f.read())
+            return mark if isinstance(mark, dict) else None
+        except (OSError, ValueError):
+            return None
+
+    def _timeout_error(self, batch, what, timeout, mark):
+        if mark is None:
+            progress = "nothing acknowledged yet"
+        elif mark.get("ino") != batch.ino:
+            progress = "the acknowledgements are for an older spool file"
+        else:
+            progress = "acknowledged up to byte %s, the line ends by byte %d" % (mark.get("offset"), batch.end)
+        if isinstance(what, tuple):
+            what = "metrics %s" % (list(what),)
+        elif what is not None:
+            what = "metric %r" % (what,)
+        else:
+            what = "everything logged so far"
+        head = "timed out after %s s waiting for the service to acknowledge %s (%s: %s)" % (
+            timeout, what, self.metrics_file, progress)
+        by_id = os.path.join(_find_project_dir(os.getcwd()), ".outpost", "runs", self.run_id)
+        running, detail = _agent_status([self.run_dir] if by_id == self.run_dir else [self.run_dir, by_id])
+        if running:
+            return AckTimeoutError("%s: an agent is running (%s) but has not had it acknowledged; the service may be "
+                                   "down or slow, the line is safe in the spool" % (head, detail), True)
+        return AckTimeoutError("%s: no agent is running for run %s (%s); start the program with \"outpost run\", or run "
+                               "\"outpost agent --run %s\" beside it, or \"outpost sync\" afterwards"
+                               % (head, self.run_id, detail, self.run_id), False)
+
+    # -- artifacts -----------------------------------------------------------------------------
+
+    def upload(self, path, content):
+        """Writes str or bytes to outputs/PATH atomically (temp file, fsync, rename); the agent uploads it."""
+        problem = _artifact_path_problem(path)
+        if problem:
+            raise ValueError("cannot upload %r: %s; give a relative path inside outputs/" % (path, problem))
+        if isinstance(content, str):
+            data = content.encode("utf-8")
+        elif isinstance(content, (bytes, bytearray, memoryview)):
+            data = bytes(content)
+        else:
+            raise TypeError("cannot upload %r: content must be str or bytes, got %s" % (path, type(content).__name__))
+        if len(data) > MAX_FILE_BYTES:
+            raise ValueError("cannot upload %r: %d bytes is over the %d-byte cap of one artifact"
+                             % (path, len(data), MAX_FILE_BYTES))
+        dest = os.path.join(self.outputs_dir, *path.split("/"))
+        folder = os.path.dirname(dest)
+        os.makedirs(folder, exist_ok=True)
+        temp = os.path.join(folder, "%s%d-%s" % (UPLOAD_TEMP_PREFIX, os.getpid(), uuid.uuid4().hex[:12]))
+        try:
+            with open(temp, "xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(temp, dest)
+        except BaseException:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+            raise
+        return dest
+
+
+# -- values ------------------------------------------------------------------------------------
+
+def _check_name(name):
+    if not isinstance(name, str):
+        raise ValueError("metric name must be a string, got %r" % (name,))
+    if not name:
+        raise ValueError("metric name is empty")
+    if len(name) > MAX_NAME_CHARS:
+        raise ValueError("metric name %r... is longer than %d characters" % (name[:40], MAX_NAME_CHARS))
+    if "\0" in name:
+        raise ValueError("metric name %r contains a NUL character" % (name,))
+
+
+def _encode_step(name, step):
+    if step is None:
+        return ""
+    if type(step) is not int:
+        if isinstance(step, bool) or not hasattr(step, "__index__"):
+            raise ValueError("cannot log metric %r: step must be an integer >= 0, got %r" % (name, step))
+        step = step.__index__()
+    if step < 0 or step > 9007199254740991:  # JavaScript's largest safe integer
+        raise ValueError("cannot log metric %r: step must be an integer >= 0, got %r" % (name, step))
+    return ",\"step\":%d" % step
+
+
+def _encode_value(name, value):
+    """JSON text of one value; ValueError naming the metric and the reason for anything else."""
+    t = type(value)
+    if t is float:
+        if value - value != 0.0:  # NaN or infinity, the fast way
+            raise ValueError("cannot log metric %r: %r is not a finite number" % (name, value))
+        return repr(value)
+    if t is int:
+        if -_MAX_FLOAT <= value <= _MAX_FLOAT:
+            return int.__repr__(value)
+        raise ValueError("cannot log metric %r: the integer is too large for a JSON number" % (name,))
+    if t is str:
+        return json.dumps(value)
+    if t is bool:
+        return "true" if value else "false"
+    if t is list or t is tuple:
+        return "[%s]" % ",".join([_encode_number(name, i, v) for i, v in enumerate(value)])
+    return _encode_other(name, value)
+
+
+def _encode_number(name, i, v):
+    t = type(v)
+    if t is int and -_MAX_FLOAT <= v <= _MAX_FLOAT:
+        return int.__repr__(v)
+    if t is float and v - v == 0.0:
+        return repr(v)
+    if t is list or t is tuple:
+        raise ValueError("cannot log metric %r: item %d is a list; nested lists are not allowed (lists hold numbers only)"
+                         % (name, i))
+    if t is not bool and t is not int and t is not float:
+        n = _as_number(v)
+        if n is not None:
+            return _encode_number(name, i, n)
+    raise ValueError("cannot log metric %r: item %d (%r) must be a finite number (lists hold numbers only)"
+                     % (name, i, v))
+
+
+def _as_number(v):
+    """numpy scalars and other numbers (without importing numpy), else None."""
+    if isinstance(v, bool) or type(v).__name__ == "bool_":
+        return None
+    if hasattr(v, "__index__"):
+        return v.__index__()
+    if hasattr(v, "__float__") and not isinstance(v, (str, bytes, list, tuple, dict)):
+        try:
+            return float(v)
+        except (TypeError, ValueError):
+            return None
+    return None
+
+
+def _encode_other(name, value):
+    if value is None:
+        raise ValueError("cannot log metric %r: the value is None" % (name,))
+    if isinstance(value, (str, bool, int, float, list, tuple)):  # subclasses
+        base = next(b for b in (bool, str, int, float, list, tuple) if isinstance(value, b))
+        return _encode_value(name, base(value))
+    if type(value).__name__ == "bool_":  # numpy.bool_
+        return "true" if value else "false"
+    if hasattr(value, "tolist") and hasattr(value, "ndim"):  # numpy arrays and scalars
+        plain = value.tolist()
+        if isinstance(plain, list) and any(isinstance(v, list) for v in plain):
+            raise ValueError("cannot log metric %r: nested lists are not allowed (lists hold numbers only)" % (name,))
+        return _encode_value(name, plain)
+    n = _as_number(value)
+    if n is not None:
+        return _encode_value(name, n)
+    raise ValueError("cannot log metric %r: a value must be a number, string, boolean or list of numbers, got %s"
+                     % (name, type(value).__name__))
+
+
+def _artifact_path_problem(path):
+    """The rules of src/protocol/artifact-path.ts."""
+    if not isinstance(path, str) or not path:
+        return "path is empty"
+    if len(path) > MAX_PATH_CHARS:
+        return "path is longer than %d characters" % MAX_PATH_CHARS
+    if "\0" in path:
+        return "path contains a NUL character"
+    if "\\" in path:
+        return "path contains a backslash"
+    if path.startswith("/"):
+        return "path is absolute"
+    if len(path) >= 2 and path[1] == ":" and path[0].isalpha():
+        return "path starts with a drive letter"
+    if any(ord(c) < 32 or ord(c) == 127 for c in path):
+        return "path contains a control character"
+    for segment in path.split("/"):
+        if segment == "..":
+            return "path escapes the run (\"..\")"
+        if segment in ("", "."):
+            return "path has an empty or \".\" segment"
+    return None
+
+
+def _agent_status(run_dirs):
+    """(running, detail): agent.json names the live agent's pid. The first folder holding one decides."""
+    found = [d for d in run_dirs if os.path.exists(os.path.join(d, "agent.json"))]
+    file = os.path.join((found or run_dirs)[0], "agent.json")
+    try:
+        with open(file, "rb") as f:
+            presence = json.loads(f.read())
+        pid = presence["pid"]
+    except FileNotFoundError:
+        return False, "no %s" % file
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        return False, "%s is unreadable (%s)" % (file, err)
+    if not isinstance(pid, int) or pid <= 0:
+        return False, "%s names no pid" % file
+    try:
+        os.kill(pid, 0)
+    except OSError as err:
+        if err.errno != errno.EPERM:
+            return False, "%s names pid %d, which has exited (killed?)" % (file, pid)
+    return True, "pid %d, server %s" % (pid, presence.get("server"))
+
+
+def _die_of(signum):
+    """The signal's default action, as if we had never caught it."""
+    import signal
+
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+_warned = set()
+
+
+def _warn_once(message):
+    if message not in _warned:
+        _warned.add(message)
+        sys.stderr.write("outpost: %s\n" % message)
+
+
+# -- the process's logger ----------------------------------------------------------------------
+
+_shared = None
+_shared_lock = threading.Lock()
+
+
+def get_logger():
+    """The process's logger. Under `outpost run` it writes to the run's spool; otherwise to an offline run."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            _shared = _logger_from_env() or _offline_logger()
+        return _shared
+
+
+get_azureml_logger = get_logger  # the Workbench name, so old scripts change only their import
+
+
+def _logger_from_env():
+    metrics_file = os.environ.get(ENV_METRICS_FILE)
+    if not metrics_file:
+        return None
+    run_id = os.environ.get(ENV_RUN_ID) or os.path.basename(os.path.dirname(os.path.abspath(metrics_file)))
+    return Logger(metrics_file, os.environ.get(ENV_OUTPUTS_DIR) or "outputs", run_id)
+
+
+def _offline_logger():
+    """Outside `outpost run`: an offline run folder in the project's .outpost/, shipped by `outpost sync`."""
+    project = _find_project_dir(os.getcwd())
+    run_id = "default_%d_%s" % (time.time() * 1000, uuid.uuid4().hex[:4])  # as src/agent/run-folder.ts
+    run_dir = os.path.join(project, ".outpost", "runs", run_id)
+    os.makedirs(run_dir, exist_ok=True)
+    metrics_file = os.path.join(run_dir, "metrics.jsonl")
+    outputs_dir = os.path.abspath("outputs")
+    info = {
+        "id": run_id,
+        "experiment": "default",
+        "name": os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python",
+        "server": os.environ.get(ENV_SERVER) or None,
+        "outputsDir": outputs_dir,
+        "metricsFile": metrics_file,
+        "createdTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
+    }
+    with open(os.path.join(run_dir, "run.json"), "w") as f:
+        json.dump(info, f, indent=2)
+    _write_preexisting_outputs(run_dir, outputs_dir)
+    # Child processes log into the same offline run.
+    os.environ[ENV_RUN_ID] = run_id
+    os.environ[ENV_METRICS_FILE] = metrics_file
+    os.environ[ENV_OUTPUTS_DIR] = outputs_dir
+    _record_exit_at_exit(run_dir)
+    sys.stderr.write("outpost: not under `outpost run` (%s is not set): logging offline to %s; "
+                     "ship it with `outpost sync`, or start the program with `outpost run -- python ...`\n"
+                     % (ENV_METRICS_FILE, run_dir))
+    return Logger(metrics_file, outputs_dir, run_id, offline=True)
+
+
+def _find_project_dir(start):
+    """The nearest folder at or above `start` holding .outpost/, else `start` (as the CLI does)."""
+    folder = os.path.abspath(start)
+    while True:
+        if os.path.isdir(os.path.join(folder, ".outpost")):
+            return folder
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return os.path.abspath(start)
+        folder = parent
+
+
+def _record_exit_at_exit(run_dir):
+    """exit.json tells `outpost sync` how an offline run ended (else it is marked killed)."""
+    pid = os.getpid()
+    failed = []
+    previous_hook = sys.excepthook
+
+    def hook(*exc):
+        failed.append(True)
+        previous_hook(*exc)
+
+    sys.excepthook = hook
+
+    def record():
+        if os.getpid() != pid:  # a forked child's exit is not the run's
+            return
+        end = {"status": "failed" if failed else "completed", "exitCode": 1 if failed else 0,
+               "endTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")}
+        try:
+            with open(os.path.join(run_dir, "exit.json"), "w") as f:
+                json.dump(end, f)
+        except OSError:
+            pass
+
+    atexit.register(record)
+
+
+def _write_preexisting_outputs(run_dir, outputs_dir):
+    """files.json as the agent writes it when it starts: what outputs/ holds now is an earlier run's.
+
+    Without it, `outpost sync` (the agent's first start, later) would take this run's files for old ones."""
+    files = {}
+    for folder, dirs, names in os.walk(outputs_dir):
+        for name in names:
+            full = os.path.join(folder, name)
+            try:
+                st = os.lstat(full)
+            except OSError:
+                continue
+            if not os.path.isfile(full) or os.path.islink(full):
+                continue
+            rel = os.path.relpath(full, outputs_dir).replace(os.sep, "/")
+            # Node's mtimeMs, bit for bit: sec * 1e3 + nsec / 1e6.
+            sec, nsec = divmod(st.st_mtime_ns, 10 ** 9)
+            files[rel] = {"size": st.st_size, "mtimeMs": sec * 1000 + nsec / 1e6, "state": "preexisting"}
+    with open(os.path.join(run_dir, "files.json"), "w") as f:
+        json.dump({"version": 1, "files": files}, f)

@@ -1,0 +1,224 @@
+/** The Python helper (src/client/python/outpost_logger.py), driven through real python3 processes. */
+import { spawn } from 'child_process';
+import fs from 'fs';
+import path from 'path';
+import { acknowledgeSpool, pythonDir, readLines, runPython, tempRun } from './client-helpers';
+
+const referenceExample = `
+from outpost_logger import get_logger
+logger = get_logger()
+
+logger.log("simple integer value", 7)                          # scalar metrics
+logger.log("simple float value", 3.141592)
+logger.log("simple string value", "this is a string metric")
+logger.log("chart data points", [1, 3, 5, 10, 6, 4])           # a list: drawn as a chart
+`;
+
+describe('the Python helper', () => {
+  test('the REFERENCE.md example writes each value with its JSON type', () => {
+    const run = tempRun();
+    const out = runPython(`${referenceExample}\nlogger.log("flag", True)\nlogger.log_metrics({"loss": 0.25, "accuracy": 0.91}, step=10)\n`, { cwd: run.dir, env: run.env });
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    const lines = readLines(run.metricsFile);
+    expect(lines.map(({ time, ...rest }) => (expect(typeof time).toBe('number'), rest))).toEqual([
+      { name: 'simple integer value', value: 7 },
+      { name: 'simple float value', value: 3.141592 },
+      { name: 'simple string value', value: 'this is a string metric' },
+      { name: 'chart data points', value: [1, 3, 5, 10, 6, 4] },
+      { name: 'flag', value: true },
+      { metrics: { loss: 0.25, accuracy: 0.91 }, step: 10 },
+    ]);
+    // 7 is written as an integer, not 7.0.
+    expect(fs.readFileSync(run.metricsFile, 'utf8')).toContain('"value":7,');
+  });
+
+  test('invalid values raise ValueError naming the metric and the reason; nothing is written', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+from outpost_logger import get_logger
+logger = get_logger()
+for value in [float("nan"), float("inf"), -float("inf"), [[1, 2]], [1, "a"], [1, float("nan")], [True], None, {"a": 1}, object(), 10**400]:
+    try:
+        logger.log("bad metric", value)
+        print("accepted", repr(value))
+    except ValueError as err:
+        print(err)
+for call in [lambda: logger.log("m", 1, step=-1), lambda: logger.log("m", 1, step=1.5), lambda: logger.log("", 1),
+             lambda: logger.log(3, 1), lambda: logger.log("big", "x" * 70000), lambda: logger.log_metrics({})]:
+    try:
+        call()
+        print("accepted")
+    except ValueError as err:
+        print(err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual([
+      "cannot log metric 'bad metric': nan is not a finite number",
+      "cannot log metric 'bad metric': inf is not a finite number",
+      "cannot log metric 'bad metric': -inf is not a finite number",
+      "cannot log metric 'bad metric': item 0 is a list; nested lists are not allowed (lists hold numbers only)",
+      "cannot log metric 'bad metric': item 1 ('a') must be a finite number (lists hold numbers only)",
+      "cannot log metric 'bad metric': item 1 (nan) must be a finite number (lists hold numbers only)",
+      "cannot log metric 'bad metric': item 0 (True) must be a finite number (lists hold numbers only)",
+      "cannot log metric 'bad metric': the value is None",
+      "cannot log metric 'bad metric': a value must be a number, string, boolean or list of numbers, got dict",
+      "cannot log metric 'bad metric': a value must be a number, string, boolean or list of numbers, got object",
+      "cannot log metric 'bad metric': the integer is too large for a JSON number",
+      "cannot log metric 'm': step must be an integer >= 0, got -1",
+      "cannot log metric 'm': step must be an integer >= 0, got 1.5",
+      'metric name is empty',
+      'metric name must be a string, got 3',
+      expect.stringMatching(/^cannot log metric 'big': the line is 700\d\d bytes, over the 65536-byte limit of a metric line$/),
+      'log_metrics() takes a non-empty dict of name -> value, got {}',
+    ]);
+    expect(fs.existsSync(run.metricsFile)).toBe(false);
+  });
+
+  test('wait() returns once the watermark covers the line (the test plays the agent)', async () => {
+    const run = tempRun();
+    const code = `${referenceExample}
+import json, os
+logger.log("my metric 1", 1).wait(timeout=20)     # blocking
+seen = json.load(open(os.environ["OUTPOST_METRICS_FILE"] + ".ack"))
+print(seen["offset"] >= os.path.getsize(os.environ["OUTPOST_METRICS_FILE"]), flush=True)
+logger.log("my metric 2", 2).wait(timeout=20)
+`;
+    const child = spawn('python3', ['-c', code], { cwd: run.dir, env: run.env });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The agent's part: acknowledge whatever complete lines the spool holds, until the process ends.
+    let done = false;
+    void exited.then(() => (done = true));
+    while (!done) {
+      if (fs.existsSync(run.metricsFile)) acknowledgeSpool(run.metricsFile);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(stderr).toBe('');
+    expect(await exited).toBe(0);
+    expect(stdout).toBe('True\n');
+    expect(readLines(run.metricsFile).map((l) => l.name)).toEqual([
+      'simple integer value',
+      'simple float value',
+      'simple string value',
+      'chart data points',
+      'my metric 1',
+      'my metric 2',
+    ]);
+  });
+
+  test('wait() times out with an error saying whether an agent is running', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+import json, os
+from outpost_logger import get_logger, AckTimeoutError
+logger = get_logger()
+try:
+    logger.log("lonely", 1).wait(timeout=0.05)
+except AckTimeoutError as err:
+    print(err.agent_running, err)
+agent = os.path.join(os.path.dirname(os.environ["OUTPOST_METRICS_FILE"]), "agent.json")
+json.dump({"pid": os.getpid(), "server": "http://127.0.0.1:9", "startedTime": "now"}, open(agent, "w"))
+try:
+    logger.log("lonely", 2).wait(timeout=0.05)
+except TimeoutError as err:
+    print(err.agent_running, err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    const [none, live] = out.stdout.trim().split('\n');
+    expect(none).toMatch(/^False timed out after 0.05 s waiting for the service to acknowledge metric 'lonely' \(.*metrics.jsonl: nothing acknowledged yet\)/);
+    expect(none).toContain(`no agent is running for run run-1 (no ${path.join(run.runDir, 'agent.json')})`);
+    expect(live).toMatch(/^True .*: an agent is running \(pid \d+, server http:\/\/127.0.0.1:9\)/);
+  });
+
+  test('multiprocessing children (fork) log into the same spool; the parent\'s buffered lines are written once', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+import multiprocessing as mp
+from outpost_logger import get_logger
+logger = get_logger()
+def child(k):
+    for i in range(200):
+        get_logger().log("child-%d" % k, i, step=i)
+if __name__ == "__main__":
+    for i in range(100):
+        logger.log("parent", i, step=i)      # buffered when the children fork
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=child, args=(k,)) for k in range(3)]
+    for p in procs: p.start()
+    for p in procs: p.join()
+    with ctx.Pool(2) as pool:
+        pool.map(child, [10, 11])
+    for i in range(100, 200):
+        logger.log("parent", i, step=i)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    const byName = new Map<string, number[]>();
+    for (const l of readLines(run.metricsFile)) byName.set(l.name as string, [...(byName.get(l.name as string) ?? []), l.step as number]);
+    const all = [...Array(200).keys()];
+    expect([...byName.keys()].sort()).toEqual(['child-0', 'child-1', 'child-10', 'child-11', 'child-2', 'parent']);
+    for (const steps of byName.values()) expect(steps).toEqual(all);
+  });
+
+  test('upload() writes exact content atomically and refuses escaping paths and oversized content', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+import outpost_logger
+logger = outpost_logger.get_logger()
+logger.upload("artifact/path", "This should be the contents of artifact/path in the service")
+logger.upload("bin/raw.bin", bytes([0, 1, 255]))
+for path in ["../escape.txt", "a/../../escape.txt", "/etc/passwd", ""]:
+    try:
+        logger.upload(path, "x")
+    except ValueError as err:
+        print(err)
+outpost_logger.MAX_FILE_BYTES = 10
+try:
+    logger.upload("big.txt", "01234567890")
+except ValueError as err:
+    print(err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual([
+      `cannot upload '../escape.txt': path escapes the run (".."); give a relative path inside outputs/`,
+      `cannot upload 'a/../../escape.txt': path escapes the run (".."); give a relative path inside outputs/`,
+      "cannot upload '/etc/passwd': path is absolute; give a relative path inside outputs/",
+      "cannot upload '': path is empty; give a relative path inside outputs/",
+      "cannot upload 'big.txt': 11 bytes is over the 10-byte cap of one artifact",
+    ]);
+    expect(fs.readFileSync(path.join(run.outputsDir, 'artifact/path'), 'utf8')).toBe('This should be the contents of artifact/path in the service');
+    expect([...fs.readFileSync(path.join(run.outputsDir, 'bin/raw.bin'))]).toEqual([0, 1, 255]);
+    expect(fs.readdirSync(run.outputsDir).sort()).toEqual(['artifact', 'bin']);
+  });
+
+  test('outside outpost run it warns once and logs to an offline run folder that outpost sync can ship', () => {
+    const run = tempRun();
+    const env = { ...process.env, PYTHONPATH: pythonDir };
+    for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER']) delete env[k];
+    const out = runPython(`${referenceExample}\nlogger.log("my metric 1", 1).wait()\nfrom outpost_logger import get_azureml_logger\nassert get_azureml_logger() is logger\n`, { cwd: run.dir, env });
+    expect(out.status).toBe(0);
+    expect(out.stderr.trim().split('\n')).toHaveLength(1);
+    expect(out.stderr).toMatch(/^outpost: not under `outpost run` \(OUTPOST_METRICS_FILE is not set\): logging offline to .*; ship it with `outpost sync`/);
+    const runs = fs.readdirSync(path.join(run.dir, '.outpost/runs')).filter((r) => r !== 'run-1');
+    expect(runs).toHaveLength(1);
+    const runDir = path.join(run.dir, '.outpost/runs', runs[0]);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'))).toMatchObject({ id: runs[0], metricsFile: path.join(runDir, 'metrics.jsonl'), outputsDir: path.join(run.dir, 'outputs') });
+    expect(readLines(path.join(runDir, 'metrics.jsonl')).map((l) => l.value)).toEqual([7, 3.141592, 'this is a string metric', [1, 3, 5, 10, 6, 4], 1]);
+  });
+});
