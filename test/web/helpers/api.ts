@@ -1,0 +1,57 @@
+/** Fills a test server through its HTTP API, the way an agent would. */
+import type { MetricValue } from '../../../src/protocol/metric-line';
+
+export class Api {
+  private readonly seqs = new Map<string, number>();
+
+  constructor(
+    readonly url: string,
+    private readonly token?: string,
+  ) {}
+
+  private headers(extra: Record<string, string> = {}): Record<string, string> {
+    return this.token ? { ...extra, authorization: `Bearer ${this.token}` } : extra;
+  }
+
+  async call(method: string, path: string, body?: unknown): Promise<unknown> {
+    const res = await fetch(`${this.url}/api/v1${path}`, {
+      method,
+      headers: this.headers(body === undefined ? {} : { 'content-type': 'application/json' }),
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+    return text ? JSON.parse(text) : undefined;
+  }
+
+  putRun(id: string, fields: Record<string, unknown>): Promise<unknown> {
+    return this.call('PUT', `/runs/${id}`, fields);
+  }
+
+  /** Posts lines of one stream; each call continues the stream's sequence. */
+  async log(id: string, lines: { step?: number; metrics: Record<string, MetricValue> }[], stream = 'metrics.jsonl'): Promise<void> {
+    const key = `${id}/${stream}`;
+    let seq = this.seqs.get(key) ?? 0;
+    const now = Date.now() / 1000;
+    const wire = lines.map((l) => ({ seq: ++seq, time: now, ...l }));
+    this.seqs.set(key, seq);
+    await this.call('POST', `/runs/${id}/metrics`, { stream, lines: wire });
+  }
+
+  /** Posts a line that the agent found invalid: it still takes its place in the stream. */
+  async reject(id: string, error: string, stream = 'metrics.jsonl'): Promise<void> {
+    const key = `${id}/${stream}`;
+    const seq = (this.seqs.get(key) ?? 0) + 1;
+    this.seqs.set(key, seq);
+    await this.call('POST', `/runs/${id}/metrics`, { stream, file: 'outputs/../metrics.jsonl', lines: [{ seq, time: Date.now() / 1000, error }] });
+  }
+
+  async putArtifact(id: string, artifactPath: string, bytes: Buffer): Promise<void> {
+    const res = await fetch(`${this.url}/api/v1/runs/${id}/artifacts/${artifactPath}`, {
+      method: 'PUT',
+      headers: this.headers({ 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }),
+      body: bytes as unknown as BodyInit, // a Buffer is a valid body; the DOM and Node typings disagree
+    });
+    if (!res.ok) throw new Error(`PUT artifact ${artifactPath}: ${res.status} ${await res.text()}`);
+  }
+}

@@ -1,0 +1,118 @@
+/** The run page in a real browser: facts, charts with the right points, logs, artifact download, promote. */
+import crypto from 'crypto';
+import fs from 'fs';
+import { Api } from './helpers/api';
+import { openBrowser, TestBrowser } from './helpers/browser';
+import { startServer, TestServer } from './helpers/server';
+
+let server: TestServer;
+let browser: TestBrowser;
+let api: Api;
+const weights = crypto.randomBytes(300_000);
+
+beforeAll(async () => {
+  server = await startServer();
+  api = new Api(server.url);
+  await api.putRun('run-a', {
+    experiment: 'mnist',
+    name: 'baseline',
+    status: 'completed',
+    exitCode: 0,
+    startTime: '2025-11-20T10:00:00.000Z',
+    endTime: '2025-11-20T10:42:13.000Z',
+    command: 'python train.py --lr 0.01',
+    cwd: '/home/ada/mnist',
+    host: 'gpu-box-3',
+    gitCommit: '3f9c2a1b7d4e5f60718293a4b5c6d7e8f9a0b1c2',
+    gitDirty: true,
+  });
+  // 500 losses with steps, one float logged once, a string, and a list.
+  await api.log('run-a', Array.from({ length: 500 }, (_, i) => ({ step: i * 10, metrics: { loss: 2 / (1 + i / 20) } })));
+  await api.log('run-a', [{ metrics: { 'test accuracy': 0.9731, optimizer: 'adam', 'chart data points': [1, 3, 5, 10, 6, 4] } }]);
+  // 5,000 points without steps: the page asks for ~2,000 and the server downsamples.
+  await api.log('run-a', Array.from({ length: 5000 }, (_, i) => ({ metrics: { 'grad norm': Math.abs(Math.sin(i / 50)) + 0.01 } })), 'grad.jsonl');
+  await api.reject('run-a', '"step" must be an integer >= 0, got -1');
+  await api.putArtifact('run-a', 'outputs/model/weights.bin', weights);
+  await api.putArtifact('run-a', 'outputs/model/config.json', Buffer.from('{"layers": 3}\n'));
+  await api.putArtifact('run-a', 'outputs/samples.txt', Buffer.from('hello\n'));
+  await api.putArtifact('run-a', 'logs/run.log', Buffer.from('epoch 1 loss 0.91\nepoch 2 loss 0.55\ntraining done\n'));
+  browser = await openBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('the run page shows the facts, the metrics table, the log and the rejected line', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/runs/run-a`);
+  await page.locator('h1', { hasText: 'baseline' }).waitFor();
+  const facts = page.locator('dl.facts');
+  await expectText(facts, 'python train.py --lr 0.01');
+  await expectText(facts, 'gpu-box-3');
+  await expectText(facts, '3f9c2a1b7d4e');
+  await expectText(facts, 'uncommitted changes');
+  await expectText(facts, '42m 13s');
+  expect(await page.locator('tr[data-metric="optimizer"]').innerText()).toContain('adam');
+  expect(await page.locator('tr[data-metric="test accuracy"]').innerText()).toContain('0.9731');
+  await page.locator('.log-text', { hasText: 'training done' }).waitFor();
+  expect(await page.locator('.rejected-table').innerText()).toContain('"step" must be an integer');
+});
+
+test('each metric with a series gets a chart with the points given to it', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/runs/run-a`);
+  const loss = page.locator('figure.chart[data-metric="loss"]');
+  await loss.locator('canvas').waitFor();
+  expect(await loss.getAttribute('data-points')).toBe('500');
+  const list = page.locator('figure.chart[data-metric="chart data points"]');
+  await list.locator('canvas').waitFor();
+  expect(await list.getAttribute('data-points')).toBe('6');
+  const grad = page.locator('figure.chart[data-metric="grad norm"]');
+  await grad.locator('canvas').waitFor();
+  const drawn = Number(await grad.getAttribute('data-points'));
+  expect(drawn).toBeGreaterThan(100);
+  expect(drawn).toBeLessThanOrEqual(2000);
+  expect(await grad.locator('.chart-note').innerText()).toContain('of 5,000 points');
+  // A metric logged once is a table row, not a chart.
+  expect(await page.locator('figure.chart[data-metric="test accuracy"]').count()).toBe(0);
+  // The log toggle redraws the same points on a log axis.
+  await loss.locator('button.toggle').click();
+  expect(await loss.locator('button.toggle').getAttribute('aria-pressed')).toBe('true');
+  await loss.locator('canvas').waitFor();
+});
+
+test('an artifact downloaded through the page has the stored bytes', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/runs/run-a`);
+  const link = page.locator('a[data-download="outputs/model/weights.bin"]');
+  await link.waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+  expect(download.suggestedFilename()).toBe('weights.bin');
+  const got = fs.readFileSync((await download.path())!);
+  expect(got.equals(weights)).toBe(true);
+});
+
+test('promoting a folder creates an asset version, shown on the page and on the assets page', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/runs/run-a`);
+  await page.locator('summary[data-folder="outputs/model/"] button', { hasText: 'promote' }).click();
+  expect(await page.locator('form.promote input[name="prefix"]').inputValue()).toBe('outputs/model/');
+  await page.locator('form.promote input[name="name"]').fill('mnist-model');
+  await page.locator('form.promote button[type="submit"]').click();
+  await page.locator('.promote-result[data-version="1"]').waitFor();
+  expect(await page.locator('.promote-result').innerText()).toContain('mnist-model version 1 · 2 files');
+  await page.locator('form.promote button[type="submit"]').click();
+  await page.locator('.promote-result[data-version="2"]').waitFor();
+
+  await page.locator('.promote-result a.asset-name').click();
+  await page.locator('[data-version="2"]').waitFor();
+  const block = await page.locator('.asset-version-block[data-version="1"]').innerText();
+  expect(block).toContain('outputs/model/weights.bin');
+  expect(block).toContain('run-a');
+});
+
+async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
+  await locator.filter({ hasText: text }).waitFor();
+}

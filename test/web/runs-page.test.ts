@@ -1,0 +1,142 @@
+/** The runs page in a real browser: lists, filters, sorts, picks metric columns, pages through thousands, compares. */
+import { Api } from './helpers/api';
+import { openBrowser, TestBrowser } from './helpers/browser';
+import { startServer, TestServer } from './helpers/server';
+
+let server: TestServer;
+let browser: TestBrowser;
+const SWEEP = 1200;
+
+beforeAll(async () => {
+  server = await startServer();
+  const api = new Api(server.url);
+  const t0 = Date.parse('2025-06-01T08:00:00Z');
+  const runs = [
+    { id: 'a1', experiment: 'mnist', name: 'small', status: 'completed', acc: 0.91, minutes: 5 },
+    { id: 'a2', experiment: 'mnist', name: 'wide', status: 'failed', acc: 0.95, minutes: 50 },
+    { id: 'a3', experiment: 'mnist', name: 'deep', status: 'running', acc: 0.93, minutes: 20 },
+    { id: 'b1', experiment: 'cifar', name: 'resnet', status: 'completed', acc: 0.88, minutes: 90 },
+  ];
+  for (const [i, r] of runs.entries()) {
+    const start = t0 + i * 3600_000;
+    await api.putRun(r.id, { experiment: r.experiment, name: r.name, status: r.status, startTime: new Date(start).toISOString(), endTime: r.status === 'running' ? null : new Date(start + r.minutes * 60_000).toISOString() });
+    await api.log(r.id, [
+      { step: 1, metrics: { loss: 1 - r.acc + 0.5, accuracy: r.acc - 0.1 } },
+      { step: 2, metrics: { loss: 1 - r.acc, accuracy: r.acc } },
+    ]);
+  }
+  // A sweep big enough that the table must page its loading and virtualise its rows.
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, worker) => {
+      for (let i = worker; i < SWEEP; i += 8) {
+        const id = `s${String(i).padStart(4, '0')}`;
+        await api.putRun(id, { experiment: 'sweep', name: `trial ${i}`, status: 'completed', startTime: new Date(t0 - (i + 1) * 60_000).toISOString(), endTime: new Date(t0 - i * 60_000).toISOString() });
+        await api.log(id, [{ metrics: { score: (i * 7919) % 1000 } }]);
+      }
+    }),
+  );
+  browser = await openBrowser();
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const rowIds = async () => browser.page.locator('tbody tr[data-run]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-run')));
+
+test('the runs of an experiment are listed newest first with status, start, duration and metric columns', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a1"]').waitFor();
+  expect(await rowIds()).toEqual(['a3', 'a2', 'a1']);
+  const row = await page.locator('tr[data-run="a2"]').innerText();
+  expect(row).toContain('failed');
+  expect(row).toContain('50m 00s');
+  expect(row).toContain('0.95');
+  expect(await page.locator('.count').innerText()).toContain('3 runs');
+});
+
+test('sorting by a metric column orders the runs by its last value, and again reverses it', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a1"]').waitFor();
+  await page.locator('button.sort[data-sort="m:accuracy"]').click();
+  expect(await rowIds()).toEqual(['a1', 'a3', 'a2']);
+  await page.locator('button.sort[data-sort="m:accuracy"]').click();
+  expect(await rowIds()).toEqual(['a2', 'a3', 'a1']);
+  // Longest first; a run still running has lasted until now.
+  await page.locator('button.sort[data-sort="duration"]').click();
+  expect(await rowIds()).toEqual(['a3', 'a2', 'a1']);
+  // The sort is in the address, so a reload keeps it.
+  await page.reload();
+  await page.locator('tr[data-run="a1"]').waitFor();
+  expect(await rowIds()).toEqual(['a3', 'a2', 'a1']);
+});
+
+test('the status and experiment filters narrow the list', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a1"]').waitFor();
+  await page.locator('select[name="status"]').selectOption('completed');
+  await page.locator('.count', { hasText: '1 run' }).waitFor();
+  expect(await rowIds()).toEqual(['a1']);
+  await page.locator('select[name="experiment"] option[value="cifar"]').waitFor({ state: 'attached' });
+  await page.locator('select[name="experiment"]').selectOption('cifar');
+  await page.locator('tr[data-run="b1"]').waitFor();
+  expect(await rowIds()).toEqual(['b1']);
+});
+
+test('metric columns can be chosen', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a1"]').waitFor();
+  await page.locator('details.picker summary').click();
+  await page.locator('details.picker input[value="loss"]').uncheck();
+  expect(await page.locator('button.sort[data-sort="m:loss"]').count()).toBe(0);
+  await page.locator('details.picker input[value="loss"]').check();
+  await page.locator('button.sort[data-sort="m:loss"]').waitFor();
+});
+
+test('thousands of runs all load, but only the rows in view are in the page', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=sweep`);
+  await page.locator(`tbody[data-rows="${SWEEP}"]`).waitFor();
+  expect(await page.locator('.count').innerText()).toContain(`${SWEEP.toLocaleString('en-US')} runs`);
+  expect(await page.locator('tbody tr[data-run]').count()).toBeLessThan(100);
+  // Sorting runs over all of them, not only the rows drawn.
+  await page.locator('button.sort[data-sort="m:score"]').click();
+  await page.locator('button.sort[data-sort="m:score"]').click();
+  const top = await page.locator('tbody tr[data-run]').first().innerText();
+  expect(top).toContain('999');
+  // Scrolling to the end draws the last rows: score 0 (trials 0 and 1000; ties keep newest first).
+  expect(await page.locator('tr[data-run="s1000"]').count()).toBe(0);
+  await page.locator('.runs-scroll').evaluate((el) => el.scrollTo(0, el.scrollHeight));
+  await page.locator('tr[data-run="s1000"]').waitFor();
+  expect((await rowIds()).slice(-2)).toEqual(['s0000', 's1000']);
+});
+
+test('ticking runs and pressing Compare overlays each metric, one line per run', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a1"]').waitFor();
+  await page.locator('tr[data-run="a1"] input[type="checkbox"]').check();
+  await page.locator('tr[data-run="a2"] input[type="checkbox"]').check();
+  await page.locator('a.compare-button', { hasText: 'Compare 2' }).click();
+  const loss = page.locator('figure.chart[data-metric="loss"]');
+  await loss.locator('canvas').waitFor();
+  expect(await loss.getAttribute('data-series')).toBe('2');
+  expect(await loss.getAttribute('data-points')).toBe('2');
+  const legend = await loss.locator('.u-legend').innerText();
+  expect(legend).toContain('small');
+  expect(legend).toContain('wide');
+});
+
+test('while a run is running the list refreshes itself and shows it finish', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a3"] .status-running').waitFor();
+  await new Api(server.url).putRun('a3', { status: 'completed', exitCode: 0, endTime: '2025-06-01T10:20:00.000Z' });
+  await page.locator('tr[data-run="a3"] .status-completed').waitFor();
+  expect(await page.locator('tr[data-run="a3"]').innerText()).toContain('20m 00s');
+});
