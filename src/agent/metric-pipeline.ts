@@ -10,21 +10,27 @@ import type { AgentSettings } from '../../config/agent';
 import type { AxiosInstance } from 'axios';
 import { ApiError } from '../http/api-client';
 import type { Logger } from '../log/logger';
-import type { BatchAck, MetricBatch, WireLine } from '../protocol';
+import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, WireLine } from '../protocol';
 import { GaveUp, withRetry } from './retry';
 import type { SpoolCheckpoint } from './spool-checkpoint';
-import { SpoolPosition, SpoolTailer, StreamReset } from './spool-tailer';
+import { SpoolPosition, SpoolSegment, SpoolTailer, StreamReset } from './spool-tailer';
 
 const gzipAsync = promisify(gzip);
+/** The sender is woken by every sealed batch; this is only a safety net. */
+const IDLE_SENDER_MS = 5_000;
 
+/** Raw lines (sent as NDJSON, parsed by the service) or lines rejected here (sent as JSON). */
 interface Batch {
+  kind: 'lines' | 'rejected';
   stream: string;
-  lines: WireLine[];
-  /** Byte offset just past each line in `lines`. */
-  ends: number[];
+  firstSeq: number;
+  count: number;
+  chunks: Buffer[];
+  rejected: WireLine[];
   bytes: number;
   end: SpoolPosition;
   firstAt: number;
+  readTime: number;
 }
 
 export interface PipelineDeps {
@@ -48,7 +54,8 @@ export class MetricPipeline {
   private current: Batch | null = null;
   private finishing = false;
   private stopped = false;
-  private wake: (() => void) | null = null;
+  /** Wakers of the reader and the sender, each sleeping on its own. */
+  private wakers: Record<'reader' | 'sender', (() => void) | null> = { reader: null, sender: null };
   private watcher: fs.FSWatcher | null = null;
   private readerDone: Promise<void> | null = null;
   private senderDone: Promise<void> | null = null;
@@ -71,7 +78,7 @@ export class MetricPipeline {
     fs.mkdirSync(path.dirname(this.d.spoolFile), { recursive: true });
     // The folder, not the file: the spool may not exist yet, or be replaced.
     this.watcher = fs.watch(path.dirname(this.d.spoolFile), (_event, name) => {
-      if (!name || name === path.basename(this.d.spoolFile)) this.poke();
+      if (!name || name === path.basename(this.d.spoolFile)) this.poke('reader');
     });
     this.watcher.on('error', (err) => this.d.log.warn(`watching ${this.d.spoolFile} failed (${err.message}); polling only`));
     this.readerDone = this.readLoop();
@@ -106,19 +113,21 @@ export class MetricPipeline {
     await this.tailer.close();
   }
 
-  private poke(): void {
-    const w = this.wake;
-    this.wake = null;
-    w?.();
+  private poke(who: 'reader' | 'sender' | 'both' = 'both'): void {
+    for (const k of who === 'both' ? (['reader', 'sender'] as const) : [who]) {
+      const w = this.wakers[k];
+      this.wakers[k] = null;
+      w?.();
+    }
   }
 
-  private sleep(ms: number): Promise<void> {
+  private sleep(who: 'reader' | 'sender', ms: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(() => {
-        this.wake = null;
+        this.wakers[who] = null;
         resolve();
       }, ms);
-      this.wake = () => {
+      this.wakers[who] = () => {
         clearTimeout(t);
         resolve();
       };
@@ -138,48 +147,83 @@ export class MetricPipeline {
     const s = this.d.settings;
     while (!this.stopped) {
       if (this.bufferedLines >= s.maxBufferedLines) {
-        await this.sleep(s.spoolPollMs); // backpressure: memory stays bounded whatever the backlog
+        await this.sleep('reader', s.spoolPollMs); // backpressure: memory stays bounded whatever the backlog
         continue;
       }
       const room = Math.min(s.batchMaxLines, s.maxBufferedLines - this.bufferedLines);
-      const lines = await this.tailer.read(room);
-      for (const l of lines) this.add(l.wire, l.endOffset);
-      const atEnd = lines.length < room;
+      const segments = await this.tailer.read(room);
+      let read = 0;
+      for (const seg of segments) read += this.add(seg);
+      const atEnd = read < room;
       const c = this.current;
       if (c) {
-        const full = c.lines.length >= s.batchMaxLines || c.bytes >= s.batchMaxBytes;
+        const full = c.count >= s.batchMaxLines || c.bytes >= s.batchMaxBytes;
         const aged = Date.now() - c.firstAt >= s.batchWindowMs;
         if (full || this.finishing || (atEnd && aged && this.queue.length === 0)) this.seal();
       }
       if (this.finishing && atEnd && !this.current) break;
       if (!atEnd) continue;
+      // Sleep until more lines come (fs.watch), the window closes, or the sender frees up (ack).
       const c2 = this.current;
-      await this.sleep(c2 ? Math.max(1, s.batchWindowMs - (Date.now() - c2.firstAt)) : s.spoolPollMs);
+      const windowLeft = c2 ? s.batchWindowMs - (Date.now() - c2.firstAt) : 0;
+      await this.sleep('reader', windowLeft > 0 ? windowLeft : s.spoolPollMs);
     }
   }
 
-  private add(wire: WireLine | null, endOffset: number): void {
+  /** Adds a segment to the open batch, sealing batches as they fill; returns its line count. */
+  private add(seg: SpoolSegment): number {
+    const s = this.d.settings;
     const end = this.tailer.position!;
-    let c = this.current;
-    if (c && c.stream !== end.stream) {
-      this.seal();
-      c = null;
-    }
-    if (!c) c = this.current = { stream: end.stream, lines: [], ends: [], bytes: 0, end, firstAt: Date.now() };
-    if (wire) {
-      c.lines.push(wire);
-      c.ends.push(endOffset);
-      c.bytes += estimateBytes(wire);
+    if (seg.kind === 'rejected') {
+      const c = this.open('rejected', end, seg.seq);
+      c.rejected.push({ seq: seg.seq, time: Date.now() / 1000, error: `${path.basename(this.d.spoolFile)} line ${seg.seq}: ${seg.reason}` });
+      c.count++;
+      c.end = { ...end, offset: seg.endOffset, line: seg.seq };
       this.bufferedLines++;
+      return 1;
     }
-    c.end = end;
+    let { data, firstSeq, count } = seg;
+    const total = count;
+    while (count > 0) {
+      const c = this.open('lines', end, firstSeq);
+      // Take as many lines as fit in this batch.
+      const room = Math.min(s.batchMaxLines - c.count, count);
+      let cut = data.length;
+      let taken = count;
+      if (room < count) {
+        cut = nthNewline(data, room) + 1;
+        taken = room;
+      }
+      c.chunks.push(cut === data.length ? data : data.subarray(0, cut));
+      c.count += taken;
+      c.bytes += cut;
+      this.bufferedLines += taken;
+      const lastSeq = firstSeq + taken - 1;
+      c.end = { ...end, line: lastSeq, offset: taken === count ? seg.endOffset : seg.endOffset - (data.length - cut) };
+      data = data.subarray(cut);
+      firstSeq += taken;
+      count -= taken;
+      if (c.count >= s.batchMaxLines || c.bytes >= s.batchMaxBytes) this.seal();
+    }
+    return total;
+  }
+
+  /** The open batch if it can take `kind` from `seq` on, else a new one. */
+  private open(kind: Batch['kind'], end: SpoolPosition, seq: number): Batch {
+    const c = this.current;
+    if (c && (c.kind !== kind || c.stream !== end.stream || c.firstSeq + c.count !== seq)) this.seal();
+    if (!this.current) {
+      const now = Date.now();
+      this.current = { kind, stream: end.stream, firstSeq: seq, count: 0, chunks: [], rejected: [], bytes: 0, end, firstAt: now, readTime: now / 1000 };
+    }
+    return this.current;
   }
 
   private seal(): void {
     if (!this.current) return;
     this.queue.push(this.current);
     this.current = null;
-    this.poke();
+    this.poke('sender');
   }
 
   private async sendLoop(): Promise<void> {
@@ -188,7 +232,7 @@ export class MetricPipeline {
       const batch = this.queue[0];
       if (!batch) {
         if (this.stopped || (this.finishing && this.readerExited && !this.current)) return;
-        await this.sleep(this.d.settings.spoolPollMs);
+        await this.sleep('sender', IDLE_SENDER_MS); // seal() wakes it at once
         continue;
       }
       try {
@@ -198,8 +242,8 @@ export class MetricPipeline {
         throw err;
       }
       this.queue.shift();
-      this.bufferedLines -= batch.lines.length;
-      this.linesAcked += batch.lines.length;
+      this.bufferedLines -= batch.count;
+      this.linesAcked += batch.count;
       await this.d.checkpoint.save(batch.end);
       this.acked = batch.end;
       this.poke();
@@ -229,20 +273,12 @@ export class MetricPipeline {
           await this.d.onUnknownRun();
           continue;
         }
-        const m = /^lines\[(\d+)\]/.exec(err.field ?? '');
-        if (err.status === 400 && m) {
-          // The service refuses a line this agent accepted (other limits): record it as rejected.
-          const i = Number(m[1]);
-          const line = batch.lines[i];
-          batch.lines[i] = { seq: line.seq, time: line.time, error: `${path.basename(this.d.spoolFile)} line ${line.seq}: refused by the service: ${err.message}` };
-          continue;
-        }
-        if (err.status === 413 && batch.lines.length > 1) {
+        if (err.status === 413 && batch.kind === 'lines' && batch.count > 1) {
           this.split(batch);
           continue;
         }
         this.d.log.error(`metric batch refused (${err.message}); retrying later`);
-        await this.sleep(this.d.settings.retryMaxMs);
+        await this.sleep('sender', this.d.settings.retryMaxMs);
         if (Date.now() >= this.giveUpAt) throw new GaveUp(err);
       }
     }
@@ -250,31 +286,48 @@ export class MetricPipeline {
 
   /** Too large for the service: the first half goes now, the rest becomes the next batch. */
   private split(batch: Batch): void {
-    const half = Math.ceil(batch.lines.length / 2);
-    const restBatch: Batch = { ...batch, lines: batch.lines.splice(half), ends: batch.ends.splice(half), bytes: batch.bytes / 2 };
-    batch.bytes /= 2;
+    const half = Math.ceil(batch.count / 2);
+    const data = Buffer.concat(batch.chunks);
+    const cut = nthNewline(data, half) + 1;
+    const rest: Batch = { ...batch, firstSeq: batch.firstSeq + half, count: batch.count - half, chunks: [data.subarray(cut)], bytes: data.length - cut };
+    batch.chunks = [data.subarray(0, cut)];
+    batch.bytes = cut;
+    batch.count = half;
     // The first half's checkpoint ends just past its last line.
-    batch.end = { ...batch.end, line: batch.lines[half - 1].seq, offset: batch.ends[half - 1] };
-    this.queue.splice(1, 0, restBatch);
+    batch.end = { ...batch.end, line: batch.firstSeq + half - 1, offset: batch.end.offset - rest.bytes };
+    this.queue.splice(1, 0, rest);
   }
 
   private async post(batch: Batch): Promise<BatchAck> {
-    const body: MetricBatch = { stream: batch.stream, file: path.basename(this.d.spoolFile), lines: batch.lines };
-    const json = JSON.stringify(body);
-    const threshold = this.d.settings.compressBatchesOverBytes;
-    if (threshold > 0 && json.length > threshold) {
-      const gz = await gzipAsync(json, { level: 1 });
-      const res = await this.d.api.post(`/runs/${encodeURIComponent(this.d.runId)}/metrics`, gz, {
-        headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
-      });
-      return res.data as BatchAck;
+    const url = `/runs/${encodeURIComponent(this.d.runId)}/metrics`;
+    const file = path.basename(this.d.spoolFile);
+    if (batch.kind === 'rejected') {
+      const body: MetricBatch = { stream: batch.stream, file, lines: batch.rejected };
+      return (await this.d.api.post(url, JSON.stringify(body), { headers: { 'content-type': 'application/json' } })).data as BatchAck;
     }
-    const res = await this.d.api.post(`/runs/${encodeURIComponent(this.d.runId)}/metrics`, json, { headers: { 'content-type': 'application/json' } });
-    return res.data as BatchAck;
+    let body: Buffer = batch.chunks.length === 1 ? batch.chunks[0] : Buffer.concat(batch.chunks);
+    batch.chunks = [body];
+    const headers: Record<string, string> = {
+      'content-type': NDJSON_TYPE,
+      [BATCH_HEADERS.stream]: batch.stream,
+      [BATCH_HEADERS.firstSeq]: String(batch.firstSeq),
+      [BATCH_HEADERS.file]: file,
+      [BATCH_HEADERS.time]: String(batch.readTime),
+    };
+    const threshold = this.d.settings.compressBatchesOverBytes;
+    if (threshold > 0 && body.length > threshold) {
+      body = await gzipAsync(body, { level: 1 });
+      headers['content-encoding'] = 'gzip';
+    }
+    const ack = (await this.d.api.post(url, body, { headers })).data as NdjsonBatchAck;
+    for (const r of ack.rejected ?? []) this.d.log.warn(`rejected: ${r.reason}`);
+    return ack;
   }
 }
 
-function estimateBytes(w: WireLine): number {
-  return 'error' in w ? 64 + w.error.length : 48 + JSON.stringify(w.metrics).length;
+/** Index of the n-th newline (1-based) in `data`. */
+function nthNewline(data: Buffer, n: number): number {
+  let at = -1;
+  for (let i = 0; i < n; i++) at = data.indexOf(0x0a, at + 1);
+  return at;
 }
-

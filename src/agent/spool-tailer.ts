@@ -6,7 +6,6 @@
 import { createHash } from 'crypto';
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import { parseMetricLine, WireLine } from '../protocol';
 
 /** Where reading stands (or, in the checkpoint, what the service has acknowledged). */
 export interface SpoolPosition {
@@ -21,10 +20,13 @@ export interface SpoolPosition {
   line: number;
 }
 
-export interface TailedLine {
-  wire: WireLine | null; // null: a blank line, which takes a number but carries nothing
-  endOffset: number;
-}
+/**
+ * What a read yields: runs of complete lines, raw (the service parses them), or a line rejected
+ * here because it is too long to hold. `endOffset` is the byte just past the last line.
+ */
+export type SpoolSegment =
+  | { kind: 'lines'; firstSeq: number; count: number; data: Buffer; endOffset: number }
+  | { kind: 'rejected'; seq: number; reason: string; endOffset: number };
 
 export interface StreamReset {
   reason: 'truncated' | 'replaced';
@@ -40,7 +42,6 @@ export interface TailerOptions {
 
 const FINGERPRINT_BYTES = 256;
 const NEWLINE = 0x0a;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class SpoolTailer {
   private fh: fsp.FileHandle | null = null;
@@ -64,78 +65,74 @@ export class SpoolTailer {
   }
 
   /**
-   * Reads what is there now, up to `maxLines` complete lines. Returns [] when nothing new is
-   * complete (or the spool does not exist yet).
+   * Reads what is there now, stopping once about `maxLines` complete lines are in hand. Returns []
+   * when nothing new is complete (or the spool does not exist yet).
    */
-  async read(maxLines: number): Promise<TailedLine[]> {
+  async read(maxLines: number): Promise<SpoolSegment[]> {
     if (!(await this.ensureOpen())) return [];
-    const out: TailedLine[] = [];
+    const out: SpoolSegment[] = [];
     const pos = this.pos!;
     const chunk = Buffer.allocUnsafe(this.opts.readChunkBytes);
-    while (out.length < maxLines) {
+    let lines = 0;
+    while (lines < maxLines) {
       const readAt = pos.offset + this.pending.length + this.oversized;
       const { bytesRead } = await this.fh!.read(chunk, 0, chunk.length, readAt);
       if (bytesRead === 0) break;
-      this.consume(chunk.subarray(0, bytesRead), out);
+      // Copy: segments outlive this read buffer.
+      lines += this.consume(Buffer.from(chunk.subarray(0, bytesRead)), out);
       if (bytesRead < chunk.length) break;
     }
     if (pos.fingerprintBytes < FINGERPRINT_BYTES && pos.offset > pos.fingerprintBytes) await this.refreshFingerprint();
     return out;
   }
 
-  /** Splits bytes into lines; the last, unfinished one waits in `pending`. */
-  private consume(bytes: Buffer, out: TailedLine[]): void {
+  /** Cuts bytes into runs of complete lines; the unfinished last line waits in `pending`. */
+  private consume(bytes: Buffer, out: SpoolSegment[]): number {
     const pos = this.pos!;
+    const max = this.opts.maxLineBytes;
+    let runStart = 0; // where the current run of good lines starts in `bytes`
+    let runFirstSeq = pos.line + 1;
+    let runCount = 0;
     let start = 0;
+    let total = 0;
+    const flushRun = (end: number) => {
+      if (runCount === 0) return;
+      const data = this.pending.length ? Buffer.concat([this.pending, bytes.subarray(runStart, end)]) : bytes.subarray(runStart, end);
+      this.pending = Buffer.alloc(0);
+      out.push({ kind: 'lines', firstSeq: runFirstSeq, count: runCount, data, endOffset: pos.offset });
+      runCount = 0;
+    };
     for (;;) {
       const nl = bytes.indexOf(NEWLINE, start);
       if (nl === -1) break;
-      const piece = bytes.subarray(start, nl);
-      const lineBytes = this.pending.length + this.oversized + piece.length;
+      const lineBytes = (start === 0 ? this.pending.length + this.oversized : 0) + nl - start;
       pos.line++;
-      const endOffset = pos.offset + lineBytes + 1;
-      if (this.oversized || lineBytes > this.opts.maxLineBytes) {
-        out.push({ wire: this.rejected(`line is ${lineBytes} bytes, over the limit of ${this.opts.maxLineBytes} (limits.maxLineBytes)`), endOffset });
+      total++;
+      if (this.oversized || lineBytes > max) {
+        flushRun(start);
+        pos.offset += lineBytes + 1;
+        out.push({ kind: 'rejected', seq: pos.line, reason: `line is ${lineBytes} bytes, over the limit of ${max} (limits.maxLineBytes)`, endOffset: pos.offset });
+        this.pending = Buffer.alloc(0);
+        this.oversized = 0;
+        runStart = nl + 1;
+        runFirstSeq = pos.line + 1;
       } else {
-        const raw = this.pending.length ? Buffer.concat([this.pending, piece]) : piece;
-        out.push({ wire: this.decode(raw), endOffset });
+        if (runCount === 0 && start !== runStart) runStart = start;
+        runCount++;
+        pos.offset += lineBytes + 1;
       }
-      pos.offset = endOffset;
-      this.pending = Buffer.alloc(0);
-      this.oversized = 0;
       start = nl + 1;
     }
+    flushRun(start);
     const rest = bytes.subarray(start);
-    if (this.oversized || this.pending.length + rest.length > this.opts.maxLineBytes) {
+    if (this.oversized || this.pending.length + rest.length > max) {
       // Too long already: count it, keep none of it, and reject it when its newline comes.
       this.oversized += this.pending.length + rest.length;
       this.pending = Buffer.alloc(0);
     } else if (rest.length) {
       this.pending = Buffer.concat([this.pending, rest]);
     }
-  }
-
-  private decode(raw: Buffer): WireLine | null {
-    const seq = this.pos!.line;
-    let text: string;
-    try {
-      text = utf8.decode(raw);
-    } catch {
-      return this.rejected('not valid UTF-8');
-    }
-    if (text.endsWith('\r')) text = text.slice(0, -1);
-    if (text.trim() === '') return null;
-    const result = parseMetricLine(text, this.opts.maxNameChars);
-    if (!result.ok) return this.rejected(result.reason);
-    const { metrics, step, time } = result.line;
-    const wire: WireLine = { seq, time: time ?? Date.now() / 1000, metrics };
-    if (step !== undefined) wire.step = step;
-    return wire;
-  }
-
-  private rejected(reason: string): WireLine {
-    const p = this.pos!;
-    return { seq: p.line, time: Date.now() / 1000, error: `${path.basename(this.file)} line ${p.line}: ${reason}` };
+    return total;
   }
 
   /** Opens the spool, resuming from the checkpoint when the file is the same one. */

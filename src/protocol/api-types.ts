@@ -149,3 +149,22 @@ export interface RecordEvent {
 export interface ApiErrorBody {
   error: { code: string; message: string; field?: string };
 }
+
+/**
+ * The agent's form of a metric batch: POST /runs/:id/metrics with Content-Type
+ * application/x-ndjson and the spool's lines exactly as written (each ended by "\n"). Line i of
+ * the body has sequence `first-seq + i`; blank lines take their number and carry nothing. Lines
+ * without "time" get `time` from the header (when the agent read them).
+ */
+export const NDJSON_TYPE = 'application/x-ndjson';
+export const BATCH_HEADERS = {
+  stream: 'x-outpost-stream',
+  firstSeq: 'x-outpost-first-seq',
+  file: 'x-outpost-file',
+  time: 'x-outpost-time',
+} as const;
+
+/** The answer to an NDJSON batch: the ack, plus the lines the service rejected (newly stored ones). */
+export interface NdjsonBatchAck extends BatchAck {
+  rejected: { seq: number; reason: string }[];
+}

@@ -2,16 +2,21 @@
 import { createGunzip } from 'zlib';
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
-import { MetricBatch, OutpostError } from '../protocol';
+import { BATCH_HEADERS, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, OutpostError } from '../protocol';
 import type { Store } from '../store/store';
+import { parseNdjsonBatch } from './ndjson-batch';
 import { historyQuery, metricBatchBody } from './schemas';
 
 export function metricRoutes(app: FastifyInstance, store: Store): void {
-  app.post<{ Params: { id: string }; Body: MetricBatch }>(
+  // Raw spool lines from the agent: kept as bytes here, parsed line by line in the handler.
+  app.addContentTypeParser(NDJSON_TYPE, { parseAs: 'buffer', bodyLimit: settings.limits.maxBatchBodyBytes }, (_request, body, done) => done(null, body));
+
+  app.post<{ Params: { id: string }; Body: MetricBatch | Buffer }>(
     '/runs/:id/metrics',
     {
       bodyLimit: settings.limits.maxBatchBodyBytes,
-      schema: { body: metricBatchBody },
+      // The JSON schema is for JSON bodies; NDJSON bodies are checked line by line.
+      schema: { body: { content: { 'application/json': { schema: metricBatchBody }, [NDJSON_TYPE]: { schema: {} } } } },
       preParsing: async (request, _reply, payload) => {
         const encoding = request.headers['content-encoding'];
         if (!encoding || encoding === 'identity') return payload;
@@ -24,7 +29,16 @@ export function metricRoutes(app: FastifyInstance, store: Store): void {
         return payload.pipe(gunzip);
       },
     },
-    async (request) => store.ingestMetrics(request.params.id, request.body),
+    async (request) => {
+      if (!Buffer.isBuffer(request.body)) return store.ingestMetrics(request.params.id, request.body);
+      const batch = parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits);
+      const ack = await store.ingestMetrics(request.params.id, batch);
+      // Skipped lines are a prefix (sequences increase): the newly stored ones are the rest.
+      const fresh = batch.lines.slice(batch.lines.length - ack.stored);
+      const rejected = fresh.flatMap((l) => ('error' in l ? [{ seq: l.seq, reason: l.error }] : []));
+      const reply: NdjsonBatchAck = { ...ack, rejected };
+      return reply;
+    },
   );
 
   app.get<{ Params: { id: string; name: string }; Querystring: { maxPoints?: number; offset?: number; limit?: number } }>(
@@ -34,8 +48,26 @@ export function metricRoutes(app: FastifyInstance, store: Store): void {
       const { id, name } = request.params;
       const history = await store.metricHistory(id, name, request.query);
       if (history) return history;
-      if (!(await store.getRun(id))) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
+      if (!(await store.runExists(id))) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
       throw new OutpostError('OUTPOST_ERR_METRIC_NOT_FOUND', `run "${id}" has no metric "${name}"`, 'name');
     },
   );
+}
+
+function ndjsonHeaders(headers: Record<string, string | string[] | undefined>) {
+  const one = (name: string): string | undefined => {
+    const v = headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  };
+  const stream = one(BATCH_HEADERS.stream);
+  if (!stream || stream.length > 512) throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `header ${BATCH_HEADERS.stream} is required (at most 512 characters)`, BATCH_HEADERS.stream);
+  const firstSeq = Number(one(BATCH_HEADERS.firstSeq));
+  if (!Number.isSafeInteger(firstSeq) || firstSeq < 1) {
+    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `header ${BATCH_HEADERS.firstSeq} must be an integer >= 1`, BATCH_HEADERS.firstSeq);
+  }
+  const timeHeader = one(BATCH_HEADERS.time);
+  const time = timeHeader === undefined ? Date.now() / 1000 : Number(timeHeader);
+  if (!Number.isFinite(time) || time < 0) throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `header ${BATCH_HEADERS.time} must be seconds since the epoch`, BATCH_HEADERS.time);
+  const file = (one(BATCH_HEADERS.file) ?? 'metrics.jsonl').slice(0, 256);
+  return { stream, firstSeq, file, time };
 }

@@ -40,7 +40,11 @@ interface SeriesState {
 export class SqliteMetrics {
   private readonly s;
 
-  constructor(private readonly db: Database.Database, private readonly maxNameChars: number) {
+  constructor(
+    private readonly db: Database.Database,
+    private readonly maxNameChars: number,
+    private readonly maxLineBytes = Infinity,
+  ) {
     this.s = {
       runExists: db.prepare('SELECT 1 FROM runs WHERE id = ?').pluck(),
       streamInsert: db.prepare('INSERT OR IGNORE INTO streams (run_id, name, file) VALUES (?, ?, ?)'),
@@ -72,7 +76,7 @@ export class SqliteMetrics {
   /** Validates the whole batch first: a malformed batch stores nothing. */
   ingest(runId: string, batch: MetricBatch): BatchAck {
     if (!this.s.runExists.get(runId)) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
-    checkBatch(batch, this.maxNameChars);
+    checkBatch(batch, this.maxNameChars, this.maxLineBytes);
     return this.db.transaction(() => this.ingestChecked(runId, batch)).immediate();
   }
 
@@ -105,11 +109,21 @@ export class SqliteMetrics {
           st = this.loadSeries(runId, name, metricTypeOf(value));
           series.set(name, st);
         }
-        const [kind, v] = encodeValue(value);
         const idx = st.count++;
-        s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
-        if (kind <= 1) this.addToBlock(st, idx, v as number);
-        st.type = widenType(st.type, value);
+        let kind: number;
+        let v: number | string;
+        // Numbers are nearly every point: no tuple, no type lookup on their path.
+        if (typeof value === 'number') {
+          kind = Number.isInteger(value) ? 0 : 1;
+          v = value;
+          s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
+          this.addToBlock(st, idx, value);
+          if (kind === 1 && st.type === 'integer') st.type = 'float';
+        } else {
+          [kind, v] = encodeValue(value);
+          s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
+          st.type = widenType(st.type, value);
+        }
         st.lastKind = kind;
         st.lastValue = v;
         st.lastStep = step;
@@ -227,7 +241,7 @@ function toPoint(row: unknown[]): MetricHistory['points'][number] {
   return { index: idx, step, time, value: decodeValue(kind, value) };
 }
 
-function checkBatch(batch: MetricBatch, maxNameChars: number): void {
+function checkBatch(batch: MetricBatch, maxNameChars: number, maxLineBytes: number): void {
   let prev = -Infinity;
   for (let i = 0; i < batch.lines.length; i++) {
     const line = batch.lines[i];
@@ -246,7 +260,45 @@ function checkBatch(batch: MetricBatch, maxNameChars: number): void {
       if (typeof line.error !== 'string') throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error must be a string`, `${where}.error`);
       continue;
     }
+    if (isPlainNumericLine(line, maxNameChars)) continue;
     const result = validateMetricObject({ metrics: line.metrics, step: line.step, time: line.time }, maxNameChars);
     if (!result.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: ${result.reason}`, where);
+    const bytes = lineBytesOver(line.metrics, maxLineBytes);
+    if (bytes !== undefined) {
+      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: its metrics take ${bytes} bytes as JSON, over the ${maxLineBytes}-byte limit of a line (limits.maxLineBytes)`, where);
+    }
   }
+}
+
+/**
+ * The common line, checked without allocating: a valid step and a few finite numbers under
+ * short names can be neither invalid nor over the line limit. Anything else takes the full check.
+ */
+function isPlainNumericLine(line: { step?: unknown; metrics?: unknown }, maxNameChars: number): boolean {
+  if (line.step !== undefined && !(typeof line.step === 'number' && Number.isSafeInteger(line.step) && line.step >= 0)) return false;
+  const m = line.metrics as Record<string, unknown> | undefined;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
+  let n = 0;
+  for (const name in m) {
+    const v = m[name];
+    if (typeof v !== 'number' || !Number.isFinite(v) || name.length === 0 || name.length > Math.min(maxNameChars, 256) || name.includes('\u0000')) return false;
+    if (++n > 32) return false;
+  }
+  return n > 0;
+}
+
+/**
+ * The encoded size of a line's metrics when it is over `max`, else undefined. A cheap upper
+ * bound settles almost every line, so the exact (costly) size is computed only near the limit.
+ */
+function lineBytesOver(metrics: Record<string, unknown>, max: number): number | undefined {
+  let bound = 64;
+  for (const name in metrics) {
+    const v = metrics[name];
+    // 6 bytes: the longest JSON escape of one UTF-16 unit; 25: the longest number
+    bound += name.length * 6 + 4 + (typeof v === 'string' ? v.length * 6 + 2 : Array.isArray(v) ? v.length * 25 + 2 : 25);
+  }
+  if (bound <= max) return undefined;
+  const exact = Buffer.byteLength(JSON.stringify(metrics));
+  return exact > max ? exact : undefined;
 }
