@@ -34,7 +34,7 @@ export function artifactRoutes(app: FastifyInstance, store: Store): void {
       reply.header('connection', 'close');
       throw new OutpostError('OUTPOST_ERR_TOO_LARGE', `artifact "${artifactPath}" is ${length} bytes, over the ${max}-byte limit (limits.maxFileBytes)`, 'content-length');
     }
-    if (!(await store.getRun(id))) {
+    if (!(await store.runExists(id))) {
       reply.header('connection', 'close');
       throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
     }
@@ -72,10 +72,14 @@ async function downloadArtifact(store: Store, request: ArtifactRequest, reply: F
   }
   const ref = await store.getArtifact(id, artifactPath, version);
   if (!ref) {
-    if (!(await store.getRun(id))) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
+    if (!(await store.runExists(id))) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
     throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${id}" has no artifact "${artifactPath}"${version ? ` version ${version}` : ''}`, 'path');
   }
   const blobPath = store.blobs.pathOf(ref.sha256);
+  // RFC 9110 14.1.2: a suffix range longer than the file selects all of it; @fastify/send answers
+  // 416 instead, so such a range is rewritten to the whole file.
+  const suffix = /^bytes=-(\d+)$/.exec(request.headers.range ?? '');
+  if (suffix && Number(suffix[1]) >= ref.size && ref.size > 0) request.raw.headers.range = 'bytes=0-';
   const sent = await send(request.raw, `/${path.relative(store.blobs.blobDir, blobPath)}`, {
     root: store.blobs.blobDir,
     contentType: false,

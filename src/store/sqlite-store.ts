@@ -62,7 +62,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     this.blobs = new BlobStore(dataDir);
-    this.metrics = new SqliteMetrics(this.db, settings.limits.maxNameChars);
+    this.metrics = new SqliteMetrics(this.db, settings.limits.maxNameChars, settings.limits.maxLineBytes);
   }
 
   static async open(dataDir: string): Promise<SqliteStore> {
@@ -115,6 +115,10 @@ export class SqliteStore implements Store {
       | RunRow
       | undefined;
     return row ? this.runInfo(row) : null;
+  }
+
+  async runExists(id: string): Promise<boolean> {
+    return this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id) !== undefined;
   }
 
   private runInfo(row: RunRow): RunInfo {

@@ -52,6 +52,8 @@ export interface Store {
   readonly blobs: BlobStore;
   upsertRun(id: string, patch: RunUpsert): Promise<RunInfo>;
   getRun(id: string): Promise<RunInfo | null>;
+  /** Cheap: no metrics or artifacts gathered (hot paths such as uploads call it). */
+  runExists(id: string): Promise<boolean>;
   lastRun(filter?: RunFilter): Promise<RunInfo | null>;
   listRuns(filter?: RunFilter): Promise<RunSummary[]>;
   countRuns(filter?: RunFilter): Promise<number>;

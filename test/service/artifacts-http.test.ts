@@ -41,6 +41,13 @@ describe('artifact downloads over HTTP', () => {
     expect(suffix.body.equals(bytes.subarray(995))).toBe(true);
   });
 
+  test('a suffix range longer than the file gets the whole file (RFC 9110)', async () => {
+    const res = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers: { range: 'bytes=-65536' } });
+    expect(res.status).toBe(206);
+    expect(res.headers['content-range']).toBe('bytes 0-999/1000');
+    expect(res.body.equals(bytes)).toBe(true);
+  });
+
   test('a range beyond the end is a 416 JSON error', async () => {
     const res = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers: { range: 'bytes=5000-6000' } });
     expect(res.status).toBe(416);
