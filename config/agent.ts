@@ -8,6 +8,7 @@ export interface AgentSettings {
   maxBufferedLines: number;
   fileStableMs: number;
   reconcileIntervalMs: number;
+  reconcileMaxIntervalMs: number;
   uploadConcurrency: number;
   fileStateFlushMs: number;
   retryInitialMs: number;
@@ -23,12 +24,13 @@ export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
   batchMaxLines: 10_000, // lines in one metric batch
   batchMaxBytes: 4 * 1024 * 1024, // 4 MiB: encoded size of one metric batch
   batchWindowMs: 25, // ms a batch waits for more lines after its first; bounds freshness
-  spoolPollMs: 100, // ms between spool size checks (fs.watch usually wakes us sooner)
+  spoolPollMs: 500, // ms between spool checks when fs.watch says nothing (it wakes the reader at once)
   readChunkBytes: 1024 * 1024, // 1 MiB: one read from the spool
   maxBufferedLines: 40_000, // lines read but not yet acknowledged; reading pauses above it
   fileStableMs: 300, // ms a file's size and mtime must stay unchanged before it is uploaded
-  reconcileIntervalMs: 15_000, // ms between full scans of outputs/ (watch events can be lost)
-  uploadConcurrency: 4, // files uploaded at once
+  reconcileIntervalMs: 15_000, // ms between full scans of outputs/ while files change (watch events can be lost)
+  reconcileMaxIntervalMs: 240_000, // ms between scans once nothing changes: the gap doubles up to this
+  uploadConcurrency: 8, // files uploaded at once (small files are latency-bound)
   fileStateFlushMs: 500, // ms between writes of the outputs/ state file
   retryInitialMs: 200, // ms before the first retry
   retryMaxMs: 30_000, // ms, the longest wait between retries

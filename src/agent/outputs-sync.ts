@@ -10,7 +10,7 @@ import { ApiError, artifactUrl, toApiError } from '../http/api-client';
 import type { Logger } from '../log/logger';
 import { FILES_STATE_FILE, RecordEvent } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
-import { FileChanged, FileStat, hashFile, sameStat, uploadFile } from './file-uploader';
+import { FileChanged, FileStat, prepareUpload, sameStat, uploadFile } from './file-uploader';
 import { OutputsWatcher } from './outputs-watcher';
 import { GaveUp, withRetry } from './retry';
 
@@ -47,6 +47,8 @@ export class OutputsSync {
   private removals = new Set<string>();
   private drainWaiters: (() => void)[] = [];
   private reconcileTimer: NodeJS.Timeout | null = null;
+  private reconcileGap: number;
+  private activity = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private escapedWarned = new Set<string>();
   private giveUpAt = Infinity;
@@ -55,6 +57,7 @@ export class OutputsSync {
 
   constructor(private readonly d: OutputsSyncDeps) {
     this.stateFile = path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE);
+    this.reconcileGap = d.settings.reconcileIntervalMs;
     this.watcher = new OutputsWatcher(d.outputsDir, {
       touched: (rel) => this.touched(rel),
       removed: (rel) => this.removed(rel),
@@ -73,7 +76,18 @@ export class OutputsSync {
     }
     await this.watcher.start();
     await this.reconcile(false);
-    this.reconcileTimer = setInterval(() => void this.reconcile(false), this.d.settings.reconcileIntervalMs);
+    this.scheduleReconcile();
+  }
+
+  /** Scans often while files change, then ever less often: an idle agent costs next to nothing. */
+  private scheduleReconcile(): void {
+    this.reconcileTimer = setTimeout(async () => {
+      const found = await this.reconcile(false);
+      const s = this.d.settings;
+      this.reconcileGap = found || this.activity ? s.reconcileIntervalMs : Math.min(this.reconcileGap * 2, s.reconcileMaxIntervalMs);
+      this.activity = false;
+      if (!this.closed) this.scheduleReconcile();
+    }, this.reconcileGap);
     this.reconcileTimer.unref();
   }
 
@@ -85,7 +99,7 @@ export class OutputsSync {
   /** Rescans everything and uploads what changed, without waiting for stability. */
   async finish(deadline: number): Promise<boolean> {
     this.giveUpAt = deadline;
-    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     await this.watcher.stop();
     for (const [rel, s] of this.stable) {
       clearTimeout(s.timer);
@@ -102,7 +116,7 @@ export class OutputsSync {
   async stop(): Promise<void> {
     this.giveUpAt = 0;
     this.closed = true;
-    if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+    if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     for (const s of this.stable.values()) clearTimeout(s.timer);
     this.stable.clear();
     await this.watcher.stop();
@@ -122,10 +136,18 @@ export class OutputsSync {
 
   private touched(rel: string): void {
     if (this.closed) return;
+    this.activity = true;
     const s = this.stable.get(rel);
     if (s) clearTimeout(s.timer);
-    const entry = { timer: setTimeout(() => void this.checkStable(rel), this.d.settings.fileStableMs), last: s?.last ?? null };
+    const entry: { timer: NodeJS.Timeout; last: FileStat | null } = {
+      timer: setTimeout(() => void this.checkStable(rel), this.d.settings.fileStableMs),
+      last: s?.last ?? null,
+    };
     this.stable.set(rel, entry);
+    // The stat now is what the first check compares with: one period, not two.
+    void this.watcher.statInside(rel).then((st) => {
+      if (this.stable.get(rel) === entry && !entry.last) entry.last = st;
+    });
   }
 
   /** Stable = the same size and mtime as one period ago. */
@@ -168,16 +190,25 @@ export class OutputsSync {
     this.d.recordEvent({ kind: 'warning', path: `${this.d.prefix}${rel}`, message });
   }
 
-  /** Compares a full scan with what was uploaded: finds what the watcher missed. */
-  private async reconcile(immediate: boolean): Promise<void> {
+  /** Compares a full scan with what was uploaded: finds what the watcher missed. True if anything was. */
+  private async reconcile(immediate: boolean): Promise<boolean> {
     const seen = new Set<string>();
+    let found = false;
     for (const f of await this.watcher.scan()) {
       seen.add(f.rel);
       if (sameStat(this.state.get(f.rel), f)) continue;
       if (immediate) this.enqueue(f.rel);
-      else if (!this.stable.has(f.rel) && !this.queued.has(f.rel) && !this.active.has(f.rel)) this.touched(f.rel);
+      else if (!this.stable.has(f.rel) && !this.queued.has(f.rel) && !this.active.has(f.rel)) {
+        found = true;
+        this.touched(f.rel);
+      }
     }
-    for (const rel of [...this.state.keys()]) if (!seen.has(rel)) this.removed(rel);
+    for (const rel of [...this.state.keys()]) {
+      if (seen.has(rel)) continue;
+      found = true;
+      this.removed(rel);
+    }
+    return found;
   }
 
   private enqueue(rel: string): void {
@@ -215,13 +246,14 @@ export class OutputsSync {
       return;
     }
     try {
-      const sha256 = await hashFile(abs);
+      const prepared = await prepareUpload(abs, before);
+      const { sha256 } = prepared;
       if (known?.sha256 === sha256 && known.state === 'uploaded') {
         this.setState(rel, { ...before, state: 'uploaded', sha256 }); // touched, not changed
         return;
       }
       await this.d.runReady();
-      await withRetry(() => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, sha256), {
+      await withRetry(() => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared), {
         settings: this.d.settings,
         shouldStop: () => Date.now() >= this.giveUpAt,
         onRetry: (err, attempt, wait) => {
@@ -277,20 +309,28 @@ export class OutputsSync {
 
   private scheduleStateFlush(): void {
     if (this.flushTimer) return;
-    // Debounced: the state only saves work after a restart; uploads are idempotent anyway.
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      void this.saveState().catch((err) => this.d.log.warn(`saving ${this.stateFile} failed: ${err.message}`));
-    }, this.d.settings.fileStateFlushMs);
+    // Debounced, and never more than ~2% of the time: the state only saves work after a
+    // restart (uploads are idempotent), and with 10,000 files one save is not free.
+    this.flushTimer = setTimeout(
+      () => {
+        this.flushTimer = null;
+        void this.saveState().catch((err) => this.d.log.warn(`saving ${this.stateFile} failed: ${err.message}`));
+      },
+      Math.max(this.d.settings.fileStateFlushMs, 50 * this.lastSaveMs),
+    );
   }
+
+  private lastSaveMs = 0;
 
   private async saveState(): Promise<void> {
     if (this.flushTimer) {
       clearTimeout(this.flushTimer);
       this.flushTimer = null;
     }
+    const t0 = Date.now();
     const out: FilesStateFile = { version: 1, files: Object.fromEntries(this.state) };
     await writeFileAtomic(this.stateFile, JSON.stringify(out));
+    this.lastSaveMs = Date.now() - t0;
   }
 }
 
