@@ -6,7 +6,7 @@ import { hostName } from '../agent/run-facts';
 import { prepareRunFolder } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
 import { connect } from './connect';
-import { finishRun } from './run-ending';
+import { finishRun } from '../agent/run-ending';
 
 interface AgentCommandOptions {
   run?: string;

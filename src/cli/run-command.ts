@@ -15,7 +15,7 @@ import { createLogger } from '../log/logger';
 import { ENV, RunStatus } from '../protocol';
 import { connect } from './connect';
 import { CliError, EXIT_USAGE } from './exit-codes';
-import { finishRun, writeExitRecord } from './run-ending';
+import { finishRun, writeExitRecord } from '../agent/run-ending';
 
 interface RunOptions {
   experiment: string;

@@ -9,7 +9,7 @@ import { loadRunFolder, runsRoot } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
 import { AGENT_FILE, AgentPresence } from '../protocol';
 import { connect, Connection } from './connect';
-import { finishRun, isFinal, readExitRecord } from './run-ending';
+import { finishRun, isFinal, readExitRecord } from '../agent/run-ending';
 
 export function registerSyncCommand(program: Command): void {
   program

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'worker_threads';
 import { startAgent } from '../agent/agent';
 import { prepareRunFolder } from '../agent/run-folder';
-import { finishRun, writeExitRecord } from '../cli/run-ending';
+import { finishRun, writeExitRecord } from '../agent/run-ending';
 import { createLogger } from '../log/logger';
 import type { RunStatus, RunUpsert } from '../protocol';
 import { startLocalService } from '../service/local-service';

@@ -10,7 +10,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { Worker } from 'worker_threads';
-import { ENV, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE } from '../protocol';
+import { ENV, EXIT_FILE, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE } from '../protocol';
 import { flushAllLoggers } from './exit-flush';
 import { findProjectDir } from './find-project-dir';
 import type { FromWorker, InProcessAgentData } from './in-process-agent-worker';
@@ -98,7 +98,7 @@ function runWorker(data: InProcessAgentData, runDir: string): void {
   process.on('exit', (code) => {
     if (state === 'done') return;
     try {
-      fs.writeFileSync(path.join(runDir, 'exit.json'), JSON.stringify({ status: code === 0 ? 'completed' : 'failed', exitCode: code, endTime: new Date().toISOString() }));
+      fs.writeFileSync(path.join(runDir, EXIT_FILE), JSON.stringify({ status: code === 0 ? 'completed' : 'failed', exitCode: code, endTime: new Date().toISOString() }));
     } catch {
       // the run stays "running" until `outpost sync` marks it killed
     }

@@ -3,13 +3,13 @@ import crypto from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import { settings } from '../../config';
-import { artifactPathProblem, OutpostError } from '../protocol';
+import { artifactPathProblem, OutpostError, UPLOAD_TEMP_PREFIX } from '../protocol';
 
 /**
  * Temp files start with this prefix, in the destination's folder (rename stays on one
  * filesystem). They live for one write; the agent's outputs watcher should skip them.
  */
-export const UPLOAD_TEMP_PREFIX = '.outpost-tmp-';
+export { UPLOAD_TEMP_PREFIX };
 
 /** Writes `content` to <outputsDir>/<artifactPath>; returns the file written. */
 export function writeOutput(outputsDir: string, artifactPath: string, content: string | Uint8Array): string {

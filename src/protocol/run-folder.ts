@@ -6,6 +6,7 @@
  *   <dir>/.outpost/runs/<run>/agent.json          the live agent's pid (removed when it exits)
  *   <dir>/.outpost/runs/<run>/checkpoint.json     spool offsets acknowledged by the service
  *   <dir>/.outpost/runs/<run>/files.json          outputs/ state: what was uploaded
+ *   <dir>/.outpost/runs/<run>/exit.json, final.json how the run ended; that the service knows it
  */
 export const OUTPOST_DIR = '.outpost';
 export const RUNS_DIR = 'runs';
@@ -16,6 +17,12 @@ export const AGENT_FILE = 'agent.json';
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const FILES_STATE_FILE = 'files.json';
 export const LOG_ARTIFACT = 'logs/run.log';
+/** exit.json: how the run's command ended, written before the final sync (for `outpost sync`). */
+export const EXIT_FILE = 'exit.json';
+/** final.json: the run's final status reached the service; nothing is left to mark. */
+export const FINAL_FILE = 'final.json';
+/** Temp files of atomic writes into outputs/ (the loggers' upload()); the agent never uploads them. */
+export const UPLOAD_TEMP_PREFIX = '.outpost-tmp-';
 
 /**
  * The ack watermark, rewritten atomically after every acknowledgement: every line of the spool

@@ -1,12 +1,9 @@
 /** The end of a run, shared by `run`, `agent` and `sync`: final sync, final status, a line for people. */
 import path from 'path';
-import type { Agent } from '../agent/agent';
-import { readJsonFile, writeFileAtomic } from '../agent/atomic-file';
-import type { RunFolder } from '../agent/run-folder';
-import type { RunStatus } from '../protocol';
-
-export const EXIT_RECORD = 'exit.json';
-export const FINAL_RECORD = 'final.json';
+import { EXIT_FILE, FINAL_FILE, RunStatus } from '../protocol';
+import type { Agent } from './agent';
+import { readJsonFile, writeFileAtomic } from './atomic-file';
+import type { RunFolder } from './run-folder';
 
 export interface RunEnd {
   status: RunStatus;
@@ -16,15 +13,15 @@ export interface RunEnd {
 
 /** Written before the final sync, so `outpost sync` knows how the run ended if the sync cannot finish. */
 export async function writeExitRecord(runDir: string, end: RunEnd): Promise<void> {
-  await writeFileAtomic(path.join(runDir, EXIT_RECORD), JSON.stringify(end));
+  await writeFileAtomic(path.join(runDir, EXIT_FILE), JSON.stringify(end));
 }
 
 export async function readExitRecord(runDir: string): Promise<RunEnd | null> {
-  return readJsonFile<RunEnd>(path.join(runDir, EXIT_RECORD));
+  return readJsonFile<RunEnd>(path.join(runDir, EXIT_FILE));
 }
 
 export async function isFinal(runDir: string): Promise<boolean> {
-  return (await readJsonFile(path.join(runDir, FINAL_RECORD))) !== null;
+  return (await readJsonFile(path.join(runDir, FINAL_FILE))) !== null;
 }
 
 /** Ships what is left, marks the run; true when everything reached the service. */
@@ -34,7 +31,7 @@ export async function finishRun(agent: Agent, folder: RunFolder, end: RunEnd, st
   const p = agent.progress;
   const took = started ? ` in ${((Date.parse(end.endTime) - started.getTime()) / 1000).toFixed(1)} s` : '';
   if (marked) {
-    await writeFileAtomic(path.join(folder.runDir, FINAL_RECORD), JSON.stringify({ ...end, syncedTime: new Date().toISOString() }));
+    await writeFileAtomic(path.join(folder.runDir, FINAL_FILE), JSON.stringify({ ...end, syncedTime: new Date().toISOString() }));
     process.stderr.write(`outpost: run ${folder.id} ${end.status}${took}; ${p.linesAcked} metric lines and ${p.uploads} files shipped\n`);
     return true;
   }
