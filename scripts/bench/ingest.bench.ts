@@ -4,20 +4,19 @@
  * same rows inserted straight into SQLite with prepared statements, one transaction per batch.
  * The two sides alternate in rounds, so background load on the machine weighs on both alike.
  */
-import { ChildProcess, spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { settings } from '../../config';
 import { AxiosInstance, createApiClient } from '../../src/http/api-client';
-import type { WireLine } from '../../src/protocol';
+import { BATCH_HEADERS, NDJSON_TYPE, type WireLine } from '../../src/protocol';
 import { SqliteStore } from '../../src/store/sqlite-store';
 import { Benchmark, ratio } from './harness';
+import { startServer, stop } from './processes';
 
 const LINES = 1_000_000;
 const BATCH = settings.agent.batchMaxLines; // the agent's batch size
 const ROUNDS = 10;
-const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'outpost.js');
 
 type NumericLine = WireLine & { step: number; metrics: { loss: number } };
 
@@ -30,33 +29,28 @@ function batchLines(first: number, count: number): NumericLine[] {
   return lines;
 }
 
-/** `outpost server` as its own process, as deployed: the service never shares a thread with its clients. */
-async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [BIN, 'server', '--port', '0', '--data', dataDir], {
-    env: { ...process.env, OUTPOST_LOG_LEVEL: 'info', OUTPOST_TOKEN: '' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let err = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    child.stderr!.on('data', (c: Buffer) => {
-      err += c.toString();
-      const m = /listening on (http:\/\/\S+)/.exec(err);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`outpost server exited (${code}):\n${err}`)));
-  });
-  return { url, child };
-}
-
 /**
  * Sends lines from..to in batches, one request in flight (order matters), and encodes the next
  * batch while the current one is on the wire, as a client with a batcher ahead of its uploader does.
  */
-async function sendOverHttp(api: AxiosInstance, from: number, to: number): Promise<void> {
-  const encode = (first: number) => JSON.stringify({ stream: 'spool', lines: batchLines(first, Math.min(BATCH, to - first + 1)) });
+type Wire = 'ndjson' | 'json';
+
+/** The agent's form: the spool lines as written, one header naming the first line's number. */
+function encodeNdjson(first: number, count: number): { body: Buffer; headers: Record<string, string> } {
+  let text = '';
+  for (const l of batchLines(first, count)) text += `{"name":"loss","value":${l.metrics.loss},"step":${l.step},"time":${l.time}}\n`;
+  return { body: Buffer.from(text), headers: { 'content-type': NDJSON_TYPE, [BATCH_HEADERS.stream]: 'spool-ndjson', [BATCH_HEADERS.firstSeq]: String(first) } };
+}
+
+function encodeJson(first: number, count: number): { body: string; headers: Record<string, string> } {
+  return { body: JSON.stringify({ stream: 'spool', lines: batchLines(first, count) }), headers: { 'content-type': 'application/json' } };
+}
+
+async function sendOverHttp(api: AxiosInstance, wire: Wire, from: number, to: number): Promise<void> {
+  const encode = (first: number) => (wire === 'ndjson' ? encodeNdjson : encodeJson)(first, Math.min(BATCH, to - first + 1));
   let body = encode(from);
   for (let first = from; first <= to; first += BATCH) {
-    const pending = api.post('/runs/bench/metrics', body, { headers: { 'content-type': 'application/json' } });
+    const pending = api.post(`/runs/bench-${wire}/metrics`, body.body, { headers: body.headers });
     if (first + BATCH <= to) body = encode(first + BATCH);
     const { data } = await pending;
     if (data.ackedSeq !== Math.min(to, first + BATCH - 1)) throw new Error(`unexpected ack ${JSON.stringify(data)}`);
@@ -87,12 +81,13 @@ export const benchmark: Benchmark = {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-ingest-'));
     const server = await startServer(path.join(root, 'http'));
     const api = createApiClient({ baseUrl: server.url });
+    const wires: Wire[] = ['ndjson', 'json'];
     const store = await SqliteStore.open(path.join(root, 'direct'));
     try {
-      await api.put('/runs/bench', {});
+      for (const wire of wires) await api.put(`/runs/bench-${wire}`, {});
       await store.upsertRun('bench', {});
       const direct = directSide(store);
-      let httpNs = 0n;
+      const httpNs: Record<Wire, bigint> = { ndjson: 0n, json: 0n };
       let directNs = 0n;
       const perRound = LINES / ROUNDS;
       for (let round = 0; round < ROUNDS; round++) {
@@ -100,31 +95,36 @@ export const benchmark: Benchmark = {
         let start = process.hrtime.bigint();
         for (let first = from; first < from + perRound; first += BATCH) direct(first, Math.min(BATCH, from + perRound - first));
         directNs += process.hrtime.bigint() - start;
-        start = process.hrtime.bigint();
-        await sendOverHttp(api, from, from + perRound - 1);
-        httpNs += process.hrtime.bigint() - start;
+        for (const wire of wires) {
+          start = process.hrtime.bigint();
+          await sendOverHttp(api, wire, from, from + perRound - 1);
+          httpNs[wire] += process.hrtime.bigint() - start;
+        }
       }
-      const stored = (await api.get('/runs/bench/metrics/loss', { params: { limit: 1 } })).data.count;
-      if (stored !== LINES) throw new Error(`the service stored ${stored} lines, ${LINES} were sent`);
-      const value = LINES / (Number(httpNs) / 1e9);
+      for (const wire of wires) {
+        const stored = (await api.get(`/runs/bench-${wire}/metrics/loss`, { params: { limit: 1 } })).data.count;
+        if (stored !== LINES) throw new Error(`the service stored ${stored} ${wire} lines, ${LINES} were sent`);
+      }
       const baseline = LINES / (Number(directNs) / 1e9);
-      return [
-        {
-          name: 'ingest',
+      const baselineLabel = 'prepared INSERTs into points/series, one transaction per batch, no HTTP';
+      const common = `outpost server as a child process on 127.0.0.1:0; uncompressed batches, one in flight, the next one encoded meanwhile; the sides alternate in ${ROUNDS} rounds`;
+      return wires.map((wire) => {
+        const value = LINES / (Number(httpNs[wire]) / 1e9);
+        return {
+          name: wire === 'ndjson' ? 'ingest' : 'ingest-json',
           unit: 'lines/s',
           value: Math.round(value),
           baseline: Math.round(baseline),
           ratio: ratio(value, baseline),
-          aim: 'ratio >= 0.5',
-          baselineLabel: 'prepared INSERTs into points/series, one transaction per batch, no HTTP',
-          notes: `outpost server as a child process on 127.0.0.1:0; JSON batches, uncompressed, one in flight, the next one encoded meanwhile; the sides alternate in ${ROUNDS} rounds`,
-        },
-      ];
+          aim: wire === 'ndjson' ? 'ratio >= 0.5' : undefined,
+          baselineLabel,
+          notes: `${wire === 'ndjson' ? "the agent's wire form: raw spool lines (NDJSON)" : 'JSON batches of parsed lines'}; ${common}`,
+        };
+      });
     } finally {
       (api.defaults.httpAgent as { destroy(): void }).destroy();
       await store.close();
-      server.child.kill('SIGTERM');
-      await new Promise((r) => server.child.once('exit', r));
+      await stop(server.proc);
       fs.rmSync(root, { recursive: true, force: true });
     }
   },
