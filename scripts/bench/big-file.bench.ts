@@ -9,7 +9,7 @@ import os from 'os';
 import path from 'path';
 import axios from 'axios';
 import { ratio, type Benchmark } from './harness';
-import { peakRssMiB, startOutpost, startServer, stop, until } from './processes';
+import { peakRssMiB, startAgentRig, until } from './processes';
 
 const SIZE = 512 * 1024 * 1024;
 
@@ -17,12 +17,9 @@ export const benchmark: Benchmark = {
   name: 'big-file',
   description: 'one 512 MiB file in outputs/ until stored, and the agent peak RSS',
   async run() {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-big-'));
-    const { url, proc: server } = await startServer(path.join(dir, 'service-data'));
-    const runId = 'bench-big';
-    const agent = startOutpost(['agent', '--run', runId, '--dir', dir, '--server', url]);
+    const rig = await startAgentRig('big');
+    const { dir, url, runId, agent } = rig;
     try {
-      await until(() => fs.existsSync(path.join(dir, '.outpost', 'runs', runId, 'files.json')), 'agent start');
       // Distinct 1 MiB blocks, so nothing downstream can shortcut identical data.
       const file = path.join(dir, 'outputs', 'model.bin');
       fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -67,9 +64,7 @@ export const benchmark: Benchmark = {
         { name: 'big-file-agent-peak-rss', unit: 'MiB', value: rss, baseline: 150, baselineLabel: 'the 150 MB aim', ratio: ratio(rss, 150), aim: 'value < 150' },
       ];
     } finally {
-      await stop(agent);
-      await stop(server);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await rig.close();
     }
   },
 };

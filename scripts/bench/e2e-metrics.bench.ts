@@ -3,35 +3,21 @@
  * acknowledged by the service (separate processes), beside straight SQLite inserts of the same rows.
  */
 import fs from 'fs';
-import os from 'os';
-import path from 'path';
 import { ratio, type Benchmark } from './harness';
-import { startOutpost, startServer, stop, until } from './processes';
+import { ackedLine, startAgentRig, until } from './processes';
 import { straightSqliteInsert } from './sqlite-baseline';
 
 const LINES = 1_000_000;
 const CHUNK = 20_000;
 
-function ackedLine(spool: string): number {
-  try {
-    return (JSON.parse(fs.readFileSync(`${spool}.ack`, 'utf8')) as { line: number }).line;
-  } catch {
-    return 0;
-  }
-}
 
 export const benchmark: Benchmark = {
   name: 'e2e-metrics',
   description: `${LINES.toLocaleString('en-US')} lines appended to a spool, until all are acknowledged (agent and service as processes)`,
   async run() {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-e2e-'));
-    const { url, proc: server } = await startServer(path.join(dir, 'service-data'));
-    const runId = 'bench-e2e';
-    const spool = path.join(dir, '.outpost', 'runs', runId, 'metrics.jsonl');
-    fs.mkdirSync(path.dirname(spool), { recursive: true });
-    const agent = startOutpost(['agent', '--run', runId, '--dir', dir, '--server', url]);
+    const rig = await startAgentRig('e2e');
+    const { spool } = rig;
     try {
-      await until(() => fs.existsSync(path.join(path.dirname(spool), 'agent.json')), 'agent start');
       const t0 = process.hrtime.bigint();
       const fd = fs.openSync(spool, 'a');
       for (let i = 0; i < LINES; i += CHUNK) {
@@ -58,9 +44,7 @@ export const benchmark: Benchmark = {
         },
       ];
     } finally {
-      await stop(agent);
-      await stop(server);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await rig.close();
     }
   },
 };

@@ -4,10 +4,9 @@
  */
 import fs from 'fs';
 import os from 'os';
-import path from 'path';
 import axios from 'axios';
 import { percentile, ratio, type Benchmark } from './harness';
-import { sleep, startOutpost, startServer, stop, until } from './processes';
+import { ackedLine, sleep, startAgentRig } from './processes';
 
 const RATE = 1000;
 const SECONDS = 10;
@@ -16,14 +15,9 @@ export const benchmark: Benchmark = {
   name: 'freshness',
   description: `append-to-acknowledged latency at ${RATE} lines/s for ${SECONDS} s (agent and service as processes)`,
   async run() {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-fresh-'));
-    const { url, proc: server } = await startServer(path.join(dir, 'service-data'));
-    const runId = 'bench-fresh';
-    const spool = path.join(dir, '.outpost', 'runs', runId, 'metrics.jsonl');
-    fs.mkdirSync(path.dirname(spool), { recursive: true });
-    const agent = startOutpost(['agent', '--run', runId, '--dir', dir, '--server', url]);
+    const rig = await startAgentRig('fresh');
+    const { url, spool } = rig;
     try {
-      await until(() => fs.existsSync(path.join(path.dirname(spool), 'agent.json')), 'agent start');
       await sleep(300);
       const total = RATE * SECONDS;
       const appended: number[] = [];
@@ -39,7 +33,7 @@ export const benchmark: Benchmark = {
           fs.writeSync(fd, `{"name":"fresh","value":${appended.length}}\n`);
           appended.push(performance.now());
         }
-        const line = readAck(spool);
+        const line = ackedLine(spool);
         const seen = performance.now();
         for (; acked < line; acked++) latencies.push(seen - appended[acked]);
         if (appended.length >= total && acked < total) await sleep(1);
@@ -68,17 +62,8 @@ export const benchmark: Benchmark = {
         { name: 'freshness-p99', unit: 'ms', value: p99, baseline: base99, baselineLabel: label, ratio: ratio(p99, base99), aim: 'value < 250' },
       ];
     } finally {
-      await stop(agent);
-      await stop(server);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await rig.close();
     }
   },
 };
 
-function readAck(spool: string): number {
-  try {
-    return (JSON.parse(fs.readFileSync(`${spool}.ack`, 'utf8')) as { line: number }).line;
-  } catch {
-    return 0;
-  }
-}

@@ -9,7 +9,7 @@ import os from 'os';
 import path from 'path';
 import axios from 'axios';
 import { ratio, type Benchmark } from './harness';
-import { cpuSeconds, sleep, startOutpost, startServer, stop, until } from './processes';
+import { cpuSeconds, sleep, startAgentRig, until } from './processes';
 
 const FILES = 10_000;
 const IDLE_SECONDS = 60;
@@ -18,13 +18,10 @@ export const benchmark: Benchmark = {
   name: 'many-files',
   description: `${FILES.toLocaleString('en-US')} files of 4 KiB at once, then ${IDLE_SECONDS} idle seconds`,
   async run() {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-many-'));
-    const { url, proc: server } = await startServer(path.join(dir, 'service-data'));
-    const runId = 'bench-many';
-    const agent = startOutpost(['agent', '--run', runId, '--dir', dir, '--server', url]);
+    const rig = await startAgentRig('many');
+    const { dir, url, runId, agent } = rig;
     const idleNode = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
     try {
-      await until(() => fs.existsSync(path.join(dir, '.outpost', 'runs', runId, 'files.json')), 'agent start');
       const outputs = path.join(dir, 'outputs');
       fs.mkdirSync(outputs, { recursive: true });
       const t0 = performance.now();
@@ -69,9 +66,7 @@ export const benchmark: Benchmark = {
       ];
     } finally {
       idleNode.kill();
-      await stop(agent);
-      await stop(server);
-      fs.rmSync(dir, { recursive: true, force: true });
+      await rig.close();
     }
   },
 };

@@ -1,6 +1,7 @@
 /** Real processes for benchmarks: the service and the agent as children; their peak RSS and CPU from /proc. */
 import { ChildProcess, spawn } from 'child_process';
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 
 const BIN = path.join(__dirname, '..', '..', '..', 'bin', 'outpost.js');
@@ -60,5 +61,50 @@ export async function until<T>(check: () => T | Promise<T>, what: string, timeou
     if (v) return v;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(everyMs);
+  }
+}
+
+export interface AgentRig {
+  dir: string;
+  url: string;
+  runId: string;
+  spool: string;
+  agent: Child;
+  server: Child;
+  close(): Promise<void>;
+}
+
+/** A temp project, `outpost server` over it and `outpost agent` on one run, ready to go. */
+export async function startAgentRig(name: string): Promise<AgentRig> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `outpost-bench-${name}-`));
+  const { url, proc: server } = await startServer(path.join(dir, 'service-data'));
+  const runId = `bench-${name}`;
+  const runDir = path.join(dir, '.outpost', 'runs', runId);
+  fs.mkdirSync(runDir, { recursive: true });
+  fs.mkdirSync(path.join(dir, 'outputs'), { recursive: true });
+  const agent = startOutpost(['agent', '--run', runId, '--dir', dir, '--server', url]);
+  // files.json is written once the first scan of outputs/ is done: the agent is watching.
+  await until(() => fs.existsSync(path.join(runDir, 'files.json')), 'agent start', 60_000, 20);
+  return {
+    dir,
+    url,
+    runId,
+    spool: path.join(runDir, 'metrics.jsonl'),
+    agent,
+    server,
+    async close() {
+      await stop(agent);
+      await stop(server);
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The line number the ack watermark has reached (0 before the first acknowledgement). */
+export function ackedLine(spool: string): number {
+  try {
+    return (JSON.parse(fs.readFileSync(`${spool}.ack`, 'utf8')) as { line: number }).line;
+  } catch {
+    return 0;
   }
 }

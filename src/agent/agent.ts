@@ -14,6 +14,7 @@ import { writeFileAtomic } from './atomic-file';
 import { MetricPipeline } from './metric-pipeline';
 import { OutputsSync } from './outputs-sync';
 import { withRetry } from './retry';
+import type { RunFolder } from './run-folder';
 import { SpoolCheckpoint } from './spool-checkpoint';
 
 export interface AgentOptions {
@@ -172,4 +173,25 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
   const agent = new Agent(opts);
   await agent.start();
   return agent;
+}
+
+/** The agent of a run folder: how `run`, `agent` and `sync` all start one. */
+export function startFolderAgent(
+  folder: RunFolder,
+  target: { url: string; token?: string },
+  log: Logger,
+  run: RunUpsert,
+  opts: { logs?: boolean } = {},
+): Promise<Agent> {
+  return startAgent({
+    runId: folder.id,
+    runDir: folder.runDir,
+    metricsFile: folder.metricsFile,
+    outputsDir: folder.outputsDir,
+    logsDir: opts.logs === false ? undefined : folder.logsDir,
+    serverUrl: target.url,
+    token: target.token,
+    log,
+    run,
+  });
 }

@@ -35,13 +35,3 @@ export async function readJsonFile<T>(file: string): Promise<T | null> {
     throw new Error(`cannot read ${file}: ${(err as Error).message}`);
   }
 }
-
-export function isProcessAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

@@ -1,10 +1,11 @@
 /** `outpost agent`: the sync agent beside a process started some other way; SIGTERM finishes the sync. */
 import path from 'path';
 import type { Command } from 'commander';
-import { startAgent } from '../agent/agent';
+import { startFolderAgent } from '../agent/agent';
 import { hostName } from '../agent/run-facts';
 import { prepareRunFolder } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
+import type { RunUpsert } from '../protocol';
 import { connect } from './connect';
 import { finishRun } from '../agent/run-ending';
 
@@ -42,17 +43,11 @@ export function registerAgentCommand(program: Command): void {
       });
       if (!opts.run) process.stdout.write(`${folder.id}\n`);
       const started = new Date();
-      const agent = await startAgent({
-        runId: folder.id,
-        runDir: folder.runDir,
-        metricsFile: folder.metricsFile,
-        outputsDir: folder.outputsDir,
-        serverUrl: conn.url,
-        token: conn.token,
-        log,
-        // An existing run keeps its facts; a new one gets them here.
-        run: opts.run ? { status: 'running' } : { experiment: folder.experiment, name: folder.name, status: 'running', startTime: started.toISOString(), cwd, host: hostName() },
-      });
+      // An existing run keeps its facts; a new one gets them here. Its log is its own business.
+      const run: RunUpsert = opts.run
+        ? { status: 'running' }
+        : { experiment: folder.experiment, name: folder.name, status: 'running', startTime: started.toISOString(), cwd, host: hostName() };
+      const agent = await startFolderAgent(folder, conn, log, run, { logs: false });
       log.info(`agent syncing run ${folder.id}: spool ${folder.metricsFile}, outputs ${folder.outputsDir}`);
       await new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());

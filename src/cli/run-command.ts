@@ -7,7 +7,7 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import type { Command } from 'commander';
-import { startAgent } from '../agent/agent';
+import { startFolderAgent } from '../agent/agent';
 import { commandLine, gitFacts, hostName } from '../agent/run-facts';
 import { prepareRunFolder } from '../agent/run-folder';
 import { pythonHelperDir } from '../client/python-path';
@@ -53,25 +53,15 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
   });
   fs.mkdirSync(folder.outputsDir, { recursive: true });
   const started = new Date();
-  const agent = await startAgent({
-    runId: folder.id,
-    runDir: folder.runDir,
-    metricsFile: folder.metricsFile,
-    outputsDir: folder.outputsDir,
-    logsDir: folder.logsDir,
-    serverUrl: conn.url,
-    token: conn.token,
-    log,
-    run: {
-      experiment: folder.experiment,
-      name: folder.name,
-      status: 'running',
-      startTime: started.toISOString(),
-      command: commandLine(argv),
-      cwd,
-      host: hostName(),
-      ...gitFacts(cwd),
-    },
+  const agent = await startFolderAgent(folder, conn, log, {
+    experiment: folder.experiment,
+    name: folder.name,
+    status: 'running',
+    startTime: started.toISOString(),
+    command: commandLine(argv),
+    cwd,
+    host: hostName(),
+    ...gitFacts(cwd),
   });
   process.stderr.write(`outpost: run ${folder.id} started (${conn.local ? `local store ${path.join(conn.projectDir, '.outpost')}` : conn.url})\n`);
 

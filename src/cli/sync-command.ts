@@ -3,11 +3,11 @@ import { promises as fsp } from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
-import { isProcessAlive, readJsonFile } from '../agent/atomic-file';
-import { startAgent } from '../agent/agent';
+import { readJsonFile } from '../agent/atomic-file';
+import { startFolderAgent } from '../agent/agent';
 import { loadRunFolder, runsRoot } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
-import { AGENT_FILE, AgentPresence } from '../protocol';
+import { AGENT_FILE, AgentPresence, isProcessAlive } from '../protocol';
 import { connect, Connection } from './connect';
 import { finishRun, isFinal, readExitRecord } from '../agent/run-ending';
 
@@ -49,17 +49,7 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
         connections.set(key, conn);
       }
       const final = await isFinal(folder.runDir);
-      const agent = await startAgent({
-        runId: folder.id,
-        runDir: folder.runDir,
-        metricsFile: folder.metricsFile,
-        outputsDir: folder.outputsDir,
-        logsDir: folder.logsDir,
-        serverUrl: conn.url,
-        token: conn.token,
-        log,
-        run: final ? {} : { experiment: folder.experiment, name: folder.name },
-      });
+      const agent = await startFolderAgent(folder, conn, log, final ? {} : { experiment: folder.experiment, name: folder.name });
       const grace = settings.agent.finalSyncGraceMs;
       if (final) {
         // Already marked: only ship anything written since (normally nothing).

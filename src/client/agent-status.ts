@@ -1,7 +1,7 @@
 /** Is an agent working on this run? agent.json names its pid while it runs (removed when it exits). */
 import fs from 'fs';
 import path from 'path';
-import { AGENT_FILE, AgentPresence } from '../protocol';
+import { AGENT_FILE, AgentPresence, isProcessAlive } from '../protocol';
 
 export type AgentStatus =
   | { running: true; pid: number; server: string }
@@ -19,17 +19,7 @@ export function agentStatus(runDirs: string[]): AgentStatus {
     return { running: false, why: code === 'ENOENT' ? `no ${file}` : `${file} is unreadable (${(err as Error).message})` };
   }
   if (!Number.isInteger(presence?.pid) || presence.pid <= 0) return { running: false, why: `${file} names no pid` };
-  return pidAlive(presence.pid)
+  return isProcessAlive(presence.pid)
     ? { running: true, pid: presence.pid, server: String(presence.server) }
     : { running: false, why: `${file} names pid ${presence.pid}, which has exited (killed?)` };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

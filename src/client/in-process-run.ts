@@ -10,9 +10,8 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { Worker } from 'worker_threads';
-import { ENV, EXIT_FILE, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE } from '../protocol';
+import { ENV, EXIT_FILE, findProjectDir, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE } from '../protocol';
 import { flushAllLoggers } from './exit-flush';
-import { findProjectDir } from './find-project-dir';
 import type { FromWorker, InProcessAgentData } from './in-process-agent-worker';
 import type { LoggerTarget } from './logger';
 

@@ -1,12 +1,11 @@
 /** The logger: log() buffers a line and returns a handle; wait() resolves once the service has stored it. */
 import fs from 'fs';
 import path from 'path';
-import { MetricValue, OUTPOST_DIR, RUNS_DIR } from '../protocol';
+import { findProjectDir, MetricValue, OUTPOST_DIR, RUNS_DIR } from '../protocol';
 import { AckWatch } from './ack-watch';
 import { AckTimeoutError } from './ack-timeout-error';
 import { agentStatus } from './agent-status';
 import { clientDefaults, ClientSettings } from './client-defaults';
-import { findProjectDir } from './find-project-dir';
 import { encodeMetric, encodeMetrics, LogOptions } from './encode-metric-line';
 import { FlushedBatch, SpoolAppender } from './spool-appender';
 import { writeOutput } from './write-output';

@@ -3,3 +3,4 @@ export * from './artifact-path';
 export * from './errors';
 export * from './metric-line';
 export * from './run-folder';
+export * from './project-dir';

@@ -9,6 +9,7 @@ import path from 'path';
 import { Transform, TransformCallback } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
+import { isProcessAlive } from '../protocol';
 
 export interface WrittenBlob {
   sha256: string;
@@ -49,7 +50,7 @@ export class BlobStore {
     // Leftovers of writes by processes that died: never part of any blob.
     for (const name of await fsp.readdir(this.tmpRoot)) {
       const pid = Number(name);
-      if (pid !== process.pid && !isAlive(pid)) await fsp.rm(path.join(this.tmpRoot, name), { recursive: true, force: true });
+      if (pid !== process.pid && !isProcessAlive(pid)) await fsp.rm(path.join(this.tmpRoot, name), { recursive: true, force: true });
     }
   }
 
@@ -98,15 +99,5 @@ export class BlobStore {
     }
     await fsp.mkdir(path.dirname(dest), { recursive: true });
     await fsp.rename(tmp, dest);
-  }
-}
-
-function isAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
