@@ -49,3 +49,32 @@ test('the service is stopped mid-run for a while and started again: every line a
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }, 90_000);
+
+test('with the service unreachable and a 100 MB backlog in the spool, the agent reads only what it may buffer', async () => {
+  const dir = tempDir('outpost-backlog-');
+  const port = await freePort(); // nothing listens there
+  const runId = 'backlog';
+  const spool = path.join(dir, '.outpost', 'runs', runId, 'metrics.jsonl');
+  fs.mkdirSync(path.dirname(spool), { recursive: true });
+  const fd = fs.openSync(spool, 'w');
+  for (let chunk = 0; chunk < 44; chunk++) {
+    let s = '';
+    for (let i = 0; i < 50_000; i++) s += `{"name":"backlog","value":${chunk * 50_000 + i},"step":${i}}\n`;
+    fs.writeSync(fd, s);
+  }
+  fs.closeSync(fd);
+  expect(fs.statSync(spool).size).toBeGreaterThan(100 * 1000 * 1000);
+  const agent = startAgentProcess(['--run', runId, '--dir', dir, '--server', `http://127.0.0.1:${port}`]);
+  try {
+    await until(() => fs.existsSync(path.join(path.dirname(spool), 'agent.json')), 'agent start');
+    await sleep(3000); // time enough to read the whole spool, were reading not bounded
+    const status = fs.readFileSync(`/proc/${agent.child.pid}/status`, 'utf8');
+    const peakMiB = Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024;
+    // Node and the agent's modules take ~80 MiB; the 100 MB spool must not come on top.
+    expect(peakMiB).toBeLessThan(160);
+  } finally {
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}, 60_000);
