@@ -29,6 +29,10 @@ export interface AgentOptions {
   run?: RunUpsert;
   /** Extra folder synced as artifacts under `logs/` (the run's own log). */
   logsDir?: string;
+  /** false: only the spool (a finished run's outputs/ may hold a later run's files). */
+  syncOutputs?: boolean;
+  /** Files in outputs/ changed after this time (ms) belong to a later run: not uploaded. */
+  outputsModifiedBefore?: number;
   settings?: Settings;
 }
 
@@ -42,7 +46,7 @@ export class Agent {
   readonly api: AxiosInstance;
   private readonly settings: Settings;
   private readonly metrics: MetricPipeline;
-  private readonly outputs: OutputsSync;
+  private readonly outputs: OutputsSync | null;
   private readonly logs: OutputsSync | null;
   private registered: Promise<void> | null = null;
   private deadline = Infinity;
@@ -73,7 +77,8 @@ export class Agent {
       },
     });
     const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, runReady, recordEvent };
-    this.outputs = new OutputsSync({ ...common, outputsDir: o.outputsDir, prefix: 'outputs/' });
+    this.outputs =
+      o.syncOutputs === false ? null : new OutputsSync({ ...common, outputsDir: o.outputsDir, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
     this.logs = o.logsDir
       ? new OutputsSync({ ...common, outputsDir: o.logsDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
       : null;
@@ -85,7 +90,7 @@ export class Agent {
     await writeFileAtomic(path.join(this.o.runDir, AGENT_FILE), JSON.stringify(presence));
     void this.runReady().catch(() => undefined);
     await this.metrics.start();
-    await this.outputs.start();
+    await this.outputs?.start();
     await this.logs?.start();
   }
 
@@ -119,8 +124,8 @@ export class Agent {
     return {
       linesAcked: this.metrics.linesAcked,
       backlog: this.metrics.backlog,
-      pendingFiles: this.outputs.pending + (this.logs?.pending ?? 0),
-      uploads: this.outputs.uploads,
+      pendingFiles: (this.outputs?.pending ?? 0) + (this.logs?.pending ?? 0),
+      uploads: this.outputs?.uploads ?? 0,
     };
   }
 
@@ -129,7 +134,7 @@ export class Agent {
     this.deadline = Date.now() + graceMs;
     const [metricsDone, outputsDone, logsDone] = await Promise.all([
       this.metrics.finish(this.deadline),
-      this.outputs.finish(this.deadline),
+      this.outputs ? this.outputs.finish(this.deadline) : Promise.resolve(true),
       this.logs ? this.logs.finish(this.deadline) : Promise.resolve(true),
     ]);
     await this.events;
@@ -137,7 +142,7 @@ export class Agent {
     return {
       synced: metricsDone && outputsDone && logsDone,
       pendingLines: this.metrics.backlog,
-      pendingFiles: this.outputs.pending + (this.logs?.pending ?? 0),
+      pendingFiles: (this.outputs?.pending ?? 0) + (this.logs?.pending ?? 0),
     };
   }
 
@@ -159,7 +164,7 @@ export class Agent {
   /** Stops at once: nothing more is sent; the spool and outputs/ keep what is left. */
   async stop(): Promise<void> {
     this.deadline = 0;
-    await Promise.all([this.metrics.stop(), this.outputs.stop(), this.logs?.stop()]);
+    await Promise.all([this.metrics.stop(), this.outputs?.stop(), this.logs?.stop()]);
     await this.leave();
   }
 
@@ -181,7 +186,7 @@ export function startFolderAgent(
   target: { url: string; token?: string },
   log: Logger,
   run: RunUpsert,
-  opts: { logs?: boolean } = {},
+  opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number } = {},
 ): Promise<Agent> {
   return startAgent({
     runId: folder.id,
@@ -189,6 +194,8 @@ export function startFolderAgent(
     metricsFile: folder.metricsFile,
     outputsDir: folder.outputsDir,
     logsDir: opts.logs === false ? undefined : folder.logsDir,
+    syncOutputs: opts.outputs,
+    outputsModifiedBefore: opts.outputsModifiedBefore,
     serverUrl: target.url,
     token: target.token,
     log,

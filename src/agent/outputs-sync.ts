@@ -35,6 +35,8 @@ export interface OutputsSyncDeps {
   recordEvent: (e: RecordEvent) => void;
   /** State file name in runDir (one per synced folder). */
   stateFileName?: string;
+  /** Files changed after this time (ms) belong to a later run sharing the folder: left alone. */
+  modifiedBefore?: number;
 }
 
 export class OutputsSync {
@@ -197,6 +199,7 @@ export class OutputsSync {
     for (const f of await this.watcher.scan()) {
       seen.add(f.rel);
       if (sameStat(this.state.get(f.rel), f)) continue;
+      if (this.d.modifiedBefore !== undefined && f.mtimeMs > this.d.modifiedBefore) continue;
       if (immediate) this.enqueue(f.rel);
       else if (!this.stable.has(f.rel) && !this.queued.has(f.rel) && !this.active.has(f.rel)) {
         found = true;

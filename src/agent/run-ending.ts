@@ -12,6 +12,11 @@ export interface RunEnd {
 }
 
 /** Written before the final sync, so `outpost sync` knows how the run ended if the sync cannot finish. */
+/** "35 metric lines and 1 file shipped" */
+export function shipped(lines: number, files: number): string {
+  return `${lines} metric line${lines === 1 ? '' : 's'} and ${files} file${files === 1 ? '' : 's'} shipped`;
+}
+
 export async function writeExitRecord(runDir: string, end: RunEnd): Promise<void> {
   await writeFileAtomic(path.join(runDir, EXIT_FILE), JSON.stringify(end));
 }
@@ -32,7 +37,7 @@ export async function finishRun(agent: Agent, folder: RunFolder, end: RunEnd, st
   const took = started ? ` in ${((Date.parse(end.endTime) - started.getTime()) / 1000).toFixed(1)} s` : '';
   if (marked) {
     await writeFileAtomic(path.join(folder.runDir, FINAL_FILE), JSON.stringify({ ...end, syncedTime: new Date().toISOString() }));
-    process.stderr.write(`outpost: run ${folder.id} ${end.status}${took}; ${p.linesAcked} metric lines and ${p.uploads} files shipped\n`);
+    process.stderr.write(`outpost: run ${folder.id} ${end.status}${took}; ${shipped(p.linesAcked, p.uploads)}\n`);
     return true;
   }
   process.stderr.write(

@@ -13,7 +13,7 @@ const program = new Command('outpost')
   .description('run history for machine-learning training: metrics and outputs/ synced exactly once')
   .version(require('../../../package.json').version)
   .enablePositionalOptions()
-  .showHelpAfterError()
+  .showHelpAfterError('(add --help for usage)')
   .exitOverride();
 
 registerRunCommand(program);

@@ -32,7 +32,8 @@ export function renderRunInfo(run: RunInfo, now = Date.now()): string {
   if (run.rejectedLines > 0) {
     const shown = run.rejected.length < run.rejectedLines ? `, first ${run.rejected.length} shown` : '';
     out.push(`\nrejected lines (${run.rejectedLines}${shown})\n`);
-    const rows = run.rejected.map((r) => [r.file || r.stream, String(r.line), r.reason]);
+    // The stored reason starts with "<file> line <n>: " (it is also a log line); the columns say that already.
+    const rows = run.rejected.map((r) => [r.file || r.stream, String(r.line), r.reason.replace(/^.* line \d+: /, '')]);
     out.push(formatTable(['FILE', 'LINE', 'REASON'], rows, { indent: '  ', align: ['left', 'right'] }));
   }
 

@@ -5,11 +5,11 @@ import type { Command } from 'commander';
 import { settings } from '../../config';
 import { readJsonFile } from '../agent/atomic-file';
 import { startFolderAgent } from '../agent/agent';
-import { loadRunFolder, runsRoot } from '../agent/run-folder';
+import { loadRunFolder, RunFolder, runsRoot } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
 import { AGENT_FILE, AgentPresence, isProcessAlive } from '../protocol';
 import { connect, Connection } from './connect';
-import { finishRun, isFinal, readExitRecord } from '../agent/run-ending';
+import { finishRun, isFinal, readExitRecord, shipped } from '../agent/run-ending';
 
 export function registerSyncCommand(program: Command): void {
   program
@@ -49,22 +49,42 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
         connections.set(key, conn);
       }
       const final = await isFinal(folder.runDir);
-      const agent = await startFolderAgent(folder, conn, log, final ? {} : { experiment: folder.experiment, name: folder.name });
-      const grace = settings.agent.finalSyncGraceMs;
+      const exit = await readExitRecord(folder.runDir);
       if (final) {
-        // Already marked: only ship anything written since (normally nothing).
-        const r = await agent.finish(grace);
+        // Already marked, and its outputs/ went at its end: what is there now belongs to later
+        // runs. Only lines appended to its spool since (normally none) are shipped.
+        const agent = await startFolderAgent(folder, conn, log, {}, { outputs: false, logs: false });
+        const r = await agent.finish(settings.agent.finalSyncGraceMs);
         const p = agent.progress;
         if (!r.synced) failures++;
-        process.stderr.write(`outpost: run ${id}: ${p.linesAcked || p.uploads ? `${p.linesAcked} metric lines and ${p.uploads} files shipped` : 'up to date'}\n`);
+        process.stderr.write(`outpost: run ${id}: ${p.linesAcked ? shipped(p.linesAcked, 0) : 'up to date'}\n`);
         continue;
       }
+      const cutoff = exit ? Date.parse(exit.endTime) : await nextRunStart(root, folder);
+      const agent = await startFolderAgent(folder, conn, log, { experiment: folder.experiment, name: folder.name }, { outputsModifiedBefore: cutoff });
+      const grace = settings.agent.finalSyncGraceMs;
       // No exit record: the run's process and its agent died without saying how it ended.
-      const end = (await readExitRecord(folder.runDir)) ?? { status: 'killed' as const, exitCode: null, endTime: new Date().toISOString() };
+      const end = exit ?? { status: 'killed' as const, exitCode: null, endTime: new Date().toISOString() };
       if (!(await finishRun(agent, folder, end, undefined, grace))) failures++;
     }
   } finally {
     for (const c of connections.values()) await c.close();
   }
   return failures ? 1 : 0;
+}
+
+/**
+ * When a run died without an exit record, files in its outputs/ changed after the next run
+ * (sharing that folder) began are that run's, not this one's.
+ */
+async function nextRunStart(root: string, run: RunFolder): Promise<number | undefined> {
+  let next: number | undefined;
+  const mine = Date.parse(run.createdTime);
+  for (const id of await fsp.readdir(root).catch(() => [] as string[])) {
+    const other = await loadRunFolder(path.join(root, id));
+    if (!other || other.id === run.id || other.outputsDir !== run.outputsDir) continue;
+    const t = Date.parse(other.createdTime);
+    if (t > mine && (next === undefined || t < next)) next = t;
+  }
+  return next;
 }

@@ -14,7 +14,7 @@ export interface ConnectionFlags {
 
 export function addConnectionOptions(cmd: Command): Command {
   return cmd
-    .option('--json', 'print JSON for scripts (shapes fixed in DESIGN.md)')
+    .option('--json', 'print JSON for scripts (stable shapes, see the README)')
     .option('--server <url>', 'history service URL (else $OUTPOST_SERVER, else the local store)')
     .option('--dir <dir>', 'project folder holding .outpost/ (local mode; default: the current folder or the nearest one above)');
 }

@@ -24,7 +24,10 @@ export function runRoutes(app: FastifyInstance, store: Store): void {
 
   app.get<{ Querystring: { experiment?: string } }>('/runs/last', async (request) => {
     const run = await store.lastRun({ experiment: request.query.experiment });
-    if (!run) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', 'there are no runs yet');
+    if (!run) {
+      const where = request.query.experiment === undefined ? '' : ` in experiment "${request.query.experiment}"`;
+      throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `there are no runs${where} yet`);
+    }
     return run;
   });
 

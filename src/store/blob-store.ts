@@ -72,7 +72,8 @@ export class BlobStore {
   async write(source: Readable, maxBytes: number, onTooLarge: () => Error, check?: (b: WrittenBlob) => void): Promise<WrittenBlob> {
     const tmp = path.join(this.tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
     const counter = new HashingCounter(maxBytes, onTooLarge);
-    const out = createWriteStream(tmp, { flags: 'wx' });
+    // flush: fsync before close, so a renamed blob is on disk whole (Node >= 20.10).
+    const out = createWriteStream(tmp, { flags: 'wx', flush: true });
     try {
       await pipeline(source, counter, out);
       const blob = { sha256: counter.hash.digest('hex'), size: counter.size };
@@ -85,19 +86,16 @@ export class BlobStore {
     }
   }
 
+  private readonly madeDirs = new Set<string>();
+
+  /** Renames into place; an identical blob already there is simply replaced by the same bytes. */
   private async commit(tmp: string, sha256: string): Promise<void> {
     const dest = this.pathOf(sha256);
-    if (await this.has(sha256)) {
-      await fsp.rm(tmp, { force: true });
-      return;
+    const dir = path.dirname(dest);
+    if (!this.madeDirs.has(dir)) {
+      await fsp.mkdir(dir, { recursive: true });
+      this.madeDirs.add(dir);
     }
-    const fh = await fsp.open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fsp.mkdir(path.dirname(dest), { recursive: true });
     await fsp.rename(tmp, dest);
   }
 }

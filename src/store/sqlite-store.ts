@@ -293,6 +293,7 @@ export class SqliteStore implements Store {
 
   async promote(req: PromoteRequest): Promise<AssetVersion> {
     this.requireRun(req.run);
+    // "outputs" and "outputs/" name the same folder: stored one way.
     const prefix = req.prefix.replace(/\/$/, '');
     const files = (await this.listArtifacts(req.run)).filter(
       (a) => prefix === '' || a.path === prefix || a.path.startsWith(`${prefix}/`),
@@ -306,14 +307,14 @@ export class SqliteStore implements Store {
         const createdTime = new Date().toISOString();
         const assetId = this.db
           .prepare('INSERT INTO assets (name, version, source_run, prefix, created_time) VALUES (?, ?, ?, ?, ?)')
-          .run(req.name, version, req.run, req.prefix, createdTime).lastInsertRowid;
+          .run(req.name, version, req.run, prefix, createdTime).lastInsertRowid;
         const insert = this.db.prepare('INSERT INTO asset_files (asset_id, path, size, sha256) VALUES (?, ?, ?, ?)');
         for (const f of files) insert.run(assetId, f.path, f.size, f.sha256);
         return {
           name: req.name,
           version,
           sourceRun: req.run,
-          prefix: req.prefix,
+          prefix,
           createdTime,
           files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
         };

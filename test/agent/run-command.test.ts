@@ -124,3 +124,19 @@ time.sleep(60)`;
   const again = lastRun();
   expect(again).toEqual(run);
 });
+
+test('outpost sync never gives a finished run the files a later run wrote into the shared outputs/', () => {
+  const write = (name: string) => `import os\nopen(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "${name}"), "w").write("${name}")`;
+  expect(outpost(['run', '--name', 'first', '--', 'python3', '-c', write('a.txt')], { cwd: dir }).status).toBe(0);
+  expect(outpost(['run', '--name', 'second', '--', 'python3', '-c', write('b.txt')], { cwd: dir }).status).toBe(0);
+  const sync = outpost(['sync'], { cwd: dir });
+  expect(sync.status).toBe(0);
+  const runs = JSON.parse(outpost(['history', 'list', '--json'], { cwd: dir }).stdout) as { id: string; name: string }[];
+  const files = (name: string) => {
+    const id = runs.find((r) => r.name === name)!.id;
+    const info = JSON.parse(outpost(['history', 'info', '-r', id, '--json'], { cwd: dir }).stdout) as RunInfo;
+    return info.artifacts.map((a) => a.path).filter((p) => p.startsWith('outputs/'));
+  };
+  expect(files('first')).toEqual(['outputs/a.txt']);
+  expect(files('second')).toEqual(['outputs/b.txt']);
+});

@@ -55,7 +55,7 @@ describe('artifacts and assets', () => {
     await put('r1', 'outputs/model/cfg.json', '{}');
     await put('r1', 'outputs/modelx.txt', 'not under the prefix');
     const v1 = await store.promote({ run: 'r1', prefix: 'outputs/model/', name: 'net' });
-    expect(v1).toMatchObject({ name: 'net', version: 1, sourceRun: 'r1', prefix: 'outputs/model/' });
+    expect(v1).toMatchObject({ name: 'net', version: 1, sourceRun: 'r1', prefix: 'outputs/model' }); // stored without the trailing slash
     expect(v1.files.map((f) => f.path)).toEqual(['outputs/model/cfg.json', 'outputs/model/w.bin']);
     await put('r2', 'm/w.bin', 'better weights');
     expect(await store.promote({ run: 'r2', prefix: 'm', name: 'net' })).toMatchObject({ version: 2, sourceRun: 'r2' });
