@@ -65,6 +65,18 @@ export class SqliteStore implements Store {
     this.metrics = new SqliteMetrics(this.db, settings.limits.maxNameChars, settings.limits.maxLineBytes);
   }
 
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** Prepared once per SQL text: preparing costs more than running a small statement. */
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   static async open(dataDir: string): Promise<SqliteStore> {
     const store = new SqliteStore(dataDir);
     await store.blobs.init();
@@ -74,7 +86,7 @@ export class SqliteStore implements Store {
   async upsertRun(id: string, patch: RunUpsert): Promise<RunInfo> {
     this.db
       .transaction(() => {
-        const exists = this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id);
+        const exists = this.stmt('SELECT 1 FROM runs WHERE id = ?').get(id);
         const experimentId = patch.experiment !== undefined || !exists ? this.experimentId(patch.experiment ?? 'default') : undefined;
         if (!exists) {
           this.db
@@ -98,7 +110,7 @@ export class SqliteStore implements Store {
         };
         const set = Object.entries(columns).filter(([, v]) => v !== undefined);
         if (set.length) {
-          this.db.prepare(`UPDATE runs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
+          this.stmt(`UPDATE runs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
         }
       })
       .immediate();
@@ -106,19 +118,19 @@ export class SqliteStore implements Store {
   }
 
   private experimentId(name: string): number {
-    this.db.prepare('INSERT OR IGNORE INTO experiments (name, created_time) VALUES (?, ?)').run(name, new Date().toISOString());
-    return this.db.prepare('SELECT id FROM experiments WHERE name = ?').pluck().get(name) as number;
+    this.stmt('INSERT OR IGNORE INTO experiments (name, created_time) VALUES (?, ?)').run(name, new Date().toISOString());
+    return this.stmt('SELECT id FROM experiments WHERE name = ?').pluck().get(name) as number;
   }
 
   async getRun(id: string): Promise<RunInfo | null> {
-    const row = this.db.prepare(`SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`).get(id) as
+    const row = this.stmt(`SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`).get(id) as
       | RunRow
       | undefined;
     return row ? this.runInfo(row) : null;
   }
 
   async runExists(id: string): Promise<boolean> {
-    return this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(id) !== undefined;
+    return this.stmt('SELECT 1 FROM runs WHERE id = ?').get(id) !== undefined;
   }
 
   private runInfo(row: RunRow): RunInfo {
@@ -136,7 +148,7 @@ export class SqliteStore implements Store {
          WHERE rj.run_id = ? ORDER BY rj.id LIMIT ?`,
       )
       .all(row.id, REJECTED_SHOWN) as { stream: string; file: string | null; line: number; reason: string }[];
-    const events = this.db.prepare('SELECT time, kind, path, message FROM events WHERE run_id = ? ORDER BY id').all(row.id) as RunInfo['events'];
+    const events = this.stmt('SELECT time, kind, path, message FROM events WHERE run_id = ? ORDER BY id').all(row.id) as RunInfo['events'];
     const all = this.latestVersions(row.id);
     return {
       ...summaryOf(row),
@@ -173,12 +185,12 @@ export class SqliteStore implements Store {
 
   async countRuns(filter: RunFilter = {}): Promise<number> {
     const { where, args } = runWhere(filter);
-    return this.db.prepare(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}`).pluck().get(...args) as number;
+    return this.stmt(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}`).pluck().get(...args) as number;
   }
 
   async lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>> {
     const out: Record<string, Record<string, unknown>> = {};
-    const stmt = this.db.prepare('SELECT name, last_kind, last_value FROM series WHERE run_id = ? AND count > 0 AND last_kind <> 4');
+    const stmt = this.stmt('SELECT name, last_kind, last_value FROM series WHERE run_id = ? AND count > 0 AND last_kind <> 4');
     for (const id of runIds) {
       const values: Record<string, unknown> = {};
       for (const r of stmt.all(id) as { name: string; last_kind: number; last_value: unknown }[]) values[r.name] = decodeValue(r.last_kind, r.last_value);
@@ -212,7 +224,7 @@ export class SqliteStore implements Store {
   }
 
   private requireRun(runId: string): void {
-    if (!this.db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId)) {
+    if (!this.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId)) {
       throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
     }
   }
@@ -303,12 +315,12 @@ export class SqliteStore implements Store {
     }
     return this.db
       .transaction((): AssetVersion => {
-        const version = ((this.db.prepare('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;
+        const version = ((this.stmt('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;
         const createdTime = new Date().toISOString();
         const assetId = this.db
           .prepare('INSERT INTO assets (name, version, source_run, prefix, created_time) VALUES (?, ?, ?, ?, ?)')
           .run(req.name, version, req.run, prefix, createdTime).lastInsertRowid;
-        const insert = this.db.prepare('INSERT INTO asset_files (asset_id, path, size, sha256) VALUES (?, ?, ?, ?)');
+        const insert = this.stmt('INSERT INTO asset_files (asset_id, path, size, sha256) VALUES (?, ?, ?, ?)');
         for (const f of files) insert.run(assetId, f.path, f.size, f.sha256);
         return {
           name: req.name,
@@ -336,7 +348,7 @@ export class SqliteStore implements Store {
       .prepare('SELECT id, name, version, source_run AS sourceRun, prefix, created_time AS createdTime FROM assets WHERE name = ? ORDER BY version')
       .all(name) as (Omit<AssetVersion, 'files'> & { id: number })[];
     if (rows.length === 0) return null;
-    const filesOf = this.db.prepare('SELECT path, size, sha256 FROM asset_files WHERE asset_id = ? ORDER BY path');
+    const filesOf = this.stmt('SELECT path, size, sha256 FROM asset_files WHERE asset_id = ? ORDER BY path');
     return rows.map(({ id, ...r }) => ({ ...r, files: filesOf.all(id) as AssetVersion['files'] }));
   }
 
