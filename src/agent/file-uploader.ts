@@ -79,6 +79,8 @@ export async function uploadFile(
   before: FileStat,
   prepared: PreparedUpload,
 ): Promise<ArtifactInfo & { unchanged: boolean }> {
+  // Each attempt (retries too) first checks the file is still the one prepared.
+  if (!sameStat(before, await statOf(file))) throw new FileChanged(file);
   const stream = prepared.bytes ? null : fs.createReadStream(file, { highWaterMark: chunkFor(before.size), start: 0, end: before.size - 1 });
   try {
     const res = await api.put(artifactUrl(runId, artifactPath), prepared.bytes ?? stream, {

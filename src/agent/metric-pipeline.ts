@@ -61,6 +61,7 @@ export class MetricPipeline {
   private senderDone: Promise<void> | null = null;
   private bufferedLines = 0;
   private readerExited = false;
+  private senderExited = false;
   private giveUpAt = Infinity;
   acked: SpoolPosition | null = null;
   linesAcked = 0;
@@ -81,8 +82,14 @@ export class MetricPipeline {
       if (!name || name === path.basename(this.d.spoolFile)) this.poke('reader');
     });
     this.watcher.on('error', (err) => this.d.log.warn(`watching ${this.d.spoolFile} failed (${err.message}); polling only`));
-    this.readerDone = this.readLoop();
-    this.senderDone = this.sendLoop();
+    // Neither loop may end in an unhandled rejection: a failure is logged and stops the pipeline.
+    const failed = (what: string) => (err: unknown) => {
+      this.d.log.error(`metric ${what} failed: ${(err as Error)?.stack ?? err}`);
+      this.stopped = true;
+      this.poke();
+    };
+    this.readerDone = this.readLoop().catch(failed('reader'));
+    this.senderDone = this.sendLoop().catch(failed('sender'));
   }
 
   /** Lines read but not yet acknowledged. */
@@ -94,11 +101,7 @@ export class MetricPipeline {
   async finish(deadline: number): Promise<boolean> {
     this.finishing = true;
     this.giveUpAt = deadline;
-    this.poke();
-    await this.readerDone;
-    await this.senderDone;
-    this.watcher?.close();
-    await this.tailer.close();
+    await this.shutdown();
     return this.queue.length === 0 && this.current === null;
   }
 
@@ -106,11 +109,18 @@ export class MetricPipeline {
   async stop(): Promise<void> {
     this.stopped = true;
     this.giveUpAt = 0;
+    await this.shutdown();
+  }
+
+  private async shutdown(): Promise<void> {
     this.poke();
-    await this.readerDone;
-    await this.senderDone;
-    this.watcher?.close();
-    await this.tailer.close();
+    try {
+      await this.readerDone;
+      await this.senderDone;
+    } finally {
+      this.watcher?.close();
+      await this.tailer.close();
+    }
   }
 
   private poke(who: 'reader' | 'sender' | 'both' = 'both'): void {
@@ -146,7 +156,10 @@ export class MetricPipeline {
   private async readUntilDone(): Promise<void> {
     const s = this.d.settings;
     while (!this.stopped) {
+      // The sender gave up (deadline passed): nothing read now could be sent.
+      if (this.senderExited) break;
       if (this.bufferedLines >= s.maxBufferedLines) {
+        this.seal(); // what waits unsealed must be sendable, or backpressure never lifts
         await this.sleep('reader', s.spoolPollMs); // backpressure: memory stays bounded whatever the backlog
         continue;
       }
@@ -227,7 +240,18 @@ export class MetricPipeline {
   }
 
   private async sendLoop(): Promise<void> {
-    await this.waitForRun();
+    try {
+      await this.sendUntilDone();
+    } catch (err) {
+      if (!(err instanceof GaveUp)) throw err;
+    } finally {
+      this.senderExited = true;
+      this.poke('reader');
+    }
+  }
+
+  private async sendUntilDone(): Promise<void> {
+    await this.d.runReady();
     for (;;) {
       const batch = this.queue[0];
       if (!batch) {
@@ -235,12 +259,7 @@ export class MetricPipeline {
         await this.sleep('sender', IDLE_SENDER_MS); // seal() wakes it at once
         continue;
       }
-      try {
-        await this.send(batch);
-      } catch (err) {
-        if (err instanceof GaveUp) return;
-        throw err;
-      }
+      await this.send(batch);
       this.queue.shift();
       this.bufferedLines -= batch.count;
       this.linesAcked += batch.count;
@@ -248,10 +267,6 @@ export class MetricPipeline {
       this.acked = batch.end;
       this.poke();
     }
-  }
-
-  private async waitForRun(): Promise<void> {
-    await this.d.runReady();
   }
 
   /** Sends until acknowledged; repairs what a 4xx says can be repaired. */
@@ -277,11 +292,26 @@ export class MetricPipeline {
           this.split(batch);
           continue;
         }
+        if (err.code === 'OUTPOST_ERR_BAD_LINE' && batch.kind === 'lines') {
+          // A line the service refuses whatever we do must not hold back the lines after it:
+          // halve the batch down to that line, then record it as rejected.
+          if (batch.count > 1) this.split(batch);
+          else this.reject(batch, err.message);
+          continue;
+        }
         this.d.log.error(`metric batch refused (${err.message}); retrying later`);
         await this.sleep('sender', this.d.settings.retryMaxMs);
         if (Date.now() >= this.giveUpAt) throw new GaveUp(err);
       }
     }
+  }
+
+  /** Turns a one-line batch into that line's rejection, with the service's reason. */
+  private reject(batch: Batch, reason: string): void {
+    const file = path.basename(this.d.spoolFile);
+    batch.kind = 'rejected';
+    batch.chunks = [];
+    batch.rejected = [{ seq: batch.firstSeq, time: Date.now() / 1000, error: `${file} line ${batch.firstSeq}: refused by the service: ${reason}` }];
   }
 
   /** Too large for the service: the first half goes now, the rest becomes the next batch. */

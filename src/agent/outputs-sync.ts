@@ -273,9 +273,10 @@ export class OutputsSync {
       }
       const api = err instanceof FileChanged ? null : toApiError(err);
       if (err instanceof FileChanged || api?.code === 'OUTPOST_ERR_HASH_MISMATCH' || api?.code === 'OUTPOST_ERR_LENGTH_MISMATCH' || (err as NodeJS.ErrnoException).code === 'ENOENT') {
-        // Rewritten during the upload: that version is discarded; try again once it settles.
-        if (!this.closed) this.touched(rel);
-        else this.queued.add(rel);
+        // Rewritten during the upload: that version is discarded; try again once it settles, or
+        // at once when the run is ending (a stability timer would not be waited for).
+        if (this.giveUpAt === Infinity && !this.closed) this.touched(rel);
+        else if (Date.now() < this.giveUpAt) this.queued.add(rel);
         return;
       }
       this.refuse(rel, artifactPath, before, api!);

@@ -2,6 +2,7 @@
  * Retries with exponential backoff and full jitter, honouring Retry-After. The disk is the
  * buffer, so retryable failures are retried until `shouldStop` says the caller gave up.
  */
+import { isAxiosError } from 'axios';
 import { ApiError, toApiError } from '../http/api-client';
 import type { AgentSettings } from '../../config/agent';
 
@@ -31,6 +32,8 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Pr
     try {
       return await fn();
     } catch (raw) {
+      // Only an HTTP failure may pass if asked again; anything else is the caller's to handle.
+      if (!(raw instanceof ApiError) && !isAxiosError(raw)) throw raw;
       const err = toApiError(raw);
       if (!err.retryable) throw err;
       if (opts.shouldStop()) throw new GaveUp(err);

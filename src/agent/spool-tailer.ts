@@ -156,6 +156,11 @@ export class SpoolTailer {
         await this.reset('truncated', `${this.file} shrank from ${this.pos!.offset} to ${st.size} bytes (truncated); it is read as a new stream`);
         return this.ensureOpen();
       }
+      // Truncated and written past the old end between two reads: its start tells.
+      if (this.pos!.fingerprintBytes > 0 && !(await this.fingerprintMatches())) {
+        await this.reset('truncated', `${this.file} was truncated and rewritten (its first bytes changed); it is read as a new stream`);
+        return this.ensureOpen();
+      }
       return true;
     }
     this.fh = await fsp.open(this.file, 'r');
@@ -190,7 +195,9 @@ export class SpoolTailer {
   }
 
   private async newPosition(st: fs.Stats, generation: number): Promise<SpoolPosition> {
-    const birth = Math.floor(st.birthtimeMs || st.ctimeMs);
+    // Birth time where the filesystem has one (never ctime: it moves with every append, and the
+    // name must come out the same after a restart for the service to skip what it has).
+    const birth = Math.floor(st.birthtimeMs || 0);
     const pos: SpoolPosition = {
       stream: `${path.basename(this.file)}@${st.ino}.${birth}#${generation}`,
       generation,

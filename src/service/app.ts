@@ -40,10 +40,10 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
     if (closing) reply.header('connection', 'close');
   });
   installErrorHandler(app, log);
-  installAuth(app, token);
   app.get(`${API_PREFIX}/health`, async () => ({ ok: true }));
   await app.register(
     async (api) => {
+      installAuth(api, token);
       runRoutes(api, store);
       metricRoutes(api, store);
       artifactRoutes(api, store);

@@ -10,9 +10,9 @@ export function isLoopback(host: string): boolean {
 export function installAuth(app: FastifyInstance, token: string | undefined): void {
   if (!token) return;
   const expected = Buffer.from(`Bearer ${token}`);
+  // Installed on the API's own plugin scope, so it guards every request routed there however its
+  // URL is spelled (%61pi, absolute forms); the page's files outside carry no data.
   app.addHook('onRequest', async (request, reply) => {
-    // The page's shell and assets carry no data; the API behind them needs the token.
-    if (!request.url.startsWith('/api/')) return;
     const got = Buffer.from(request.headers.authorization ?? '');
     if (got.length !== expected.length || !timingSafeEqual(got, expected)) {
       reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('OUTPOST_ERR_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer <token>)'));

@@ -74,9 +74,9 @@ export class SqliteMetrics {
   }
 
   /** Validates the whole batch first: a malformed batch stores nothing. */
-  ingest(runId: string, batch: MetricBatch): BatchAck {
+  ingest(runId: string, batch: MetricBatch, rawLinesChecked = false): BatchAck {
     if (!this.s.runExists.get(runId)) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
-    checkBatch(batch, this.maxNameChars, this.maxLineBytes);
+    checkBatch(batch, this.maxNameChars, rawLinesChecked ? Infinity : this.maxLineBytes);
     return this.db.transaction(() => this.ingestChecked(runId, batch)).immediate();
   }
 

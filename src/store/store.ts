@@ -60,7 +60,8 @@ export interface Store {
   /** Last value of every scalar metric of the given runs (for run tables). */
   lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>>;
   listExperiments(): Promise<ExperimentSummary[]>;
-  ingestMetrics(runId: string, batch: MetricBatch): Promise<BatchAck>;
+  /** `rawLinesChecked`: the lines' sizes were checked on the bytes written (NDJSON); not again re-encoded. */
+  ingestMetrics(runId: string, batch: MetricBatch, opts?: { rawLinesChecked?: boolean }): Promise<BatchAck>;
   metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null>;
   recordEvent(runId: string, event: RecordEvent): Promise<void>;
   putArtifact(runId: string, path: string, blob: { size: number; sha256: string }): Promise<PutArtifactResult>;

@@ -140,3 +140,13 @@ test('outpost sync never gives a finished run the files a later run wrote into t
   expect(files('first')).toEqual(['outputs/a.txt']);
   expect(files('second')).toEqual(['outputs/b.txt']);
 });
+
+test('with the service unreachable and a backlog over the read-ahead limit, outpost run still ends after its grace period with the command\'s code', () => {
+  const code = `import os\nwith open(os.environ["OUTPOST_METRICS_FILE"], "a") as f:\n    f.write("".join('{"name": "x", "value": %d}\\n' % i for i in range(3000)))\nraise SystemExit(4)`;
+  const env = agentEnv({
+    OUTPOST_CONFIG: JSON.stringify({ agent: { maxBufferedLines: 500, batchMaxLines: 200, finalSyncGraceMs: 1500, retryInitialMs: 50, retryMaxMs: 200 } }),
+  });
+  const r = outpost(['run', '--server', 'http://127.0.0.1:1', '--', 'python3', '-c', code], { cwd: dir, env, timeout: 30_000 });
+  expect({ status: r.status, signal: r.signal }).toEqual({ status: 4, signal: null });
+  expect(r.stderr).toMatch(/could not be reached: \d+ metric lines and \d+ files are kept on disk; `outpost sync` ships them later/);
+});

@@ -146,3 +146,17 @@ test('ten kinds of invalid line are rejected with file, line number and reason; 
     expect(reasons).toContain(words);
   }
 });
+
+test('a valid line near the size limit whose numbers re-encode longer (1e5 -> 100000) is stored, and so are the lines after it', async () => {
+  const spool = spoolOf('long-valid');
+  const big = `{"name":"curve","value":[${Array(7000).fill('1e5').join(',')}]}`; // ~28 KB written, ~48 KB re-encoded
+  const line = `{"name":"series","value":[${Array(10500).fill('1e5').join(',')}]}`; // ~42 KB written, ~73 KB re-encoded
+  expect(Buffer.byteLength(line)).toBeLessThan(64 * 1024);
+  fs.writeFileSync(spool, `${big}\n${line}\n{"name":"after","value":1}\n`);
+  const agent = agentFor('long-valid');
+  await until(() => watermark(spool)?.line === 3, 'three lines acknowledged');
+  await stop(agent);
+  expect(((await values('long-valid', 'series'))[0] as number[]).length).toBe(10500);
+  expect(await values('long-valid', 'after')).toEqual([1]);
+  expect((await info('long-valid')).rejectedLines).toBe(0);
+});

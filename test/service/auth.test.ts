@@ -31,6 +31,15 @@ describe('bearer-token auth', () => {
     }
   });
 
+  test('no spelling of an API path gets past the token (percent-encoded, absolute form, dot segments)', async () => {
+    for (const p of ['/%61pi/v1/runs', '/api/v1/%72uns', `${server.url}/api/v1/runs`, '/api//v1/runs', '/x/../api/v1/runs']) {
+      const res = await rawRequest(server.url, { path: p });
+      expect([p, res.status === 200]).toEqual([p, false]); // 401, or 404 for a path no route takes
+    }
+    const write = await rawRequest(server.url, { path: '/%61pi/v1/runs/sneaky', method: 'PUT', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(write.status).toBe(401);
+  });
+
   test('a request with the token gets 200', async () => {
     const res = await rawRequest(server.url, { path: '/api/v1/runs', headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
