@@ -47,16 +47,23 @@ export const benchmark: Benchmark = {
       const seconds = (performance.now() - t0) / 1000;
       const rss = peakRssMiB(agent.child.pid!);
 
-      const c0 = performance.now();
-      execFileSync('cp', [file, path.join(dir, 'copy.bin')]);
-      const cpSeconds = (performance.now() - c0) / 1000;
+      // cp's time swings with the page cache's writeback: the median of three.
+      const cps: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const copy = path.join(dir, `copy-${i}.bin`);
+        const c0 = performance.now();
+        execFileSync('cp', [file, copy]);
+        cps.push((performance.now() - c0) / 1000);
+        fs.rmSync(copy);
+      }
+      const cpSeconds = cps.sort((a, b) => a - b)[1];
       return [
         {
           name: 'big-file',
           unit: 's',
           value: seconds,
           baseline: cpSeconds,
-          baselineLabel: 'cp of the same file',
+          baselineLabel: 'cp of the same file, median of 3',
           ratio: ratio(seconds, cpSeconds),
           aim: 'ratio <= 3',
           notes: `includes the ${300} ms stability wait; 512 MiB`,
