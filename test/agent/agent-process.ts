@@ -1,7 +1,9 @@
 /** The real `outpost agent` (and friends) as child processes, with settings short enough for tests. */
 import { ChildProcess, spawn, spawnSync } from 'child_process';
 import net from 'net';
-import { BIN, cleanEnv } from '../service/server-process';
+import fs from 'fs';
+import path from 'path';
+import { BIN, cleanEnv, ServerProcess, startServerProcess, tempDir } from '../service/server-process';
 
 /** Short waits so tests are quick; the mechanisms are the same as with the defaults. */
 export const FAST_CONFIG = JSON.stringify({
@@ -54,4 +56,21 @@ export async function until<T>(check: () => Promise<T> | T, what: string, timeou
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(50);
   }
+}
+
+/**
+ * One `outpost server` process and a temp folder for a whole test file: started before its
+ * tests, stopped and removed after them. Read `.server` and `.dir` inside tests.
+ */
+export function serverForFile(prefix: string): { server: ServerProcess; dir: string } {
+  const shared = {} as { server: ServerProcess; dir: string };
+  beforeAll(async () => {
+    shared.dir = tempDir(prefix);
+    shared.server = await startServerProcess({ dataDir: path.join(shared.dir, 'service-data') });
+  });
+  afterAll(async () => {
+    await shared.server?.stop();
+    fs.rmSync(shared.dir, { recursive: true, force: true });
+  });
+  return shared;
 }

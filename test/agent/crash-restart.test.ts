@@ -6,32 +6,20 @@ import { spawn } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
-import { ServerProcess, startServerProcess, tempDir } from '../service/server-process';
-import { agentEnv, startAgentProcess, sleep } from './agent-process';
+import { agentEnv, serverForFile, sleep, startAgentProcess } from './agent-process';
 
 const LINES = 100_000;
 const RATE = 6_000; // lines/s: the writer runs ~17 s, longer than the 22 agent lives
 const KILLS = 22;
 
-let server: ServerProcess;
-let dir: string;
-
-beforeAll(async () => {
-  dir = tempDir('outpost-crash-');
-  server = await startServerProcess({ dataDir: path.join(dir, 'service-data') });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const shared = serverForFile('outpost-crash-');
 
 async function fetchSeries(runId: string): Promise<number[]> {
   const values: number[] = [];
   let offset: number | null = 0;
   while (offset !== null) {
     const res: { status: number; data: { points: { value: number; step: number }[]; nextOffset: number | null } } = await axios.get(
-      `${server.url}/api/v1/runs/${runId}/metrics/i`,
+      `${shared.server.url}/api/v1/runs/${runId}/metrics/i`,
       { params: { offset, limit: 100_000 }, validateStatus: (s) => s === 200 || s === 404 },
     );
     if (res.status === 404) return values; // nothing stored yet
@@ -43,11 +31,11 @@ async function fetchSeries(runId: string): Promise<number[]> {
 
 test('a writer appends 100,000 lines while the agent is SIGKILLed and restarted 22 times: each line is stored once, in order', async () => {
   const runId = 'crash-run';
-  const spool = path.join(dir, '.outpost', 'runs', runId, 'metrics.jsonl');
+  const spool = path.join(shared.dir, '.outpost', 'runs', runId, 'metrics.jsonl');
   fs.mkdirSync(path.dirname(spool), { recursive: true });
   const writer = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'spool-writer.js'), spool, String(LINES), String(RATE)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const writerDone = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
-  const args = ['--run', runId, '--dir', dir, '--server', server.url];
+  const args = ['--run', runId, '--dir', shared.dir, '--server', shared.server.url];
 
   let kills = 0;
   let finished = false;
@@ -77,7 +65,7 @@ test('a writer appends 100,000 lines while the agent is SIGKILLed and restarted 
   expect(values.length).toBe(LINES);
   const wrong = values.findIndex((v, i) => v !== i);
   expect(wrong).toBe(-1);
-  const info = (await axios.get(`${server.url}/api/v1/runs/${runId}`)).data;
+  const info = (await axios.get(`${shared.server.url}/api/v1/runs/${runId}`)).data;
   expect(info.metrics.i).toMatchObject({ count: LINES, last: LINES - 1 });
   expect(info.rejectedLines).toBe(0);
   expect(kills).toBeGreaterThanOrEqual(20);

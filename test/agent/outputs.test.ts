@@ -5,31 +5,19 @@ import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
 import type { RunInfo } from '../../src/protocol';
-import { ServerProcess, startServerProcess, tempDir } from '../service/server-process';
-import { AgentProcess, sleep, startAgentProcess, until } from './agent-process';
+import { AgentProcess, serverForFile, sleep, startAgentProcess, until } from './agent-process';
 
-let server: ServerProcess;
-let root: string;
-
-beforeAll(async () => {
-  root = tempDir('outpost-outputs-');
-  server = await startServerProcess({ dataDir: path.join(root, 'service-data') });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(root, { recursive: true, force: true });
-});
+const shared = serverForFile('outpost-outputs-');
 
 function project(name: string): { dir: string; outputs: string } {
-  const dir = path.join(root, name);
+  const dir = path.join(shared.dir, name);
   const outputs = path.join(dir, 'outputs');
   fs.mkdirSync(outputs, { recursive: true });
   return { dir, outputs };
 }
 
 function agentFor(runId: string, dir: string): AgentProcess {
-  return startAgentProcess(['--run', runId, '--dir', dir, '--server', server.url]);
+  return startAgentProcess(['--run', runId, '--dir', dir, '--server', shared.server.url]);
 }
 
 async function stop(agent: AgentProcess): Promise<void> {
@@ -39,11 +27,11 @@ async function stop(agent: AgentProcess): Promise<void> {
 }
 
 async function info(runId: string): Promise<RunInfo> {
-  return (await axios.get(`${server.url}/api/v1/runs/${runId}`)).data as RunInfo;
+  return (await axios.get(`${shared.server.url}/api/v1/runs/${runId}`)).data as RunInfo;
 }
 
 async function download(runId: string, p: string, version?: number): Promise<Buffer> {
-  const res = await axios.get(`${server.url}/api/v1/runs/${runId}/artifacts/${p}`, { params: { version }, responseType: 'arraybuffer' });
+  const res = await axios.get(`${shared.server.url}/api/v1/runs/${runId}/artifacts/${p}`, { params: { version }, responseType: 'arraybuffer' });
   return Buffer.from(res.data);
 }
 
@@ -107,7 +95,7 @@ test('a file over the 512 MiB cap is refused before a byte is sent, named with i
 
 test('a symlink leading out of outputs/ is not followed; one that stays inside is', async () => {
   const { dir, outputs } = project('links');
-  const secret = path.join(root, 'secret.txt');
+  const secret = path.join(shared.dir, 'secret.txt');
   fs.writeFileSync(secret, 'not for upload');
   const agent = agentFor('links', dir);
   await until(() => fs.existsSync(path.join(dir, '.outpost/runs/links/files.json')), 'agent started');
@@ -138,7 +126,7 @@ test('a file rewritten during its upload never gets a torn version stored; the f
   const allB = sha(Buffer.alloc(size, 'B'));
   expect(art.sha256).toBe(allA);
   for (let v = 1; v <= art.versions; v++) {
-    const res = await axios.head(`${server.url}/api/v1/runs/torn/artifacts/outputs/weights.bin`, { params: { version: v } });
+    const res = await axios.head(`${shared.server.url}/api/v1/runs/torn/artifacts/outputs/weights.bin`, { params: { version: v } });
     expect([allA, allB]).toContain(res.headers['x-outpost-sha256']);
   }
 }, 60_000);

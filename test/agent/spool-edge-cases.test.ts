@@ -3,30 +3,18 @@ import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
 import type { AckWatermark, RunInfo } from '../../src/protocol';
-import { ServerProcess, startServerProcess, tempDir } from '../service/server-process';
-import { AgentProcess, startAgentProcess, until } from './agent-process';
+import { AgentProcess, serverForFile, startAgentProcess, until } from './agent-process';
 
-let server: ServerProcess;
-let dir: string;
-
-beforeAll(async () => {
-  dir = tempDir('outpost-spool-');
-  server = await startServerProcess({ dataDir: path.join(dir, 'service-data') });
-});
-
-afterAll(async () => {
-  await server?.stop();
-  fs.rmSync(dir, { recursive: true, force: true });
-});
+const shared = serverForFile('outpost-spool-');
 
 function spoolOf(runId: string): string {
-  const file = path.join(dir, '.outpost', 'runs', runId, 'metrics.jsonl');
+  const file = path.join(shared.dir, '.outpost', 'runs', runId, 'metrics.jsonl');
   fs.mkdirSync(path.dirname(file), { recursive: true });
   return file;
 }
 
 function agentFor(runId: string): AgentProcess {
-  return startAgentProcess(['--run', runId, '--dir', dir, '--server', server.url]);
+  return startAgentProcess(['--run', runId, '--dir', shared.dir, '--server', shared.server.url]);
 }
 
 async function stop(agent: AgentProcess): Promise<void> {
@@ -44,12 +32,12 @@ function watermark(spool: string): AckWatermark | null {
 }
 
 async function values(runId: string, name: string): Promise<unknown[]> {
-  const res = await axios.get(`${server.url}/api/v1/runs/${runId}/metrics/${encodeURIComponent(name)}`);
+  const res = await axios.get(`${shared.server.url}/api/v1/runs/${runId}/metrics/${encodeURIComponent(name)}`);
   return (res.data.points as { value: unknown }[]).map((p) => p.value);
 }
 
 async function info(runId: string): Promise<RunInfo> {
-  return (await axios.get(`${server.url}/api/v1/runs/${runId}`)).data as RunInfo;
+  return (await axios.get(`${shared.server.url}/api/v1/runs/${runId}`)).data as RunInfo;
 }
 
 test('a partial last line waits for its newline, also across a SIGKILL and restart', async () => {

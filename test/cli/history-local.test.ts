@@ -61,7 +61,8 @@ describe('outpost history and assets on the local store (no server)', () => {
     expect(p.code).toBe(0);
     expect(p.stdout).toMatch(/to asset local-model version 1 \(2 files/);
     const show = await runCli(['assets', 'show', 'local-model', '--json'], { cwd: project });
-    expect(JSON.parse(show.stdout).versions[0]).toMatchObject({ version: 1, sourceRun: 'r-old', prefix: 'outputs/model/' });
+    // Stored without the trailing slash: "outputs/model" and "outputs/model/" are one prefix.
+    expect(JSON.parse(show.stdout).versions[0]).toMatchObject({ version: 1, sourceRun: 'r-old', prefix: 'outputs/model' });
   });
 
   test('not found is exit 1 locally too', async () => {
