@@ -29,6 +29,11 @@ export function registerAgentCommand(program: Command): void {
     .option('--experiment <name>', 'experiment of a new run', 'default')
     .option('--name <name>', 'name of a new run')
     .action(async (opts: AgentCommandOptions) => {
+      // Listen before anything else: a SIGTERM during start-up must still end in a final sync.
+      const stopRequested = new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
       const log = createLogger('agent');
       const cwd = path.resolve(opts.dir);
       const conn = await connect({ server: opts.server, dir: cwd });
@@ -49,10 +54,7 @@ export function registerAgentCommand(program: Command): void {
         : { experiment: folder.experiment, name: folder.name, status: 'running', startTime: started.toISOString(), cwd, host: hostName() };
       const agent = await startFolderAgent(folder, conn, log, run, { logs: false });
       log.info(`agent syncing run ${folder.id}: spool ${folder.metricsFile}, outputs ${folder.outputsDir}`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', () => resolve());
-        process.once('SIGINT', () => resolve());
-      });
+      await stopRequested;
       log.info('finishing the sync');
       const ok = await finishRun(agent, folder, { status: 'completed', exitCode: null, endTime: new Date().toISOString() }, started);
       await conn.close();

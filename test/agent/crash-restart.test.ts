@@ -6,7 +6,7 @@ import { spawn } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
-import { agentEnv, serverForFile, sleep, startAgentProcess } from './agent-process';
+import { agentEnv, serverForFile, sleep, startAgentProcess, until } from './agent-process';
 
 const LINES = 100_000;
 const RATE = 6_000; // lines/s: the writer runs ~17 s, longer than the 22 agent lives
@@ -55,8 +55,10 @@ test('a writer appends 100,000 lines while the agent is SIGKILLed and restarted 
   expect(shippedWhileKilling).toBeGreaterThan(0);
 
   // A last agent finishes the job and exits cleanly on SIGTERM.
+  // Once it is up (agent.json written); a SIGTERM before Node has even loaded the CLI is a plain kill.
   const last = startAgentProcess(args, agentEnv());
-  await sleep(1000);
+  const presence = path.join(path.dirname(spool), 'agent.json'); // killed agents leave theirs behind
+  await until(() => fs.existsSync(presence) && JSON.parse(fs.readFileSync(presence, 'utf8')).pid === last.child.pid, 'the last agent to start');
   last.child.kill('SIGTERM');
   const { code } = await last.exited;
   expect({ code, output: last.output() }).toEqual({ code: 0, output: expect.any(String) });
