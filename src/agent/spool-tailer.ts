@@ -50,6 +50,8 @@ export class SpoolTailer {
   private pending: Buffer = Buffer.alloc(0);
   /** Inside a line longer than the limit: skipping to its newline. */
   private oversized = 0;
+  /** The spool's size at the last check (ensureOpen stats it anyway). */
+  private size = 0;
 
   constructor(
     readonly file: string,
@@ -72,15 +74,19 @@ export class SpoolTailer {
     if (!(await this.ensureOpen())) return [];
     const out: SpoolSegment[] = [];
     const pos = this.pos!;
-    const chunk = Buffer.allocUnsafe(this.opts.readChunkBytes);
     let lines = 0;
     while (lines < maxLines) {
       const readAt = pos.offset + this.pending.length + this.oversized;
-      const { bytesRead } = await this.fh!.read(chunk, 0, chunk.length, readAt);
+      // Nothing new (the common wake-up): no buffer, no read. Else a buffer sized to what is
+      // there, handed on to the segments as it is (they outlive this call).
+      const want = Math.min(this.opts.readChunkBytes, this.size - readAt);
+      if (want <= 0) break;
+      const chunk = Buffer.allocUnsafe(want);
+      const { bytesRead } = await this.fh!.read(chunk, 0, want, readAt);
       if (bytesRead === 0) break;
-      // Copy: segments outlive this read buffer.
-      lines += this.consume(Buffer.from(chunk.subarray(0, bytesRead)), out);
-      if (bytesRead < chunk.length) break;
+      lines += this.consume(chunk.subarray(0, bytesRead), out);
+      if (bytesRead < want) break;
+      if (readAt + bytesRead >= this.size) this.size = (await this.fh!.stat()).size; // it may have grown meanwhile
     }
     if (pos.fingerprintBytes < FINGERPRINT_BYTES && pos.offset > pos.fingerprintBytes) await this.refreshFingerprint();
     return out;
@@ -144,10 +150,12 @@ export class SpoolTailer {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
       throw err;
     }
+    this.size = st.size;
     if (this.fh) {
       const current = await this.fh.stat();
       if (st.ino !== current.ino || st.dev !== current.dev) {
         // Replaced: drain the old file first (lines written before the swap), then switch.
+        this.size = current.size;
         if (current.size > this.pos!.offset + this.pending.length + this.oversized) return true;
         await this.reset('replaced', `${this.file} was replaced by a new file; it is read as a new stream`);
         return this.ensureOpen();
@@ -165,6 +173,7 @@ export class SpoolTailer {
     }
     this.fh = await fsp.open(this.file, 'r');
     const opened = await this.fh.stat();
+    this.size = opened.size;
     if (!this.pos) {
       this.pos = await this.newPosition(opened, 1);
       return true;
@@ -188,10 +197,11 @@ export class SpoolTailer {
     this.pending = Buffer.alloc(0);
     this.oversized = 0;
     this.onReset({ reason, from, message });
-    // Next open starts a new generation from byte 0.
-    this.pos = { ...from, ino: -1, generation: from.generation + 1, offset: 0, line: 0 };
+    // A new generation, from byte 0 of whatever is at the path now.
     this.fh = await fsp.open(this.file, 'r');
-    this.pos = await this.newPosition(await this.fh.stat(), from.generation + 1);
+    const st = await this.fh.stat();
+    this.size = st.size;
+    this.pos = await this.newPosition(st, from.generation + 1);
   }
 
   private async newPosition(st: fs.Stats, generation: number): Promise<SpoolPosition> {
