@@ -13,7 +13,7 @@ import { AGENT_FILE, AgentPresence, RecordEvent, RunUpsert } from '../protocol';
 import { writeFileAtomic } from './atomic-file';
 import { MetricPipeline } from './metric-pipeline';
 import { OutputsSync } from './outputs-sync';
-import { withRetry } from './retry';
+import { GaveUp, untilDeadline, withRetry } from './retry';
 import type { RunFolder } from './run-folder';
 import { SpoolCheckpoint } from './spool-checkpoint';
 
@@ -88,7 +88,10 @@ export class Agent {
     const presence: AgentPresence = { pid: process.pid, server: this.o.serverUrl, startedTime: new Date().toISOString() };
     await fsp.mkdir(this.o.runDir, { recursive: true });
     await writeFileAtomic(path.join(this.o.runDir, AGENT_FILE), JSON.stringify(presence));
-    void this.runReady().catch(() => undefined);
+    // Retryable failures wait in the background; a refusal (a bad token, say) is said at once.
+    this.runReady().catch((err) => {
+      if (!(err instanceof GaveUp)) this.o.log.error(`the service refused run ${this.o.runId}: ${(err as Error).message}; nothing will be shipped`);
+    });
     await this.metrics.start();
     await this.outputs?.start();
     await this.logs?.start();
@@ -96,14 +99,15 @@ export class Agent {
 
   /** Registers the run (idempotent PUT), retried in the background while the service is away. */
   runReady(): Promise<void> {
-    this.registered ??= withRetry(() => this.api.put(`/runs/${encodeURIComponent(this.o.runId)}`, this.o.run ?? {}), {
-      settings: this.settings.agent,
-      shouldStop: () => Date.now() >= this.deadline,
-      onRetry: (err, attempt, wait) => {
-        if (attempt % 10 === 0) this.o.log.warn(`cannot register run ${this.o.runId} (${err.message}); retrying in ${Math.round(wait)} ms`);
-      },
-    }).then(() => undefined);
+    this.registered ??= withRetry(
+      () => this.api.put(`/runs/${encodeURIComponent(this.o.runId)}`, this.o.run ?? {}),
+      this.retryOptions((m) => this.o.log.warn(m), `cannot register run ${this.o.runId}`),
+    ).then(() => undefined);
     return this.registered;
+  }
+
+  private retryOptions(warn?: (message: string) => void, what?: string) {
+    return untilDeadline(this.settings.agent, () => this.deadline, warn, what);
   }
 
   /** Events are best effort but ordered; they wait for the run like everything else. */
@@ -111,10 +115,7 @@ export class Agent {
     this.events = this.events.then(() =>
       this.runReady()
         .then(() =>
-          withRetry(() => this.api.post(`/runs/${encodeURIComponent(this.o.runId)}/events`, e), {
-            settings: this.settings.agent,
-            shouldStop: () => Date.now() >= this.deadline,
-          }),
+          withRetry(() => this.api.post(`/runs/${encodeURIComponent(this.o.runId)}/events`, e), this.retryOptions()),
         )
         .catch((err) => this.o.log.warn(`event not recorded (${(err as Error).message}): ${e.message}`)),
     );
@@ -150,10 +151,7 @@ export class Agent {
   async markRun(patch: RunUpsert, graceMs = this.settings.agent.finalSyncGraceMs): Promise<boolean> {
     this.deadline = Math.max(this.deadline, Date.now() + graceMs);
     try {
-      await withRetry(() => this.api.put(`/runs/${encodeURIComponent(this.o.runId)}`, patch), {
-        settings: this.settings.agent,
-        shouldStop: () => Date.now() >= this.deadline,
-      });
+      await withRetry(() => this.api.put(`/runs/${encodeURIComponent(this.o.runId)}`, patch), this.retryOptions());
       return true;
     } catch (err) {
       this.o.log.warn(`run ${this.o.runId} not marked ${patch.status ?? ''}: ${(err as Error).message}`);

@@ -11,7 +11,7 @@ import type { AxiosInstance } from 'axios';
 import { ApiError } from '../http/api-client';
 import type { Logger } from '../log/logger';
 import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, WireLine } from '../protocol';
-import { GaveUp, withRetry } from './retry';
+import { GaveUp, untilDeadline, withRetry } from './retry';
 import type { SpoolCheckpoint } from './spool-checkpoint';
 import { SpoolPosition, SpoolSegment, SpoolTailer, StreamReset } from './spool-tailer';
 
@@ -271,13 +271,7 @@ export class MetricPipeline {
 
   /** Sends until acknowledged; repairs what a 4xx says can be repaired. */
   private async send(batch: Batch): Promise<BatchAck> {
-    const retry = {
-      settings: this.d.settings,
-      shouldStop: () => Date.now() >= this.giveUpAt,
-      onRetry: (err: ApiError, attempt: number, wait: number) => {
-        if (attempt === 0 || attempt % 10 === 0) this.d.log.warn(`metric batch not acknowledged (${err.message}); retrying in ${Math.round(wait)} ms`);
-      },
-    };
+    const retry = untilDeadline(this.d.settings, () => this.giveUpAt, (m) => this.d.log.warn(m), 'metric batch not acknowledged');
     for (;;) {
       try {
         return await withRetry(() => this.post(batch), retry);

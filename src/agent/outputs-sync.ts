@@ -12,7 +12,7 @@ import { FILES_STATE_FILE, RecordEvent } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
 import { FileChanged, FileStat, prepareUpload, sameStat, uploadFile } from './file-uploader';
 import { OutputsWatcher } from './outputs-watcher';
-import { GaveUp, withRetry } from './retry';
+import { GaveUp, untilDeadline, withRetry } from './retry';
 
 type FileState = FileStat & { state: 'uploaded' | 'preexisting' | 'refused'; sha256?: string };
 
@@ -256,13 +256,10 @@ export class OutputsSync {
         return;
       }
       await this.d.runReady();
-      await withRetry(() => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared), {
-        settings: this.d.settings,
-        shouldStop: () => Date.now() >= this.giveUpAt,
-        onRetry: (err, attempt, wait) => {
-          if (attempt % 10 === 0) this.d.log.warn(`upload of ${artifactPath} failed (${err.message}); retrying in ${Math.round(wait)} ms`);
-        },
-      });
+      await withRetry(
+        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared),
+        untilDeadline(this.d.settings, () => this.giveUpAt, (m) => this.d.log.warn(m), `upload of ${artifactPath} failed`),
+      );
       this.uploads++;
       this.setState(rel, { ...before, state: 'uploaded', sha256 });
       this.d.log.debug(`uploaded ${artifactPath} (${before.size} bytes)`);
@@ -294,10 +291,7 @@ export class OutputsSync {
   private async sendRemoval(rel: string): Promise<void> {
     try {
       await this.d.runReady();
-      await withRetry(() => this.d.api.delete(artifactUrl(this.d.runId, `${this.d.prefix}${rel}`)), {
-        settings: this.d.settings,
-        shouldStop: () => Date.now() >= this.giveUpAt,
-      });
+      await withRetry(() => this.d.api.delete(artifactUrl(this.d.runId, `${this.d.prefix}${rel}`)), untilDeadline(this.d.settings, () => this.giveUpAt));
     } catch (err) {
       this.d.log.warn(`marking ${this.d.prefix}${rel} deleted failed: ${(err as Error).message}`);
     } finally {

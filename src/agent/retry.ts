@@ -25,6 +25,23 @@ export function backoffMs(attempt: number, s: RetryOptions['settings'], retryAft
   return Math.max(jittered, Math.min(retryAfterMs ?? 0, s.retryMaxMs * 4));
 }
 
+/**
+ * The agent's usual options: retry until `deadline()` (ms) passes; with `warn`, say so on the first
+ * failure and every tenth after it as "<what> (<error>); retrying in <n> ms".
+ */
+export function untilDeadline(
+  settings: RetryOptions['settings'],
+  deadline: () => number,
+  warn?: (message: string) => void,
+  what?: string,
+): RetryOptions {
+  return {
+    settings,
+    shouldStop: () => Date.now() >= deadline(),
+    onRetry: warn ? (err, attempt, wait) => attempt % 10 === 0 && warn(`${what} (${err.message}); retrying in ${Math.round(wait)} ms`) : undefined,
+  };
+}
+
 /** Runs `fn` until it succeeds or fails with an error that asking again cannot fix. */
 export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Promise<T> {
   const sleep = opts.sleep ?? defaultSleep;
