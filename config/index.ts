@@ -39,6 +39,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       if (typeof value !== typeof base[key]) {
         throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be a ${typeof base[key]}, got ${JSON.stringify(value)}`);
       }
+      // Every number here is a size, a count or a time: a negative one is a mistake, not a setting.
+      if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) {
+        throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be a number >= 0, got ${value}`);
+      }
       base[key] = value;
     }
   }

@@ -5,8 +5,9 @@ import { startFolderAgent } from '../agent/agent';
 import { hostName } from '../agent/run-facts';
 import { prepareRunFolder } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
-import type { RunUpsert } from '../protocol';
+import { ID_PATTERN, RunUpsert } from '../protocol';
 import { connect } from './connect';
+import { CliError, EXIT_USAGE } from './exit-codes';
 import { finishRun } from '../agent/run-ending';
 
 interface AgentCommandOptions {
@@ -34,6 +35,9 @@ export function registerAgentCommand(program: Command): void {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
+      if (opts.run !== undefined && !new RegExp(ID_PATTERN).test(opts.run)) {
+        throw new CliError(`--run "${opts.run}": a run id is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`, EXIT_USAGE);
+      }
       const log = createLogger('agent');
       const cwd = path.resolve(opts.dir);
       const conn = await connect({ server: opts.server, dir: cwd });

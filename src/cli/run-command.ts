@@ -95,7 +95,7 @@ function spawnTracked(argv: string[], cwd: string, folder: { id: string; metrics
   if (server) env[ENV.server] = server;
   else delete env[ENV.server];
   const logFile = fs.createWriteStream(path.join(folder.logsDir, 'run.log'), { flags: 'a' });
-  return new Promise((resolve, reject) => {
+  return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['inherit', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d: Buffer) => {
       process.stdout.write(d);
@@ -112,12 +112,18 @@ function spawnTracked(argv: string[], cwd: string, folder: { id: string; metrics
     };
     const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP'] as NodeJS.Signals[]).map((sig) => [sig, relay(sig)] as const);
     for (const [sig, h] of handlers) process.on(sig, h);
+    // Could not start: still a run that ended, failed with the shell's code for it (127).
+    let ended = false;
     child.on('error', (err) => {
+      ended = true;
       for (const [sig, h] of handlers) process.off(sig, h);
-      logFile.end();
-      reject(new CliError(`cannot start ${argv[0]}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : err.message}`));
+      const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : err.message;
+      const line = `outpost: cannot start ${argv[0]}: ${why}\n`;
+      process.stderr.write(line);
+      logFile.end(line, () => resolve({ status: 'failed', exitCode: 127, signal: null }));
     });
     child.on('close', (code, signal) => {
+      if (ended) return; // 'error' said how it ended
       for (const [sig, h] of handlers) process.off(sig, h);
       logFile.end(() => {
         if (signal) resolve({ status: 'killed', exitCode: null, signal });

@@ -7,8 +7,9 @@ import { readJsonFile } from '../agent/atomic-file';
 import { startFolderAgent } from '../agent/agent';
 import { loadRunFolder, RunFolder, runsRoot } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
-import { AGENT_FILE, AgentPresence, isProcessAlive } from '../protocol';
+import { AGENT_FILE, AgentPresence, ID_PATTERN, isProcessAlive } from '../protocol';
 import { connect, Connection } from './connect';
+import { CliError, EXIT_USAGE } from './exit-codes';
 import { finishRun, isFinal, readExitRecord, shipped } from '../agent/run-ending';
 
 export function registerSyncCommand(program: Command): void {
@@ -19,6 +20,8 @@ export function registerSyncCommand(program: Command): void {
     .option('--server <url>', 'history service (default: the one each run used, else the local store)')
     .option('--run <id>', 'only this run')
     .action(async (dir: string, opts: { server?: string; run?: string }) => {
+      // It names a folder under .outpost/runs: "../x" must not reach outside.
+      if (opts.run !== undefined && !new RegExp(ID_PATTERN).test(opts.run)) throw new CliError(`--run "${opts.run}" is not a run id`, EXIT_USAGE);
       process.exitCode = await syncAll(path.resolve(dir), opts);
     });
 }

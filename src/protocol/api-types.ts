@@ -3,6 +3,9 @@ import type { MetricType, MetricValue } from './metric-line';
 
 export const API_PREFIX = '/api/v1';
 
+/** Run ids and asset names: they appear in URLs and folder names. */
+export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+
 export type RunStatus = 'running' | 'completed' | 'failed' | 'killed';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'killed'];
 

@@ -1,5 +1,5 @@
 /** JSON schemas for request bodies and queries; fastify (ajv) enforces them before a handler runs. */
-import { RUN_STATUSES } from '../protocol';
+import { ID_PATTERN, RUN_STATUSES } from '../protocol';
 import { settings } from '../../config';
 
 const name = { type: 'string', minLength: 1, maxLength: settings.limits.maxNameChars };
@@ -8,7 +8,7 @@ const isoTime = { type: 'string', format: 'date-time' };
 
 export const runIdParam = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' } },
+  properties: { id: { type: 'string', pattern: ID_PATTERN } },
   required: ['id'],
 } as const;
 
@@ -97,6 +97,6 @@ export const promoteBody = {
   properties: {
     run: { type: 'string', minLength: 1, maxLength: 128 },
     prefix: { type: 'string', maxLength: settings.limits.maxArtifactPathChars },
-    name: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' },
+    name: { type: 'string', pattern: ID_PATTERN },
   },
 } as const;

@@ -150,3 +150,20 @@ test('with the service unreachable and a backlog over the read-ahead limit, outp
   expect({ status: r.status, signal: r.signal }).toEqual({ status: 4, signal: null });
   expect(r.stderr).toMatch(/could not be reached: \d+ metric lines and \d+ files are kept on disk; `outpost sync` ships them later/);
 });
+
+test('a command that cannot start gives a failed run with exit code 127, as a shell would', () => {
+  const r = outpost(['run', '--', 'no-such-command-for-outpost'], { cwd: dir });
+  expect(r.status).toBe(127);
+  expect(r.stderr).toContain('cannot start no-such-command-for-outpost: command not found');
+  expect(lastRun()).toMatchObject({ status: 'failed', exitCode: 127 });
+});
+
+test('ids and settings that cannot be right are refused up front, by name', () => {
+  const agent = outpost(['agent', '--run', '../escape', '--dir', dir], { cwd: dir });
+  expect([agent.status, agent.stderr]).toEqual([2, expect.stringContaining('--run "../escape"')]);
+  const sync = outpost(['sync', '--run', '../../etc'], { cwd: dir });
+  expect(sync.status).toBe(2);
+  const config = outpost(['history', 'list'], { cwd: dir, env: agentEnv({ OUTPOST_CONFIG: '{"limits":{"maxFileBytes":-1}}' }) });
+  expect(config.status).not.toBe(0);
+  expect(config.stderr).toContain('"limits.maxFileBytes" must be a number >= 0');
+});
