@@ -78,9 +78,10 @@ export async function uploadFile(
   file: string,
   before: FileStat,
   prepared: PreparedUpload,
+  retry = false,
 ): Promise<ArtifactInfo & { unchanged: boolean }> {
-  // Each attempt (retries too) first checks the file is still the one prepared.
-  if (!sameStat(before, await statOf(file))) throw new FileChanged(file);
+  // A retry first checks the file is still the one prepared (a first attempt follows prepareUpload's check).
+  if (retry && !sameStat(before, await statOf(file))) throw new FileChanged(file);
   const stream = prepared.bytes ? null : fs.createReadStream(file, { highWaterMark: chunkFor(before.size), start: 0, end: before.size - 1 });
   try {
     const res = await api.put(artifactUrl(runId, artifactPath), prepared.bytes ?? stream, {

@@ -256,8 +256,9 @@ export class OutputsSync {
         return;
       }
       await this.d.runReady();
+      let attempts = 0;
       await withRetry(
-        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared),
+        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared, attempts++ > 0),
         untilDeadline(this.d.settings, () => this.giveUpAt, (m) => this.d.log.warn(m), `upload of ${artifactPath} failed`),
       );
       this.uploads++;
