@@ -6,6 +6,7 @@ export interface ServiceSettings {
   defaultHistoryPoints: number;
   closeGraceMs: number;
   sqliteBusyTimeoutMs: number;
+  inlineBlobBytes: number;
 }
 
 export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
@@ -15,4 +16,5 @@ export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
   defaultHistoryPoints: 2_000, // points the web page asks for when it charts a metric
   closeGraceMs: 10_000, // ms in-flight requests get after SIGTERM before the process exits anyway
   sqliteBusyTimeoutMs: 10_000, // ms a writer waits for another process's lock
+  inlineBlobBytes: 64 * 1024, // 64 KiB: artifacts up to this size are kept in the database, not as files in blobs/
 });

@@ -167,6 +167,16 @@ export const BATCH_HEADERS = {
   time: 'x-outpost-time',
 } as const;
 
+/**
+ * Headers of an artifact upload. The hash may come first, as a header, or after the bytes, as an
+ * HTTP trailer (chunked body, `trailer: x-outpost-sha256`): then the client hashes while it sends
+ * and reads the file once. A chunked body declares its length in `x-outpost-size`.
+ */
+export const ARTIFACT_HEADERS = {
+  sha256: 'x-outpost-sha256',
+  size: 'x-outpost-size',
+} as const;
+
 /** The answer to an NDJSON batch: the ack, plus the lines the service rejected (newly stored ones). */
 export interface NdjsonBatchAck extends BatchAck {
   rejected: { seq: number; reason: string }[];

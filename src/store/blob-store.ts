@@ -1,13 +1,16 @@
 /**
  * Artifact bytes, content-addressed by sha256 under <data>/blobs/ab/<sha>. A blob is written to a
  * temp file, fsynced and renamed into place, so a crash never leaves a torn blob, and identical
- * files across runs are stored once.
+ * files across runs are stored once. Small files skip all this: the store keeps them in its
+ * database (service.inlineBlobBytes), where a file costs one row instead of five file operations
+ * and an fsync.
  */
 import { createHash, randomBytes } from 'crypto';
-import { createWriteStream, promises as fsp } from 'fs';
+import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import { Transform, TransformCallback } from 'stream';
+import { Transform, TransformCallback, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
+import { promisify } from 'util';
 import type { Readable } from 'stream';
 import { isProcessAlive } from '../protocol';
 
@@ -16,11 +19,22 @@ export interface WrittenBlob {
   size: number;
 }
 
+const fsyncAsync = promisify(fs.fsync);
+const fdatasyncAsync = promisify(fs.fdatasync);
+const writevAsync = promisify(fs.writev);
+
+// A big blob is synced to disk every this many bytes while it arrives, so the last fsync finds
+// little left to write and disk and network overlap.
+const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
+
 /** Counts and hashes the bytes that pass; fails as soon as more than `maxBytes` arrive. */
 export class HashingCounter extends Transform {
   readonly hash = createHash('sha256');
   size = 0;
-  constructor(private readonly maxBytes: number, private readonly onTooLarge: () => Error) {
+  constructor(
+    private readonly maxBytes: number,
+    private readonly onTooLarge: () => Error,
+  ) {
     super();
   }
   _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -31,11 +45,87 @@ export class HashingCounter extends Transform {
   }
 }
 
+/**
+ * Hashes, counts and writes to an open temp file in one stream stage (a separate hashing
+ * Transform cost a third more time per byte); syncs as it goes, and fully before it finishes.
+ */
+class BlobFileWriter extends Writable {
+  readonly hash = createHash('sha256');
+  size = 0;
+  private unsynced = 0;
+  private syncing: Promise<void> | null = null;
+
+  constructor(
+    private readonly fd: number,
+    private readonly maxBytes: number,
+    private readonly onTooLarge: () => Error,
+  ) {
+    super({ highWaterMark: 1024 * 1024 });
+  }
+
+  _writev(chunks: { chunk: Buffer }[], done: (err?: Error | null) => void): void {
+    const buffers = chunks.map((c) => c.chunk);
+    for (const b of buffers) {
+      this.size += b.length;
+      if (this.size > this.maxBytes) return done(this.onTooLarge());
+      this.hash.update(b);
+    }
+    this.writeAll(buffers).then(() => done(), done);
+  }
+
+  _write(chunk: Buffer, _enc: BufferEncoding, done: (err?: Error | null) => void): void {
+    this._writev([{ chunk }], done);
+  }
+
+  _final(done: (err?: Error | null) => void): void {
+    Promise.resolve(this.syncing)
+      .then(() => fsyncAsync(this.fd))
+      .then(() => done(), done);
+  }
+
+  private async writeAll(buffers: Buffer[]): Promise<void> {
+    let bytes = buffers.reduce((n, b) => n + b.length, 0);
+    let rest = buffers;
+    while (bytes > 0) {
+      const { bytesWritten: n } = await writevAsync(this.fd, rest);
+      bytes -= n;
+      this.unsynced += n;
+      if (bytes > 0) rest = dropBytes(rest, n);
+    }
+    if (this.unsynced >= SYNC_EVERY_BYTES && !this.syncing) {
+      this.unsynced = 0;
+      this.syncing = fdatasyncAsync(this.fd)
+        .catch(() => undefined) // the final fsync reports a real failure
+        .finally(() => (this.syncing = null));
+    }
+  }
+}
+
+/** The buffers after the first `n` bytes (a short writev). */
+function dropBytes(buffers: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of buffers) {
+    if (n >= b.length) {
+      n -= b.length;
+      continue;
+    }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
+}
+
+/** A small file's bytes with their hash: kept in the database by Store.putArtifact, not in blobs/. */
+export function inlineBlob(bytes: Buffer): WrittenBlob & { bytes: Buffer } {
+  return { sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.length, bytes };
+}
+
 export class BlobStore {
   readonly blobDir: string;
   readonly tmpDir: string;
 
   private readonly tmpRoot: string;
+  private readonly madeDirs = new Set<string>();
 
   constructor(dataDir: string) {
     this.blobDir = path.join(dataDir, 'blobs');
@@ -70,32 +160,35 @@ export class BlobStore {
    * blob becomes visible and may throw to discard it.
    */
   async write(source: Readable, maxBytes: number, onTooLarge: () => Error, check?: (b: WrittenBlob) => void): Promise<WrittenBlob> {
-    const tmp = path.join(this.tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
-    const counter = new HashingCounter(maxBytes, onTooLarge);
-    // flush: fsync before close, so a renamed blob is on disk whole (Node >= 20.10).
-    const out = createWriteStream(tmp, { flags: 'wx', flush: true });
+    const tmp = this.tmpName();
+    const fd = await fsp.open(tmp, 'wx');
     try {
-      await pipeline(source, counter, out);
-      const blob = { sha256: counter.hash.digest('hex'), size: counter.size };
+      const writer = new BlobFileWriter(fd.fd, maxBytes, onTooLarge);
+      await pipeline(source, writer);
+      const blob = { sha256: writer.hash.digest('hex'), size: writer.size };
       check?.(blob);
-      await this.commit(tmp, blob.sha256);
+      await fd.close();
+      this.commit(tmp, blob.sha256);
       return blob;
     } catch (err) {
-      await fsp.rm(tmp, { force: true });
+      await fd.close().catch(() => undefined);
+      fs.rmSync(tmp, { force: true });
       throw err;
     }
   }
 
-  private readonly madeDirs = new Set<string>();
+  private tmpName(): string {
+    return path.join(this.tmpDir, `${Date.now()}-${randomBytes(6).toString('hex')}`);
+  }
 
   /** Renames into place; an identical blob already there is simply replaced by the same bytes. */
-  private async commit(tmp: string, sha256: string): Promise<void> {
+  private commit(tmp: string, sha256: string): void {
     const dest = this.pathOf(sha256);
     const dir = path.dirname(dest);
     if (!this.madeDirs.has(dir)) {
-      await fsp.mkdir(dir, { recursive: true });
+      fs.mkdirSync(dir, { recursive: true });
       this.madeDirs.add(dir);
     }
-    await fsp.rename(tmp, dest);
+    fs.renameSync(tmp, dest);
   }
 }

@@ -121,6 +121,13 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX events_by_run ON events(run_id, id);
   `,
+  // 4: small artifact bytes kept in the database, committed with their version row
+  `
+  CREATE TABLE inline_blobs (
+    sha256 TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -22,7 +22,7 @@ import { BlobStore } from './blob-store';
 import { decodeValue } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { migrate } from './sqlite-migrations';
-import type { ArtifactBlobRef, ExperimentSummary, HistoryQuery, PutArtifactResult, RunFilter, Store } from './store';
+import type { ArtifactBlobRef, ExperimentSummary, HistoryQuery, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
 
 export const DB_FILE = 'outpost.db';
 const REJECTED_SHOWN = 100;
@@ -89,11 +89,12 @@ export class SqliteStore implements Store {
         const exists = this.stmt('SELECT 1 FROM runs WHERE id = ?').get(id);
         const experimentId = patch.experiment !== undefined || !exists ? this.experimentId(patch.experiment ?? 'default') : undefined;
         if (!exists) {
-          this.db
-            .prepare(
-              `INSERT INTO runs (id, experiment_id, name, status, start_time) VALUES (?, ?, ?, 'running', ?)`,
-            )
-            .run(id, experimentId, patch.name ?? id, patch.startTime ?? new Date().toISOString());
+          this.stmt(`INSERT INTO runs (id, experiment_id, name, status, start_time) VALUES (?, ?, ?, 'running', ?)`).run(
+            id,
+            experimentId,
+            patch.name ?? id,
+            patch.startTime ?? new Date().toISOString(),
+          );
         }
         const columns: Record<string, unknown> = {
           experiment_id: experimentId,
@@ -123,9 +124,7 @@ export class SqliteStore implements Store {
   }
 
   async getRun(id: string): Promise<RunInfo | null> {
-    const row = this.stmt(`SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`).get(id) as
-      | RunRow
-      | undefined;
+    const row = this.stmt(`SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id WHERE r.id = ?`).get(id) as RunRow | undefined;
     return row ? this.runInfo(row) : null;
   }
 
@@ -135,19 +134,22 @@ export class SqliteStore implements Store {
 
   private runInfo(row: RunRow): RunInfo {
     const metrics: RunInfo['metrics'] = {};
-    const series = this.db
-      .prepare('SELECT name, type, count, last_kind, last_value, last_step FROM series WHERE run_id = ? ORDER BY name')
-      .all(row.id) as { name: string; type: RunInfo['metrics'][string]['type']; count: number; last_kind: number; last_value: unknown; last_step: number | null }[];
+    const series = this.stmt('SELECT name, type, count, last_kind, last_value, last_step FROM series WHERE run_id = ? ORDER BY name').all(row.id) as {
+      name: string;
+      type: RunInfo['metrics'][string]['type'];
+      count: number;
+      last_kind: number;
+      last_value: unknown;
+      last_step: number | null;
+    }[];
     for (const s of series) {
       if (s.count === 0) continue;
       metrics[s.name] = { type: s.type, count: s.count, last: decodeValue(s.last_kind, s.last_value), lastStep: s.last_step };
     }
-    const rejected = this.db
-      .prepare(
-        `SELECT st.name AS stream, st.file, rj.seq AS line, rj.reason FROM rejected rj JOIN streams st ON st.id = rj.stream_id
+    const rejected = this.stmt(
+      `SELECT st.name AS stream, st.file, rj.seq AS line, rj.reason FROM rejected rj JOIN streams st ON st.id = rj.stream_id
          WHERE rj.run_id = ? ORDER BY rj.id LIMIT ?`,
-      )
-      .all(row.id, REJECTED_SHOWN) as { stream: string; file: string | null; line: number; reason: string }[];
+    ).all(row.id, REJECTED_SHOWN) as { stream: string; file: string | null; line: number; reason: string }[];
     const events = this.stmt('SELECT time, kind, path, message FROM events WHERE run_id = ? ORDER BY id').all(row.id) as RunInfo['events'];
     const all = this.latestVersions(row.id);
     return {
@@ -174,18 +176,18 @@ export class SqliteStore implements Store {
 
   async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
     const { where, args } = runWhere(filter);
-    const rows = this.db
-      .prepare(
-        `SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}
+    const rows = this.stmt(
+      `SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}
          ORDER BY r.start_time DESC, r.rowid DESC LIMIT ? OFFSET ?`,
-      )
-      .all(...args, filter.limit ?? -1, filter.offset ?? 0) as RunRow[];
+    ).all(...args, filter.limit ?? -1, filter.offset ?? 0) as RunRow[];
     return rows.map(summaryOf);
   }
 
   async countRuns(filter: RunFilter = {}): Promise<number> {
     const { where, args } = runWhere(filter);
-    return this.stmt(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}`).pluck().get(...args) as number;
+    return this.stmt(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}`)
+      .pluck()
+      .get(...args) as number;
   }
 
   async lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>> {
@@ -200,12 +202,10 @@ export class SqliteStore implements Store {
   }
 
   async listExperiments(): Promise<ExperimentSummary[]> {
-    return this.db
-      .prepare(
-        `SELECT e.name, count(r.id) AS runs, max(r.start_time) AS lastStartTime FROM experiments e
+    return this.stmt(
+      `SELECT e.name, count(r.id) AS runs, max(r.start_time) AS lastStartTime FROM experiments e
          LEFT JOIN runs r ON r.experiment_id = e.id GROUP BY e.id ORDER BY lastStartTime DESC`,
-      )
-      .all() as ExperimentSummary[];
+    ).all() as ExperimentSummary[];
   }
 
   async ingestMetrics(runId: string, batch: MetricBatch, opts: { rawLinesChecked?: boolean } = {}): Promise<BatchAck> {
@@ -218,9 +218,13 @@ export class SqliteStore implements Store {
 
   async recordEvent(runId: string, event: RecordEvent): Promise<void> {
     this.requireRun(runId);
-    this.db
-      .prepare('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)')
-      .run(runId, new Date().toISOString(), event.kind, event.path ?? null, event.message);
+    this.stmt('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)').run(
+      runId,
+      new Date().toISOString(),
+      event.kind,
+      event.path ?? null,
+      event.message,
+    );
   }
 
   private requireRun(runId: string): void {
@@ -230,7 +234,7 @@ export class SqliteStore implements Store {
   }
 
   /** A new version unless the latest one already has these bytes. */
-  async putArtifact(runId: string, artifactPath: string, blob: { size: number; sha256: string }): Promise<PutArtifactResult> {
+  async putArtifact(runId: string, artifactPath: string, blob: StoredBlob): Promise<PutArtifactResult> {
     this.requireRun(runId);
     return this.db
       .transaction((): PutArtifactResult => {
@@ -239,9 +243,15 @@ export class SqliteStore implements Store {
           return { path: artifactPath, size: latest.size, sha256: latest.sha256, time: latest.time, versions: latest.versions, unchanged: true };
         }
         const time = new Date().toISOString();
-        this.db
-          .prepare('INSERT INTO artifact_versions (run_id, path, size, sha256, time) VALUES (?, ?, ?, ?, ?)')
-          .run(runId, artifactPath, blob.size, blob.sha256, time);
+        // In the same transaction as the row naming it: no fsync per small file, and never a row without its bytes.
+        if (blob.bytes) this.stmt('INSERT OR IGNORE INTO inline_blobs (sha256, data) VALUES (?, ?)').run(blob.sha256, blob.bytes);
+        this.stmt('INSERT INTO artifact_versions (run_id, path, size, sha256, time) VALUES (?, ?, ?, ?, ?)').run(
+          runId,
+          artifactPath,
+          blob.size,
+          blob.sha256,
+          time,
+        );
         return { path: artifactPath, size: blob.size, sha256: blob.sha256, time, versions: (latest?.versions ?? 0) + 1, unchanged: false };
       })
       .immediate();
@@ -253,31 +263,31 @@ export class SqliteStore implements Store {
       .transaction(() => {
         const latest = this.latestVersion(runId, artifactPath);
         if (!latest || latest.deleted) return false;
-        this.db
-          .prepare('INSERT INTO artifact_versions (run_id, path, size, sha256, time, deleted) VALUES (?, ?, ?, ?, ?, 1)')
-          .run(runId, artifactPath, latest.size, latest.sha256, new Date().toISOString());
+        this.stmt('INSERT INTO artifact_versions (run_id, path, size, sha256, time, deleted) VALUES (?, ?, ?, ?, ?, 1)').run(
+          runId,
+          artifactPath,
+          latest.size,
+          latest.sha256,
+          new Date().toISOString(),
+        );
         return true;
       })
       .immediate();
   }
 
   private latestVersion(runId: string, artifactPath: string) {
-    return this.db
-      .prepare(
-        `SELECT size, sha256, time, deleted, (SELECT count(*) FROM artifact_versions WHERE run_id = @run AND path = @path AND deleted = 0) AS versions
+    return this.stmt(
+      `SELECT size, sha256, time, deleted, (SELECT count(*) FROM artifact_versions WHERE run_id = @run AND path = @path AND deleted = 0) AS versions
          FROM artifact_versions WHERE run_id = @run AND path = @path ORDER BY id DESC LIMIT 1`,
-      )
-      .get({ run: runId, path: artifactPath }) as { size: number; sha256: string; time: string; deleted: number; versions: number } | undefined;
+    ).get({ run: runId, path: artifactPath }) as { size: number; sha256: string; time: string; deleted: number; versions: number } | undefined;
   }
 
   private latestVersions(runId: string): (ArtifactInfo & { deleted: boolean })[] {
-    const rows = this.db
-      .prepare(
-        `SELECT v.path, v.size, v.sha256, v.time, v.deleted, c.versions FROM artifact_versions v
+    const rows = this.stmt(
+      `SELECT v.path, v.size, v.sha256, v.time, v.deleted, c.versions FROM artifact_versions v
          JOIN (SELECT path, max(id) AS id, sum(deleted = 0) AS versions FROM artifact_versions WHERE run_id = ? GROUP BY path) c ON c.id = v.id
          ORDER BY v.path`,
-      )
-      .all(runId) as { path: string; size: number; sha256: string; time: string; deleted: number; versions: number }[];
+    ).all(runId) as { path: string; size: number; sha256: string; time: string; deleted: number; versions: number }[];
     return rows.map((r) => ({ path: r.path, size: r.size, sha256: r.sha256, time: r.time, versions: r.versions, deleted: r.deleted === 1 }));
   }
 
@@ -288,11 +298,18 @@ export class SqliteStore implements Store {
       .map(({ deleted: _d, ...a }) => a);
   }
 
+  async inlineBlob(sha256: string): Promise<Buffer | null> {
+    return (this.stmt('SELECT data FROM inline_blobs WHERE sha256 = ?').pluck().get(sha256) as Buffer | undefined) ?? null;
+  }
+
   /** The latest live version, or version N (1-based, counting stored versions). */
   async getArtifact(runId: string, artifactPath: string, version?: number): Promise<ArtifactBlobRef | null> {
-    const rows = this.db
-      .prepare('SELECT size, sha256, time, deleted FROM artifact_versions WHERE run_id = ? AND path = ? ORDER BY id')
-      .all(runId, artifactPath) as { size: number; sha256: string; time: string; deleted: number }[];
+    const rows = this.stmt('SELECT size, sha256, time, deleted FROM artifact_versions WHERE run_id = ? AND path = ? ORDER BY id').all(runId, artifactPath) as {
+      size: number;
+      sha256: string;
+      time: string;
+      deleted: number;
+    }[];
     const live = rows.filter((r) => !r.deleted);
     if (version !== undefined) {
       const v = live[version - 1];
@@ -307,9 +324,7 @@ export class SqliteStore implements Store {
     this.requireRun(req.run);
     // "outputs" and "outputs/" name the same folder: stored one way.
     const prefix = req.prefix.replace(/\/$/, '');
-    const files = (await this.listArtifacts(req.run)).filter(
-      (a) => prefix === '' || a.path === prefix || a.path.startsWith(`${prefix}/`),
-    );
+    const files = (await this.listArtifacts(req.run)).filter((a) => prefix === '' || a.path === prefix || a.path.startsWith(`${prefix}/`));
     if (files.length === 0) {
       throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${req.run}" has no artifact under "${req.prefix}"`, 'prefix');
     }
@@ -317,9 +332,13 @@ export class SqliteStore implements Store {
       .transaction((): AssetVersion => {
         const version = ((this.stmt('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;
         const createdTime = new Date().toISOString();
-        const assetId = this.db
-          .prepare('INSERT INTO assets (name, version, source_run, prefix, created_time) VALUES (?, ?, ?, ?, ?)')
-          .run(req.name, version, req.run, prefix, createdTime).lastInsertRowid;
+        const assetId = this.stmt('INSERT INTO assets (name, version, source_run, prefix, created_time) VALUES (?, ?, ?, ?, ?)').run(
+          req.name,
+          version,
+          req.run,
+          prefix,
+          createdTime,
+        ).lastInsertRowid;
         const insert = this.stmt('INSERT INTO asset_files (asset_id, path, size, sha256) VALUES (?, ?, ?, ?)');
         for (const f of files) insert.run(assetId, f.path, f.size, f.sha256);
         return {
@@ -335,18 +354,16 @@ export class SqliteStore implements Store {
   }
 
   async listAssets(): Promise<AssetSummary[]> {
-    return this.db
-      .prepare(
-        `SELECT name, max(version) AS latestVersion, count(*) AS versions, max(created_time) AS updatedTime
+    return this.stmt(
+      `SELECT name, max(version) AS latestVersion, count(*) AS versions, max(created_time) AS updatedTime
          FROM assets GROUP BY name ORDER BY name`,
-      )
-      .all() as AssetSummary[];
+    ).all() as AssetSummary[];
   }
 
   async getAsset(name: string): Promise<AssetVersion[] | null> {
-    const rows = this.db
-      .prepare('SELECT id, name, version, source_run AS sourceRun, prefix, created_time AS createdTime FROM assets WHERE name = ? ORDER BY version')
-      .all(name) as (Omit<AssetVersion, 'files'> & { id: number })[];
+    const rows = this.stmt(
+      'SELECT id, name, version, source_run AS sourceRun, prefix, created_time AS createdTime FROM assets WHERE name = ? ORDER BY version',
+    ).all(name) as (Omit<AssetVersion, 'files'> & { id: number })[];
     if (rows.length === 0) return null;
     const filesOf = this.stmt('SELECT path, size, sha256 FROM asset_files WHERE asset_id = ? ORDER BY path');
     return rows.map(({ id, ...r }) => ({ ...r, files: filesOf.all(id) as AssetVersion['files'] }));

@@ -44,6 +44,12 @@ export interface ArtifactBlobRef {
   version: number;
 }
 
+export interface StoredBlob {
+  size: number;
+  sha256: string;
+  bytes?: Buffer;
+}
+
 export interface PutArtifactResult extends ArtifactInfo {
   unchanged: boolean;
 }
@@ -64,10 +70,13 @@ export interface Store {
   ingestMetrics(runId: string, batch: MetricBatch, opts?: { rawLinesChecked?: boolean }): Promise<BatchAck>;
   metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null>;
   recordEvent(runId: string, event: RecordEvent): Promise<void>;
-  putArtifact(runId: string, path: string, blob: { size: number; sha256: string }): Promise<PutArtifactResult>;
+  /** `blob.bytes`, when given, are stored in the database itself (small files), else blobs/ holds them. */
+  putArtifact(runId: string, path: string, blob: StoredBlob): Promise<PutArtifactResult>;
   deleteArtifact(runId: string, path: string): Promise<boolean>;
   listArtifacts(runId: string): Promise<ArtifactInfo[]>;
   getArtifact(runId: string, path: string, version?: number): Promise<ArtifactBlobRef | null>;
+  /** The bytes of a blob kept in the database, or null when blobs/ holds it. */
+  inlineBlob(sha256: string): Promise<Buffer | null>;
   promote(req: PromoteRequest): Promise<AssetVersion>;
   listAssets(): Promise<AssetSummary[]>;
   getAsset(name: string): Promise<AssetVersion[] | null>;

@@ -1,13 +1,21 @@
 import { createHash } from 'crypto';
+import fs from 'fs';
+import path from 'path';
 import { startTempService } from './in-process-service';
 import { jsonRequest, rawRequest } from './raw-http';
 
-describe('artifact downloads over HTTP', () => {
+// 1,000 bytes are kept in the database (service.inlineBlobBytes); 100,000 in blobs/ and sent by
+// @fastify/send: both answer the same way.
+describe.each([
+  ['in the database', 1000],
+  ['in blobs/', 100_000],
+])('artifact downloads over HTTP, stored %s', (where, size) => {
   let svc: Awaited<ReturnType<typeof startTempService>>;
-  const bytes = Buffer.from(Array.from({ length: 1000 }, (_, i) => i % 251));
+  const bytes = Buffer.from(Array.from({ length: size }, (_, i) => i % 251));
   const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
   const put = (p: string, body: Buffer) =>
     rawRequest(svc.url, { method: 'PUT', path: `/api/v1/runs/r1/artifacts/${p}`, headers: { 'content-type': 'application/octet-stream', 'x-outpost-sha256': sha(body) }, body });
+  const get = (headers: Record<string, string> = {}) => rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers });
 
   beforeAll(async () => {
     svc = await startTempService();
@@ -16,43 +24,70 @@ describe('artifact downloads over HTTP', () => {
   });
   afterAll(() => svc.stopAndClean());
 
+  test('the bytes are where their size says', () => {
+    const file = path.join(svc.dataDir, 'blobs', sha(bytes).slice(0, 2), sha(bytes));
+    expect(fs.existsSync(file)).toBe(where === 'in blobs/');
+  });
+
   test('a whole download carries the bytes, their sha256 and the version', async () => {
-    const res = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin' });
+    const res = await get();
     expect(res.status).toBe(200);
     expect(res.body.equals(bytes)).toBe(true);
-    expect(res.headers['content-length']).toBe('1000');
+    expect(res.headers['content-length']).toBe(String(size));
     expect(res.headers['x-outpost-sha256']).toBe(sha(bytes));
     expect(res.headers['x-outpost-version']).toBe('1');
     expect(res.headers['accept-ranges']).toBe('bytes');
   });
 
   test('a Range request gets 206 and exactly those bytes', async () => {
-    const res = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers: { range: 'bytes=100-199' } });
+    const res = await get({ range: 'bytes=100-199' });
     expect(res.status).toBe(206);
-    expect(res.headers['content-range']).toBe('bytes 100-199/1000');
+    expect(res.headers['content-range']).toBe(`bytes 100-199/${size}`);
     expect(res.body.equals(bytes.subarray(100, 200))).toBe(true);
   });
 
   test('an open-ended and a suffix range work too', async () => {
-    const tail = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers: { range: 'bytes=990-' } });
+    const tail = await get({ range: `bytes=${size - 10}-` });
     expect(tail.status).toBe(206);
-    expect(tail.body.equals(bytes.subarray(990))).toBe(true);
-    const suffix = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers: { range: 'bytes=-5' } });
-    expect(suffix.body.equals(bytes.subarray(995))).toBe(true);
+    expect(tail.body.equals(bytes.subarray(size - 10))).toBe(true);
+    const suffix = await get({ range: 'bytes=-5' });
+    expect(suffix.body.equals(bytes.subarray(size - 5))).toBe(true);
   });
 
   test('a suffix range longer than the file gets the whole file (RFC 9110)', async () => {
-    const res = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers: { range: 'bytes=-65536' } });
+    const res = await get({ range: 'bytes=-1000000' });
     expect(res.status).toBe(206);
-    expect(res.headers['content-range']).toBe('bytes 0-999/1000');
+    expect(res.headers['content-range']).toBe(`bytes 0-${size - 1}/${size}`);
     expect(res.body.equals(bytes)).toBe(true);
   });
 
   test('a range beyond the end is a 416 JSON error', async () => {
-    const res = await rawRequest(svc.url, { path: '/api/v1/runs/r1/artifacts/outputs/data.bin', headers: { range: 'bytes=5000-6000' } });
+    const res = await get({ range: 'bytes=5000000-6000000' });
     expect(res.status).toBe(416);
     expect(res.json().error).toMatchObject({ code: 'OUTPOST_ERR_RANGE', field: 'range' });
   });
+
+  test('the ETag answers a conditional request with 304', async () => {
+    const etag = (await get()).headers.etag!;
+    expect(etag).toBeTruthy();
+    const res = await get({ 'if-none-match': etag });
+    expect(res.status).toBe(304);
+    expect(res.body.length).toBe(0);
+  });
+});
+
+describe('artifact versions, deletion and promotion over HTTP', () => {
+  let svc: Awaited<ReturnType<typeof startTempService>>;
+  const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+  const put = (p: string, body: Buffer) =>
+    rawRequest(svc.url, { method: 'PUT', path: `/api/v1/runs/r1/artifacts/${p}`, headers: { 'content-type': 'application/octet-stream', 'x-outpost-sha256': sha(body) }, body });
+
+  beforeAll(async () => {
+    svc = await startTempService();
+    await jsonRequest(svc.url, 'PUT', '/api/v1/runs/r1', {});
+    expect((await put('outputs/data.bin', Buffer.alloc(1000, 7))).status).toBe(201);
+  });
+  afterAll(() => svc.stopAndClean());
 
   test('older versions stay downloadable by number', async () => {
     const v2 = Buffer.from('second version');
