@@ -44,7 +44,8 @@ export class OutputsSync {
   private state = new Map<string, FileState>();
   private readonly stateFile: string;
   private stable = new Map<string, { timer: NodeJS.Timeout; last: FileStat | null }>();
-  private queued = new Set<string>();
+  /** Files to upload, with the stat that found them stable (null: stat again). */
+  private queued = new Map<string, FileStat | null>();
   private active = new Set<string>();
   private removals = new Set<string>();
   private drainWaiters: (() => void)[] = [];
@@ -61,7 +62,7 @@ export class OutputsSync {
     this.stateFile = path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE);
     this.reconcileGap = d.settings.reconcileIntervalMs;
     this.watcher = new OutputsWatcher(d.outputsDir, {
-      touched: (rel) => this.touched(rel),
+      touched: (rel, st) => this.touched(rel, st),
       removed: (rel) => this.removed(rel),
       escaped: (rel, target) => this.escaped(rel, target),
     });
@@ -136,7 +137,7 @@ export class OutputsSync {
     for (const w of this.drainWaiters.splice(0)) w();
   }
 
-  private touched(rel: string): void {
+  private touched(rel: string, st?: FileStat): void {
     if (this.closed) return;
     this.activity = true;
     const s = this.stable.get(rel);
@@ -147,23 +148,21 @@ export class OutputsSync {
     };
     this.stable.set(rel, entry);
     // The stat now is what the first check compares with: one period, not two.
-    void this.watcher.statInside(rel).then((st) => {
-      if (this.stable.get(rel) === entry && !entry.last) entry.last = st;
-    });
+    entry.last ??= st ?? this.watcher.statInside(rel);
   }
 
   /** Stable = the same size and mtime as one period ago. */
   private async checkStable(rel: string): Promise<void> {
     const entry = this.stable.get(rel);
     if (!entry || this.closed) return;
-    const now = await this.watcher.statInside(rel);
+    const now = this.watcher.statInside(rel);
     if (!now) {
       this.stable.delete(rel);
       return;
     }
     if (sameStat(entry.last ?? undefined, now)) {
       this.stable.delete(rel);
-      if (!sameStat(this.state.get(rel), now)) this.enqueue(rel);
+      if (!sameStat(this.state.get(rel), now)) this.enqueue(rel, now);
       return;
     }
     entry.last = now;
@@ -200,10 +199,10 @@ export class OutputsSync {
       seen.add(f.rel);
       if (sameStat(this.state.get(f.rel), f)) continue;
       if (this.d.modifiedBefore !== undefined && f.mtimeMs > this.d.modifiedBefore) continue;
-      if (immediate) this.enqueue(f.rel);
+      if (immediate) this.enqueue(f.rel, { size: f.size, mtimeMs: f.mtimeMs });
       else if (!this.stable.has(f.rel) && !this.queued.has(f.rel) && !this.active.has(f.rel)) {
         found = true;
-        this.touched(f.rel);
+        this.touched(f.rel, { size: f.size, mtimeMs: f.mtimeMs });
       }
     }
     for (const rel of [...this.state.keys()]) {
@@ -214,18 +213,18 @@ export class OutputsSync {
     return found;
   }
 
-  private enqueue(rel: string): void {
-    this.queued.add(rel);
+  private enqueue(rel: string, st: FileStat | null = null): void {
+    this.queued.set(rel, st);
     this.pump();
   }
 
   private pump(): void {
-    for (const rel of this.queued) {
+    for (const [rel, st] of this.queued) {
       if (this.active.size >= this.d.settings.uploadConcurrency) return;
       if (this.active.has(rel)) continue; // a newer version waits for the current upload
       this.queued.delete(rel);
       this.active.add(rel);
-      void this.sync(rel).finally(() => {
+      void this.sync(rel, st).finally(() => {
         this.active.delete(rel);
         this.pump();
         this.checkDrained();
@@ -234,10 +233,11 @@ export class OutputsSync {
     this.checkDrained();
   }
 
-  private async sync(rel: string): Promise<void> {
+  /** `found`: the stat that made the file due, if fresh; the read checks the file against it anyway. */
+  private async sync(rel: string, found: FileStat | null): Promise<void> {
     const abs = path.join(this.d.outputsDir, rel);
     const artifactPath = `${this.d.prefix}${rel}`;
-    const before = await this.watcher.statInside(rel);
+    const before = found ?? this.watcher.statInside(rel);
     if (!before) return;
     const known = this.state.get(rel);
     if (sameStat(known, before)) return;
@@ -249,20 +249,25 @@ export class OutputsSync {
       return;
     }
     try {
-      const prepared = await prepareUpload(abs, before);
-      const { sha256 } = prepared;
-      if (known?.sha256 === sha256 && known.state === 'uploaded') {
-        this.setState(rel, { ...before, state: 'uploaded', sha256 }); // touched, not changed
+      // A big file of the size already sent may be that file touched: hashing it first can save sending it.
+      const prepared = await prepareUpload(abs, before, known?.state === 'uploaded' && known.size === before.size);
+      if (prepared.sha256 !== null && known?.sha256 === prepared.sha256 && known.state === 'uploaded') {
+        this.setState(rel, { ...before, state: 'uploaded', sha256: prepared.sha256 }); // touched, not changed
         return;
       }
       await this.d.runReady();
       let attempts = 0;
-      await withRetry(
+      const stored = await withRetry(
         () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared, attempts++ > 0),
-        untilDeadline(this.d.settings, () => this.giveUpAt, (m) => this.d.log.warn(m), `upload of ${artifactPath} failed`),
+        untilDeadline(
+          this.d.settings,
+          () => this.giveUpAt,
+          (m) => this.d.log.warn(m),
+          `upload of ${artifactPath} failed`,
+        ),
       );
       this.uploads++;
-      this.setState(rel, { ...before, state: 'uploaded', sha256 });
+      this.setState(rel, { ...before, state: 'uploaded', sha256: stored.sha256 });
       this.d.log.debug(`uploaded ${artifactPath} (${before.size} bytes)`);
     } catch (err) {
       if (err instanceof GaveUp) {
@@ -270,11 +275,16 @@ export class OutputsSync {
         return;
       }
       const api = err instanceof FileChanged ? null : toApiError(err);
-      if (err instanceof FileChanged || api?.code === 'OUTPOST_ERR_HASH_MISMATCH' || api?.code === 'OUTPOST_ERR_LENGTH_MISMATCH' || (err as NodeJS.ErrnoException).code === 'ENOENT') {
+      if (
+        err instanceof FileChanged ||
+        api?.code === 'OUTPOST_ERR_HASH_MISMATCH' ||
+        api?.code === 'OUTPOST_ERR_LENGTH_MISMATCH' ||
+        (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ) {
         // Rewritten during the upload: that version is discarded; try again once it settles, or
         // at once when the run is ending (a stability timer would not be waited for).
         if (this.giveUpAt === Infinity && !this.closed) this.touched(rel);
-        else if (Date.now() < this.giveUpAt) this.queued.add(rel);
+        else if (Date.now() < this.giveUpAt) this.queued.set(rel, null);
         return;
       }
       this.refuse(rel, artifactPath, before, api!);
@@ -292,7 +302,10 @@ export class OutputsSync {
   private async sendRemoval(rel: string): Promise<void> {
     try {
       await this.d.runReady();
-      await withRetry(() => this.d.api.delete(artifactUrl(this.d.runId, `${this.d.prefix}${rel}`)), untilDeadline(this.d.settings, () => this.giveUpAt));
+      await withRetry(
+        () => this.d.api.delete(artifactUrl(this.d.runId, `${this.d.prefix}${rel}`)),
+        untilDeadline(this.d.settings, () => this.giveUpAt),
+      );
     } catch (err) {
       this.d.log.warn(`marking ${this.d.prefix}${rel} deleted failed: ${(err as Error).message}`);
     } finally {
