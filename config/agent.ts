@@ -29,7 +29,7 @@ export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
   maxBufferedLines: 40_000, // lines read but not yet acknowledged; reading pauses above it
   fileStableMs: 300, // ms a file's size and mtime must stay unchanged before it is uploaded
   reconcileIntervalMs: 15_000, // ms between full scans of outputs/ while files change (watch events can be lost)
-  reconcileMaxIntervalMs: 240_000, // ms between scans once nothing changes: the gap doubles up to this
+  reconcileMaxIntervalMs: 240_000, // ms between scans once nothing changes: the gap quadruples up to this
   uploadConcurrency: 8, // files uploaded at once (small files are latency-bound)
   fileStateFlushMs: 500, // ms between writes of the outputs/ state file
   retryInitialMs: 200, // ms before the first retry
