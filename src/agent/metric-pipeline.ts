@@ -10,7 +10,7 @@ import type { AgentSettings } from '../../config/agent';
 import type { AxiosInstance } from 'axios';
 import { ApiError } from '../http/api-client';
 import type { Logger } from '../log/logger';
-import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, WireLine } from '../protocol';
+import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, WireLine, isLoopback } from '../protocol';
 import { GaveUp, untilDeadline, withRetry } from './retry';
 import type { SpoolCheckpoint } from './spool-checkpoint';
 import { SpoolPosition, SpoolSegment, SpoolTailer, StreamReset } from './spool-tailer';
@@ -66,7 +66,12 @@ export class MetricPipeline {
   acked: SpoolPosition | null = null;
   linesAcked = 0;
 
-  constructor(private readonly d: PipelineDeps) {}
+  /** A service on this machine: gzip would cost both ends CPU to save bandwidth there is plenty of. */
+  private readonly loopback: boolean;
+
+  constructor(private readonly d: PipelineDeps) {
+    this.loopback = isLoopback(new URL(d.api.defaults.baseURL ?? 'http://localhost').hostname);
+  }
 
   async start(): Promise<void> {
     this.acked = await this.d.checkpoint.load();
@@ -252,20 +257,30 @@ export class MetricPipeline {
 
   private async sendUntilDone(): Promise<void> {
     await this.d.runReady();
-    for (;;) {
-      const batch = this.queue[0];
-      if (!batch) {
-        if (this.stopped || (this.finishing && this.readerExited && !this.current)) return;
-        await this.sleep('sender', IDLE_SENDER_MS); // seal() wakes it at once
-        continue;
+    // The checkpoint of one batch is written while the next is on its way (two fsyncs off the
+    // critical path); each waits for the one before, so they stay in order.
+    let saved: Promise<void> = Promise.resolve();
+    try {
+      for (;;) {
+        const batch = this.queue[0];
+        if (!batch) {
+          if (this.stopped || (this.finishing && this.readerExited && !this.current)) return;
+          await this.sleep('sender', IDLE_SENDER_MS); // seal() wakes it at once
+          continue;
+        }
+        await this.send(batch);
+        this.queue.shift();
+        this.bufferedLines -= batch.count;
+        this.linesAcked += batch.count;
+        await saved;
+        saved = this.d.checkpoint.save(batch.end).then(() => {
+          this.acked = batch.end;
+          this.poke();
+        });
+        saved.catch(() => undefined); // observed by the next await; not an unhandled rejection meanwhile
       }
-      await this.send(batch);
-      this.queue.shift();
-      this.bufferedLines -= batch.count;
-      this.linesAcked += batch.count;
-      await this.d.checkpoint.save(batch.end);
-      this.acked = batch.end;
-      this.poke();
+    } finally {
+      await saved;
     }
   }
 
@@ -339,10 +354,12 @@ export class MetricPipeline {
       [BATCH_HEADERS.time]: String(batch.readTime),
     };
     const threshold = this.d.settings.compressBatchesOverBytes;
-    if (threshold > 0 && body.length > threshold) {
+    const raw = body.length;
+    if (threshold > 0 && raw > threshold && !this.loopback) {
       body = await gzipAsync(body, { level: 1 });
       headers['content-encoding'] = 'gzip';
     }
+    this.d.log.debug(`sending lines ${batch.firstSeq}-${batch.firstSeq + batch.count - 1}: ${raw} bytes${headers['content-encoding'] ? `, gzipped to ${body.length}` : ''}`);
     const ack = (await this.d.api.post(url, body, { headers })).data as NdjsonBatchAck;
     for (const r of ack.rejected ?? []) this.d.log.warn(`rejected: ${r.reason}`);
     return ack;

@@ -4,3 +4,4 @@ export * from './errors';
 export * from './metric-line';
 export * from './run-folder';
 export * from './project-dir';
+export * from './loopback';

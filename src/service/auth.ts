@@ -3,10 +3,6 @@ import { timingSafeEqual } from 'crypto';
 import type { FastifyInstance } from 'fastify';
 import { errorBody } from './error-handler';
 
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
-}
-
 export function installAuth(app: FastifyInstance, token: string | undefined): void {
   if (!token) return;
   const expected = Buffer.from(`Bearer ${token}`);

@@ -2,10 +2,10 @@
 import fs from 'fs';
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
+import { isLoopback } from '../protocol';
 import type { Logger } from '../log/logger';
 import { SqliteStore } from '../store/sqlite-store';
 import { buildApp } from './app';
-import { isLoopback } from './auth';
 
 export interface ServiceOptions {
   host?: string;

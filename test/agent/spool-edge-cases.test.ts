@@ -3,7 +3,7 @@ import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
 import type { AckWatermark, RunInfo } from '../../src/protocol';
-import { AgentProcess, serverForFile, startAgentProcess, until } from './agent-process';
+import { AgentProcess, agentEnv, serverForFile, startAgentProcess, until } from './agent-process';
 
 const shared = serverForFile('outpost-spool-');
 
@@ -147,4 +147,26 @@ test('a valid line near the size limit whose numbers re-encode longer (1e5 -> 10
   expect(((await values('long-valid', 'series'))[0] as number[]).length).toBe(10500);
   expect(await values('long-valid', 'after')).toEqual([1]);
   expect((await info('long-valid')).rejectedLines).toBe(0);
+});
+
+test('big batches are gzipped on their way to a service elsewhere, not to one on this machine', async () => {
+  // [::ffff:127.0.0.1] is this machine spelled as an IPv6 address: not recognised as loopback,
+  // so the agent behaves as with a remote service while the traffic stays on loopback.
+  const port = new URL(shared.server.url).port;
+  const lines = Array.from({ length: 20_000 }, (_, i) => `{"name":"x","value":${i},"step":${i}}\n`).join(''); // ~700 KB
+  const env = { ...agentEnv(), OUTPOST_LOG_LEVEL: 'debug' };
+  for (const [runId, server, gzipped] of [
+    ['remote-ish', `http://[::ffff:127.0.0.1]:${port}`, true],
+    ['local', shared.server.url, false],
+  ] as const) {
+    const spool = spoolOf(runId);
+    fs.writeFileSync(spool, lines);
+    const agent = startAgentProcess(['--run', runId, '--dir', shared.dir, '--server', server], env);
+    await until(() => watermark(spool)?.line === 20_000, `${runId}: all lines acknowledged`);
+    await stop(agent);
+    expect(agent.output().includes('gzipped to')).toBe(gzipped);
+    const got = await values(runId, 'x');
+    expect(got).toHaveLength(20_000);
+    expect(got.every((v, i) => v === i)).toBe(true);
+  }
 });
