@@ -260,6 +260,7 @@ export class MetricPipeline {
     // The checkpoint of one batch is written while the next is on its way (two fsyncs off the
     // critical path); each waits for the one before, so they stay in order.
     let saved: Promise<void> = Promise.resolve();
+    let failed = false;
     try {
       for (;;) {
         const batch = this.queue[0];
@@ -279,14 +280,22 @@ export class MetricPipeline {
         });
         saved.catch(() => undefined); // observed by the next await; not an unhandled rejection meanwhile
       }
+    } catch (err) {
+      failed = true; // this error is the one to report, not a checkpoint failure after it
+      throw err;
     } finally {
-      await saved;
+      if (!failed) await saved;
     }
   }
 
   /** Sends until acknowledged; repairs what a 4xx says can be repaired. */
   private async send(batch: Batch): Promise<BatchAck> {
-    const retry = untilDeadline(this.d.settings, () => this.giveUpAt, (m) => this.d.log.warn(m), 'metric batch not acknowledged');
+    const retry = untilDeadline(
+      this.d.settings,
+      () => this.giveUpAt,
+      (m) => this.d.log.warn(m),
+      'metric batch not acknowledged',
+    );
     for (;;) {
       try {
         return await withRetry(() => this.post(batch), retry);
@@ -359,7 +368,9 @@ export class MetricPipeline {
       body = await gzipAsync(body, { level: 1 });
       headers['content-encoding'] = 'gzip';
     }
-    this.d.log.debug(`sending lines ${batch.firstSeq}-${batch.firstSeq + batch.count - 1}: ${raw} bytes${headers['content-encoding'] ? `, gzipped to ${body.length}` : ''}`);
+    this.d.log.debug(
+      `sending lines ${batch.firstSeq}-${batch.firstSeq + batch.count - 1}: ${raw} bytes${headers['content-encoding'] ? `, gzipped to ${body.length}` : ''}`,
+    );
     const ack = (await this.d.api.post(url, body, { headers })).data as NdjsonBatchAck;
     for (const r of ack.rejected ?? []) this.d.log.warn(`rejected: ${r.reason}`);
     return ack;

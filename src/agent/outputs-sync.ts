@@ -10,7 +10,7 @@ import { ApiError, artifactUrl, toApiError } from '../http/api-client';
 import type { Logger } from '../log/logger';
 import { FILES_STATE_FILE, RecordEvent } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
-import { FileChanged, FileStat, prepareUpload, sameStat, uploadFile } from './file-uploader';
+import { FileChanged, FileStat, prepareUpload, sameStat, TrailersNotHonoured, uploadFile } from './file-uploader';
 import { OutputsWatcher } from './outputs-watcher';
 import { GaveUp, untilDeadline, withRetry } from './retry';
 
@@ -56,6 +56,8 @@ export class OutputsSync {
   private escapedWarned = new Set<string>();
   private giveUpAt = Infinity;
   private closed = false;
+  /** False once the service has been seen not to receive trailers: big files are then hashed first. */
+  private trailers = true;
   uploads = 0;
 
   constructor(private readonly d: OutputsSyncDeps) {
@@ -251,15 +253,14 @@ export class OutputsSync {
     }
     try {
       // A big file of the size already sent may be that file touched: hashing it first can save sending it.
-      const prepared = await prepareUpload(abs, before, known?.state === 'uploaded' && known.size === before.size);
+      const prepared = await prepareUpload(abs, before, !this.trailers || (known?.state === 'uploaded' && known.size === before.size));
       if (prepared.sha256 !== null && known?.sha256 === prepared.sha256 && known.state === 'uploaded') {
         this.setState(rel, { ...before, state: 'uploaded', sha256: prepared.sha256 }); // touched, not changed
         return;
       }
       await this.d.runReady();
-      let attempts = 0;
       const stored = await withRetry(
-        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared, attempts++ > 0),
+        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared, this.trailers),
         untilDeadline(
           this.d.settings,
           () => this.giveUpAt,
@@ -271,6 +272,12 @@ export class OutputsSync {
       this.setState(rel, { ...before, state: 'uploaded', sha256: stored.sha256 });
       this.d.log.debug(`uploaded ${artifactPath} (${before.size} bytes)`);
     } catch (err) {
+      if (err instanceof TrailersNotHonoured) {
+        if (this.trailers) this.d.log.warn(`${err.message}: from now on big files are hashed before they are sent`);
+        this.trailers = false;
+        this.queued.set(rel, null);
+        return;
+      }
       if (err instanceof GaveUp) {
         this.d.log.warn(`${artifactPath} not uploaded before the deadline; \`outpost sync\` will finish it`);
         return;

@@ -40,6 +40,8 @@ export interface TailerOptions {
 }
 
 const FINGERPRINT_BYTES = 256;
+/** Older than this, a file's ctime cannot share a timestamp tick with a change made after we look. */
+const CTIME_SETTLED_MS = 100;
 const NEWLINE = 0x0a;
 
 export class SpoolTailer {
@@ -155,7 +157,9 @@ export class SpoolTailer {
     if (!st) return false;
     this.size = st.size;
     if (this.fh) {
-      // The same file, untouched since the last look: nothing can have happened to it.
+      // The same file, untouched since the last look: nothing can have happened to it. (lastSeen
+      // is only kept once its ctime was well before the look, so a later change, even within a
+      // coarse timestamp tick of it, shows in ctime.)
       const seen = this.lastSeen;
       if (seen && st.ino === seen.ino && st.dev === seen.dev && st.size === seen.size && st.mtimeMs === seen.mtimeMs && st.ctimeMs === seen.ctimeMs)
         return true;
@@ -177,7 +181,7 @@ export class SpoolTailer {
         await this.reset('truncated', `${this.file} was truncated and rewritten (its first bytes changed); it is read as a new stream`);
         return this.ensureOpen();
       }
-      this.lastSeen = st;
+      this.lastSeen = st.ctimeMs < Date.now() - CTIME_SETTLED_MS ? st : null;
       return true;
     }
     this.fh = await fsp.open(this.file, 'r');

@@ -11,6 +11,7 @@ export const ERRORS = {
   OUTPOST_ERR_BAD_LINE: { status: 400, message: 'invalid metric line' },
   OUTPOST_ERR_LENGTH_MISMATCH: { status: 400, message: 'body length differs from the declared length' },
   OUTPOST_ERR_HASH_MISMATCH: { status: 400, message: 'sha256 of the body differs from the declared one' },
+  OUTPOST_ERR_TRAILER_MISSING: { status: 400, message: 'a trailer was announced but did not arrive' },
   OUTPOST_ERR_LENGTH_REQUIRED: { status: 411, message: 'Content-Length is required' },
   OUTPOST_ERR_TOO_LARGE: { status: 413, message: 'too large' },
   OUTPOST_ERR_UNAUTHORIZED: { status: 401, message: 'a valid bearer token is required' },

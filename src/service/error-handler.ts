@@ -34,6 +34,11 @@ export function installErrorHandler(app: FastifyInstance, log: Logger): void {
     if (err instanceof SyntaxError || (err as FastifyError).statusCode === 400) {
       return reply.status(400).send(errorBody('OUTPOST_ERR_BAD_REQUEST', `malformed body: ${err.message}`, 'body'));
     }
+    // The client went away mid-body (the agent drops an upload whose file changed): nobody to answer.
+    if (request.raw.destroyed && (err as NodeJS.ErrnoException).code === 'ECONNRESET') {
+      log.debug(`${request.method} ${request.url}: the client closed the connection (${err.message})`);
+      return reply;
+    }
     const status = (err as FastifyError).statusCode ?? 500;
     if (status >= 500) log.error(`${request.method} ${request.url} failed: ${err.stack ?? err.message}`);
     const code: ErrorCode = status === 413 ? 'OUTPOST_ERR_TOO_LARGE' : status >= 500 ? 'OUTPOST_ERR_INTERNAL' : 'OUTPOST_ERR_BAD_REQUEST';

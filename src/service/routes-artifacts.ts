@@ -7,7 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { settings } from '../../config';
 import { ARTIFACT_HEADERS, OutpostError, artifactPathProblem } from '../protocol';
 import { inlineBlob, type WrittenBlob } from '../store/blob-store';
-import type { Store, StoredBlob } from '../store/store';
+import type { ArtifactBlobRef, Store, StoredBlob } from '../store/store';
 
 // Decoded once by the router; anything still percent-encoded is a second layer of encoding.
 const ENCODED_TRICK = /%(2e|2f|5c|00)/i;
@@ -23,7 +23,7 @@ export function checkedArtifactPath(raw: string | undefined): string {
 /** Content-Length, or x-outpost-size for a chunked body (one that carries its hash as a trailer). */
 function declaredLength(request: FastifyRequest): number {
   const raw = request.headers['content-length'] ?? request.headers[ARTIFACT_HEADERS.size];
-  const field = request.headers['content-length'] === undefined ? ARTIFACT_HEADERS.size : 'content-length';
+  const field = lengthField(request);
   if (raw === undefined)
     throw new OutpostError(
       'OUTPOST_ERR_LENGTH_REQUIRED',
@@ -34,6 +34,10 @@ function declaredLength(request: FastifyRequest): number {
   if (!Number.isSafeInteger(length) || length < 0)
     throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `${field} must be a whole number of bytes, not ${JSON.stringify(raw)}`, field);
   return length;
+}
+
+function lengthField(request: FastifyRequest): string {
+  return request.headers['content-length'] === undefined ? ARTIFACT_HEADERS.size : 'content-length';
 }
 
 /** A small body, whole, in memory (at most `length` bytes: service.inlineBlobBytes bounds it). */
@@ -64,7 +68,7 @@ export function artifactRoutes(app: FastifyInstance, store: Store): void {
       throw new OutpostError(
         'OUTPOST_ERR_TOO_LARGE',
         `artifact "${artifactPath}" is ${length} bytes, over the ${max}-byte limit (limits.maxFileBytes)`,
-        'content-length',
+        lengthField(request),
       );
     }
     if (!(await store.runExists(id))) {
@@ -81,8 +85,9 @@ export function artifactRoutes(app: FastifyInstance, store: Store): void {
         throw new OutpostError('OUTPOST_ERR_LENGTH_MISMATCH', `artifact "${artifactPath}": received ${b.size} bytes, ${length} were declared`, 'body');
       const expected = request.headers[ARTIFACT_HEADERS.sha256] ?? (hashInTrailer ? request.raw.trailers[ARTIFACT_HEADERS.sha256] : undefined);
       if (hashInTrailer && typeof expected !== 'string') {
+        // A proxy that buffers bodies drops trailers: the agent then declares the hash up front.
         throw new OutpostError(
-          'OUTPOST_ERR_HASH_MISMATCH',
+          'OUTPOST_ERR_TRAILER_MISSING',
           `artifact "${artifactPath}": a ${ARTIFACT_HEADERS.sha256} trailer was announced but not sent`,
           ARTIFACT_HEADERS.sha256,
         );
@@ -130,18 +135,13 @@ async function downloadArtifact(store: Store, request: ArtifactRequest, reply: F
     if (!(await store.runExists(id))) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
     throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${id}" has no artifact "${artifactPath}"${version ? ` version ${version}` : ''}`, 'path');
   }
-  reply.header('content-type', 'application/octet-stream');
-  reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(path.posix.basename(artifactPath))}`);
-  reply.header(ARTIFACT_HEADERS.sha256, ref.sha256);
-  reply.header('x-outpost-version', String(ref.version));
-  // RFC 9110 14.1.2: a suffix range longer than the file selects all of it; @fastify/send and range-parser answer
-  // 416 instead, so such a range is rewritten to the whole file.
+  // RFC 9110 14.1.2: a suffix range longer than the file selects all of it; @fastify/send and
+  // range-parser answer 416 instead, so such a range is rewritten to the whole file.
   const suffix = /^bytes=-(\d+)$/.exec(request.headers.range ?? '');
   if (suffix && Number(suffix[1]) >= ref.size && ref.size > 0) request.raw.headers.range = 'bytes=0-';
   const inline = await store.inlineBlob(ref.sha256);
-  if (inline) return sendInline(request, reply, inline, ref.sha256, artifactPath);
-  const blobPath = store.blobs.pathOf(ref.sha256);
-  const sent = await send(request.raw, `/${path.relative(store.blobs.blobDir, blobPath)}`, {
+  if (inline) return sendInline(request, reply, inline, ref);
+  const sent = await send(request.raw, `/${path.relative(store.blobs.blobDir, store.blobs.pathOf(ref.sha256))}`, {
     root: store.blobs.blobDir,
     contentType: false,
     cacheControl: false,
@@ -155,27 +155,46 @@ async function downloadArtifact(store: Store, request: ArtifactRequest, reply: F
   }
   reply.status(sent.statusCode);
   reply.headers(sent.headers as Record<string, string>);
-  reply.header('content-type', 'application/octet-stream');
+  downloadHeaders(reply, ref);
   return reply.send(sent.stream);
+}
+
+/** Set last, once nothing can fail: an error answer carries none of them. */
+function downloadHeaders(reply: FastifyReply, ref: ArtifactBlobRef): void {
+  reply.header('content-type', 'application/octet-stream');
+  reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(path.posix.basename(ref.path))}`);
+  reply.header(ARTIFACT_HEADERS.sha256, ref.sha256);
+  reply.header('x-outpost-version', String(ref.version));
 }
 
 function rangeError(artifactPath: string, size: number): OutpostError {
   return new OutpostError('OUTPOST_ERR_RANGE', `range not satisfiable for "${artifactPath}" (${size} bytes)`, 'range');
 }
 
-/** A small artifact from the database, with the same ETag and single-range answers as a file. */
-function sendInline(request: ArtifactRequest, reply: FastifyReply, bytes: Buffer, sha256: string, artifactPath: string) {
-  const etag = `"${sha256}"`;
+/**
+ * A small artifact from the database, answered as @fastify/send answers for a file: If-None-Match
+ * (304), If-Range, one byte range (206) or the whole file, 416 for a range it cannot serve. Its
+ * ETag is the sha256, strong (a version's bytes never change); files get send's size-and-mtime one.
+ */
+function sendInline(request: ArtifactRequest, reply: FastifyReply, bytes: Buffer, ref: ArtifactBlobRef) {
+  const etag = `"${ref.sha256}"`;
+  const ifNoneMatch = request.headers['if-none-match'];
+  if (ifNoneMatch && ifNoneMatch.split(',').some((t) => ['*', etag, `W/${etag}`].includes(t.trim()))) {
+    return reply.status(304).header('etag', etag).send();
+  }
+  // A Range meant for another version (If-Range names another ETag, or a date) gets the whole file.
+  const ifRange = request.headers['if-range'];
+  const range = request.headers.range && (!ifRange || ifRange === etag) ? request.headers.range : undefined;
+  const ranges = range ? parseRange(bytes.length, range, { combine: true }) : undefined;
+  if (ranges === -1 || ranges === -2) {
+    reply.header('content-range', `bytes */${bytes.length}`);
+    throw rangeError(ref.path, bytes.length);
+  }
+  downloadHeaders(reply, ref);
   reply.header('etag', etag);
   reply.header('accept-ranges', 'bytes');
-  if (request.headers['if-none-match'] === etag) return reply.status(304).send();
-  const ranges = request.headers.range ? parseRange(bytes.length, request.headers.range, { combine: true }) : -2;
-  if (ranges === -1) {
-    reply.header('content-range', `bytes */${bytes.length}`);
-    throw rangeError(artifactPath, bytes.length);
-  }
-  // Malformed, several ranges, or another unit: the whole file, as RFC 9110 allows.
-  if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return reply.status(200).send(bytes);
+  // Several ranges or another unit: the whole file, as RFC 9110 allows.
+  if (!ranges || ranges.type !== 'bytes' || ranges.length !== 1) return reply.status(200).send(bytes);
   const { start, end } = ranges[0];
   reply.header('content-range', `bytes ${start}-${end}/${bytes.length}`);
   return reply.status(206).send(bytes.subarray(start, end + 1));

@@ -10,7 +10,6 @@ import fs, { promises as fsp } from 'fs';
 import path from 'path';
 import { Transform, TransformCallback, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
-import { promisify } from 'util';
 import type { Readable } from 'stream';
 import { isProcessAlive } from '../protocol';
 
@@ -18,10 +17,6 @@ export interface WrittenBlob {
   sha256: string;
   size: number;
 }
-
-const fsyncAsync = promisify(fs.fsync);
-const fdatasyncAsync = promisify(fs.fdatasync);
-const writevAsync = promisify(fs.writev);
 
 // A big blob is synced to disk every this many bytes while it arrives, so the last fsync finds
 // little left to write and disk and network overlap.
@@ -55,8 +50,10 @@ class BlobFileWriter extends Writable {
   private unsynced = 0;
   private syncing: Promise<void> | null = null;
 
+  // The FileHandle, not its fd number: its close() waits for writes and syncs still running, so an
+  // abandoned upload can never write into a file that has reused the number.
   constructor(
-    private readonly fd: number,
+    private readonly fh: fsp.FileHandle,
     private readonly maxBytes: number,
     private readonly onTooLarge: () => Error,
   ) {
@@ -79,7 +76,7 @@ class BlobFileWriter extends Writable {
 
   _final(done: (err?: Error | null) => void): void {
     Promise.resolve(this.syncing)
-      .then(() => fsyncAsync(this.fd))
+      .then(() => this.fh.sync())
       .then(() => done(), done);
   }
 
@@ -87,14 +84,16 @@ class BlobFileWriter extends Writable {
     let bytes = buffers.reduce((n, b) => n + b.length, 0);
     let rest = buffers;
     while (bytes > 0) {
-      const { bytesWritten: n } = await writevAsync(this.fd, rest);
+      if (this.destroyed) return;
+      const { bytesWritten: n } = await this.fh.writev(rest);
       bytes -= n;
       this.unsynced += n;
       if (bytes > 0) rest = dropBytes(rest, n);
     }
     if (this.unsynced >= SYNC_EVERY_BYTES && !this.syncing) {
       this.unsynced = 0;
-      this.syncing = fdatasyncAsync(this.fd)
+      this.syncing = this.fh
+        .datasync()
         .catch(() => undefined) // the final fsync reports a real failure
         .finally(() => (this.syncing = null));
     }
@@ -163,7 +162,7 @@ export class BlobStore {
     const tmp = this.tmpName();
     const fd = await fsp.open(tmp, 'wx');
     try {
-      const writer = new BlobFileWriter(fd.fd, maxBytes, onTooLarge);
+      const writer = new BlobFileWriter(fd, maxBytes, onTooLarge);
       await pipeline(source, writer);
       const blob = { sha256: writer.hash.digest('hex'), size: writer.size };
       check?.(blob);

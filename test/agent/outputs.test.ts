@@ -2,6 +2,8 @@
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
 import fs from 'fs';
+import http from 'http';
+import type { AddressInfo } from 'net';
 import path from 'path';
 import axios from 'axios';
 import type { RunInfo } from '../../src/protocol';
@@ -128,5 +130,41 @@ test('a file rewritten during its upload never gets a torn version stored; the f
   for (let v = 1; v <= art.versions; v++) {
     const res = await axios.head(`${shared.server.url}/api/v1/runs/torn/artifacts/outputs/weights.bin`, { params: { version: v } });
     expect([allA, allB]).toContain(res.headers['x-outpost-sha256']);
+  }
+}, 60_000);
+
+test('behind a proxy that drops trailers, big files still arrive whole: the agent falls back to declaring the hash first', async () => {
+  // A proxy that reads each body whole and forwards it without its trailers (the `trailer`
+  // header announcing them still goes through), as proxies that buffer bodies do.
+  const target = new URL(shared.server.url);
+  const proxy = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const out = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (back) => {
+        res.writeHead(back.statusCode!, back.headers);
+        back.pipe(res);
+      });
+      out.on('error', () => res.destroy());
+      out.end(Buffer.concat(chunks));
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  try {
+    const { dir, outputs } = project('proxied');
+    const agent = startAgentProcess(['--run', 'proxied', '--dir', dir, '--server', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`]);
+    await until(() => fs.existsSync(path.join(dir, '.outpost/runs/proxied/files.json')), 'agent started');
+    const first = Buffer.alloc(3 * 1024 * 1024, 'x');
+    const second = Buffer.alloc(2 * 1024 * 1024 + 7, 'y');
+    fs.writeFileSync(path.join(outputs, 'first.bin'), first);
+    fs.writeFileSync(path.join(outputs, 'second.bin'), second);
+    await until(async () => (await info('proxied')).artifacts.length === 2, 'both files stored');
+    await stop(agent);
+    expect((await download('proxied', 'outputs/first.bin')).equals(first)).toBe(true);
+    expect((await download('proxied', 'outputs/second.bin')).equals(second)).toBe(true);
+    expect(agent.output()).toMatch(/lost its sha256 trailer on the way .*big files are hashed before they are sent/);
+  } finally {
+    proxy.closeAllConnections();
+    await new Promise((r) => proxy.close(r));
   }
 }, 60_000);

@@ -67,6 +67,17 @@ describe.each([
     expect(res.json().error).toMatchObject({ code: 'OUTPOST_ERR_RANGE', field: 'range' });
   });
 
+  test('a Range made for another version (If-Range) gets the whole file; a 416 carries no download headers', async () => {
+    const stale = await get({ range: 'bytes=0-9', 'if-range': '"another-version"' });
+    expect(stale.status).toBe(200);
+    expect(stale.body.equals(bytes)).toBe(true);
+    const etag = (await get()).headers.etag!;
+    expect((await get({ range: 'bytes=0-9', 'if-range': etag })).status).toBe(206);
+    const refused = await get({ range: 'bytes=5000000-6000000' });
+    expect(refused.headers['content-disposition']).toBeUndefined();
+    expect(refused.headers['x-outpost-sha256']).toBeUndefined();
+  });
+
   test('the ETag answers a conditional request with 304', async () => {
     const etag = (await get()).headers.etag!;
     expect(etag).toBeTruthy();

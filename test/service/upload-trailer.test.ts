@@ -16,7 +16,12 @@ interface Sent {
 }
 
 /** A chunked PUT in 1 MiB pieces; `trailers` undefined sends none; `abort` cuts the body short. */
-function chunkedPut(url: string, artifact: string, opts: { size?: number; trailers?: Record<string, string>; announce?: boolean; abort?: boolean }): Promise<Sent | 'aborted'> {
+function chunkedPut(
+  url: string,
+  artifact: string,
+  opts: { body?: Buffer; size?: number; trailers?: Record<string, string>; announce?: boolean; abort?: boolean },
+): Promise<Sent | 'aborted'> {
+  const body = opts.body ?? bytes;
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const req = http.request({
@@ -28,7 +33,7 @@ function chunkedPut(url: string, artifact: string, opts: { size?: number; traile
       headers: {
         'content-type': 'application/octet-stream',
         'transfer-encoding': 'chunked',
-        'x-outpost-size': String(opts.size ?? SIZE),
+        'x-outpost-size': String(opts.size ?? body.length),
         ...(opts.announce === false ? {} : { trailer: 'x-outpost-sha256' }),
       },
     });
@@ -38,8 +43,8 @@ function chunkedPut(url: string, artifact: string, opts: { size?: number; traile
       res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(Buffer.concat(chunks).toString()) }));
     });
     req.on('error', (err) => (opts.abort ? resolve('aborted') : reject(err)));
-    for (let off = 0; off < SIZE; off += 1024 * 1024) {
-      req.write(bytes.subarray(off, off + 1024 * 1024));
+    for (let off = 0; off < body.length; off += 1024 * 1024) {
+      req.write(body.subarray(off, off + 1024 * 1024));
       if (opts.abort && off > 0) {
         setTimeout(() => req.destroy(), 50);
         return;
@@ -82,8 +87,19 @@ describe('an upload whose sha256 comes as a trailer', () => {
   test('a trailer announced but never sent is refused', async () => {
     const res = (await chunkedPut(svc.url, 'outputs/missing.bin', {})) as Sent;
     expect(res.status).toBe(400);
+    expect(res.body.error).toMatchObject({ code: 'OUTPOST_ERR_TRAILER_MISSING', field: 'x-outpost-sha256' });
     expect(res.body.error.message).toMatch(/trailer was announced but not sent/);
     expect(await listed()).not.toContain('outputs/missing.bin');
+  });
+
+  test('a small chunked body (kept in the database) is checked against its trailer too', async () => {
+    const small = bytes.subarray(0, 1000);
+    const good = (await chunkedPut(svc.url, 'outputs/small.bin', { body: small, trailers: { 'x-outpost-sha256': sha(small) } })) as Sent;
+    expect(good.status).toBe(201);
+    expect(good.body).toMatchObject({ size: 1000, sha256: sha(small) });
+    const bad = (await chunkedPut(svc.url, 'outputs/small-bad.bin', { body: small, trailers: { 'x-outpost-sha256': sha(bytes) } })) as Sent;
+    expect(bad.body.error.code).toBe('OUTPOST_ERR_HASH_MISMATCH');
+    expect(await listed()).not.toContain('outputs/small-bad.bin');
   });
 
   test('a chunked body needs x-outpost-size to match it', async () => {
