@@ -9,7 +9,7 @@ import fs from 'fs';
 import { pipeline } from 'stream/promises';
 import type { AxiosInstance } from 'axios';
 import { ApiError, artifactUrl } from '../http/api-client';
-import { putWithTrailers } from '../http/trailer-upload';
+import { putRaw } from '../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
 
 export interface FileStat {
@@ -99,10 +99,7 @@ export async function uploadFile(
   const url = artifactUrl(runId, artifactPath);
   if (prepared.bytes) {
     // These bytes are one whole version already, checked when they were read.
-    const res = await api.put(url, prepared.bytes, {
-      headers: { 'content-type': 'application/octet-stream', [ARTIFACT_HEADERS.sha256]: prepared.sha256! },
-    });
-    return res.data as ArtifactInfo & { unchanged: boolean };
+    return putRaw(api, url, { headers: { 'content-type': 'application/octet-stream', [ARTIFACT_HEADERS.sha256]: prepared.sha256! }, body: prepared.bytes });
   }
   // Still the file the caller saw (a retry, or a stat taken a while ago)?
   const start = fs.statSync(file);
@@ -131,7 +128,7 @@ export async function uploadFile(
   let digest = '';
   let stored: ArtifactInfo & { unchanged: boolean };
   try {
-    stored = await putWithTrailers(api, url, {
+    stored = await putRaw(api, url, {
       headers: { 'content-type': 'application/octet-stream', [ARTIFACT_HEADERS.size]: String(before.size), trailer: ARTIFACT_HEADERS.sha256 },
       body,
       // Unchanged after the last byte was read: what was hashed and sent is one version.

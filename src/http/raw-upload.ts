@@ -1,7 +1,9 @@
 /**
- * A PUT with a chunked body and HTTP trailers, which axios cannot send: node:http on the API
- * client's own keep-alive agent, base URL, token and timeout. It lets the agent hash a big file
- * while sending it and declare the hash after the bytes. Failures come back as ApiError, like axios's.
+ * Uploads by node:http, on the API client's own keep-alive agent, base URL, token and timeout:
+ * a chunked body with HTTP trailers, which axios cannot send (the agent hashes a big file while
+ * sending it and declares the hash after the bytes), and small bodies, where axios's own work
+ * (config merging, interceptors, socket options) cost ~0.1 ms of CPU per request, a tenth of
+ * the agent's cost per small file. Failures come back as ApiError, like axios's.
  */
 import http from 'http';
 import https from 'https';
@@ -10,14 +12,16 @@ import type { AxiosInstance } from 'axios';
 import type { ApiErrorBody } from '../protocol';
 import { ApiError, parseRetryAfter } from './api-client';
 
-export interface TrailerUpload {
-  headers: http.OutgoingHttpHeaders;
-  body: Readable;
-  /** Called once the body has ended; may throw to abandon the request (nothing is stored). */
-  trailers: () => Promise<http.OutgoingHttpHeaders>;
-}
+export type RawUpload =
+  | { headers: http.OutgoingHttpHeaders; body: Buffer }
+  | {
+      headers: http.OutgoingHttpHeaders;
+      body: Readable;
+      /** Called once the body has ended; may throw to abandon the request (nothing is stored). */
+      trailers: () => Promise<http.OutgoingHttpHeaders>;
+    };
 
-export function putWithTrailers<T>(api: AxiosInstance, url: string, upload: TrailerUpload): Promise<T> {
+export function putRaw<T>(api: AxiosInstance, url: string, upload: RawUpload): Promise<T> {
   const base = api.defaults.baseURL ?? '';
   const target = new URL(`${base}${url}`);
   const secure = target.protocol === 'https:';
@@ -27,7 +31,11 @@ export function putWithTrailers<T>(api: AxiosInstance, url: string, upload: Trai
     const req = (secure ? https : http).request(target, {
       method: 'PUT',
       agent: secure ? api.defaults.httpsAgent : api.defaults.httpAgent,
-      headers: { ...upload.headers, ...(typeof auth === 'string' ? { authorization: auth } : {}), 'transfer-encoding': 'chunked' },
+      headers: {
+        ...upload.headers,
+        ...(typeof auth === 'string' ? { authorization: auth } : {}),
+        ...(Buffer.isBuffer(upload.body) ? { 'content-length': upload.body.length } : { 'transfer-encoding': 'chunked' }),
+      },
       timeout: api.defaults.timeout || undefined,
     });
     let settled = false;
@@ -35,7 +43,7 @@ export function putWithTrailers<T>(api: AxiosInstance, url: string, upload: Trai
     const fail = (err: unknown) => {
       if (settled) return;
       settled = true;
-      upload.body.destroy();
+      if (!Buffer.isBuffer(upload.body)) upload.body.destroy();
       req.destroy();
       reject(err);
     };
@@ -50,7 +58,7 @@ export function putWithTrailers<T>(api: AxiosInstance, url: string, upload: Trai
         settled = true;
         // An answer before the whole body (a refusal): the rest is not sent, the socket not reused.
         if (!sent) {
-          upload.body.destroy();
+          if (!Buffer.isBuffer(upload.body)) upload.body.destroy();
           req.destroy();
         }
         let data: unknown;
@@ -69,16 +77,22 @@ export function putWithTrailers<T>(api: AxiosInstance, url: string, upload: Trai
         );
       });
     });
+    if (Buffer.isBuffer(upload.body)) {
+      sent = true;
+      req.end(upload.body);
+      return;
+    }
+    const { body, trailers } = upload as Extract<RawUpload, { trailers: unknown }>;
     // The body's own failures and the trailers' (a file that changed, say) pass through as they are.
-    upload.body.on('error', fail);
-    upload.body.on('end', () => {
-      upload.trailers().then((trailers) => {
+    body.on('error', fail);
+    body.on('end', () => {
+      trailers().then((t) => {
         if (settled) return;
         sent = true;
-        req.addTrailers(trailers);
+        req.addTrailers(t);
         req.end();
       }, fail);
     });
-    upload.body.pipe(req, { end: false });
+    body.pipe(req, { end: false });
   });
 }
