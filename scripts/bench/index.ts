@@ -1,4 +1,5 @@
 /** `npm run bench [-- NAME...]`: runs the benchmarks found beside this file and writes .bench/results.json. */
+import { execFileSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import type { Benchmark, BenchResult } from './harness';
@@ -24,6 +25,9 @@ async function main(): Promise<void> {
   }
   const fresh: BenchResult[] = [];
   for (const b of chosen) {
+    // Each starts with the disk quiet: the gigabytes an earlier benchmark left in the page cache
+    // would otherwise be written back during this one (many-files: 10-11 s alone, 16 s after big-file).
+    execFileSync('sync');
     console.log(`\n== ${b.name}: ${b.description}`);
     const results = await b.run();
     for (const r of results) {
