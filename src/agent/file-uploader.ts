@@ -9,7 +9,7 @@ import fs from 'fs';
 import { pipeline } from 'stream/promises';
 import type { AxiosInstance } from 'axios';
 import { ApiError, artifactUrl } from '../http/api-client';
-import { putRaw } from '../http/raw-upload';
+import { putRaw, viaProxy } from '../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
 
 export interface FileStat {
@@ -28,6 +28,18 @@ export class TrailersNotHonoured extends Error {
   constructor(artifactPath: string, detail: string) {
     super(`the upload of ${artifactPath} lost its sha256 trailer on the way (${detail})`);
   }
+}
+
+/** Older than this, a file's ctime cannot share a timestamp tick (jiffies, before Linux 6.13) with a later change. */
+const CTIME_SETTLED_MS = 100;
+
+/**
+ * Waits until the file's ctime has settled, so that any change during the read shows in it (a
+ * file uploaded without the stability wait, at the end of a run, may have just been written).
+ */
+async function settled(file: string): Promise<void> {
+  const wait = CTIME_SETTLED_MS - (Date.now() - fs.statSync(file).ctimeMs);
+  if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
 /** The same version of a file: ctime and inode too, which no tool can set back (cp -p restores mtime). */
@@ -66,6 +78,7 @@ export async function hashFile(file: string): Promise<string> {
  */
 export async function prepareUpload(file: string, before: FileStat, hashFirst: boolean): Promise<PreparedUpload> {
   if (before.size > SMALL_FILE_BYTES) return { sha256: hashFirst ? await hashFile(file) : null, bytes: null };
+  await settled(file);
   const fd = fs.openSync(file, 'r');
   try {
     const start = fs.fstatSync(fd);
@@ -99,16 +112,20 @@ export async function uploadFile(
   const url = artifactUrl(runId, artifactPath);
   if (prepared.bytes) {
     // These bytes are one whole version already, checked when they were read.
-    return putRaw(api, url, { headers: { 'content-type': 'application/octet-stream', [ARTIFACT_HEADERS.sha256]: prepared.sha256! }, body: prepared.bytes });
+    const headers = { 'content-type': 'application/octet-stream', [ARTIFACT_HEADERS.sha256]: prepared.sha256! };
+    if (viaProxy(api)) return (await api.put(url, prepared.bytes, { headers })).data as ArtifactInfo & { unchanged: boolean };
+    return putRaw(api, url, { headers, body: prepared.bytes });
   }
   // Still the file the caller saw (a retry, or a stat taken a while ago)?
+  await settled(file);
   const start = fs.statSync(file);
   if (!sameStat(before, start)) throw new FileChanged(file);
   const unchanged = () => {
     if (!sameVersion(start, fs.statSync(file))) throw new FileChanged(file);
   };
   const read = () => fs.createReadStream(file, { highWaterMark: READ_CHUNK, start: 0, end: before.size - 1 });
-  if (!trailers) {
+  // Through a proxy, axios and the hash declared up front (putRaw speaks to no proxy).
+  if (!trailers || viaProxy(api)) {
     const sha256 = prepared.sha256 ?? (await hashFile(file));
     const body = read();
     try {

@@ -284,7 +284,8 @@ export class MetricPipeline {
       failed = true; // this error is the one to report, not a checkpoint failure after it
       throw err;
     } finally {
-      if (!failed) await saved;
+      if (failed) await saved.catch(() => undefined);
+      else await saved;
     }
   }
 

@@ -12,6 +12,9 @@ import type { AxiosInstance } from 'axios';
 import type { ApiErrorBody } from '../protocol';
 import { ApiError, parseRetryAfter } from './api-client';
 
+// axios's own reader of HTTP(S)_PROXY / NO_PROXY (it ships no types).
+const { getProxyForUrl } = require('proxy-from-env') as { getProxyForUrl(url: string): string };
+
 export type RawUpload =
   | { headers: http.OutgoingHttpHeaders; body: Buffer }
   | {
@@ -20,6 +23,14 @@ export type RawUpload =
       /** Called once the body has ended; may throw to abandon the request (nothing is stored). */
       trailers: () => Promise<http.OutgoingHttpHeaders>;
     };
+
+/**
+ * Whether requests to the API go through a proxy (HTTP_PROXY, HTTPS_PROXY, NO_PROXY, as axios
+ * reads them): putRaw does not speak to proxies, so callers then use the axios client instead.
+ */
+export function viaProxy(api: AxiosInstance): boolean {
+  return getProxyForUrl(api.defaults.baseURL ?? '') !== '';
+}
 
 export function putRaw<T>(api: AxiosInstance, url: string, upload: RawUpload): Promise<T> {
   const base = api.defaults.baseURL ?? '';
@@ -67,13 +78,14 @@ export function putRaw<T>(api: AxiosInstance, url: string, upload: RawUpload): P
         } catch {
           data = undefined;
         }
-        if (res.statusCode! < 400) return resolve(data as T);
+        const ok = res.statusCode! >= 200 && res.statusCode! < 300;
+        if (ok && data !== null && typeof data === 'object') return resolve(data as T);
         const error = (data as ApiErrorBody | undefined)?.error;
         const retryAfter = parseRetryAfter(res.headers['retry-after']);
         reject(
           error
             ? new ApiError(error.message, res.statusCode, error.code, error.field, retryAfter)
-            : new ApiError(`HTTP ${res.statusCode} from ${url}`, res.statusCode, undefined, undefined, retryAfter),
+            : new ApiError(`HTTP ${res.statusCode} from ${url}${ok ? ' without a JSON answer' : ''}`, res.statusCode, undefined, undefined, retryAfter),
         );
       });
     });

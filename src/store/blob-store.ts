@@ -49,6 +49,7 @@ class BlobFileWriter extends Writable {
   size = 0;
   private unsynced = 0;
   private syncing: Promise<void> | null = null;
+  private syncFailed: Error | null = null;
 
   // The FileHandle, not its fd number: its close() waits for writes and syncs still running, so an
   // abandoned upload can never write into a file that has reused the number.
@@ -76,7 +77,10 @@ class BlobFileWriter extends Writable {
 
   _final(done: (err?: Error | null) => void): void {
     Promise.resolve(this.syncing)
-      .then(() => this.fh.sync())
+      .then(() => {
+        if (this.syncFailed) throw this.syncFailed;
+        return this.fh.sync();
+      })
       .then(() => done(), done);
   }
 
@@ -92,9 +96,10 @@ class BlobFileWriter extends Writable {
     }
     if (this.unsynced >= SYNC_EVERY_BYTES && !this.syncing) {
       this.unsynced = 0;
+      // Kept for _final: Linux reports a writeback error once, so the last fsync would not see it.
       this.syncing = this.fh
         .datasync()
-        .catch(() => undefined) // the final fsync reports a real failure
+        .catch((err: Error) => void (this.syncFailed ??= err))
         .finally(() => (this.syncing = null));
     }
   }

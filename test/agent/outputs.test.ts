@@ -7,7 +7,7 @@ import type { AddressInfo } from 'net';
 import path from 'path';
 import axios from 'axios';
 import type { RunInfo } from '../../src/protocol';
-import { AgentProcess, serverForFile, sleep, startAgentProcess, until } from './agent-process';
+import { AgentProcess, agentEnv, serverForFile, sleep, startAgentProcess, until } from './agent-process';
 
 const shared = serverForFile('outpost-outputs-');
 
@@ -163,6 +163,40 @@ test('behind a proxy that drops trailers, big files still arrive whole: the agen
     expect((await download('proxied', 'outputs/first.bin')).equals(first)).toBe(true);
     expect((await download('proxied', 'outputs/second.bin')).equals(second)).toBe(true);
     expect(agent.output()).toMatch(/lost its sha256 trailer on the way .*big files are hashed before they are sent/);
+  } finally {
+    proxy.closeAllConnections();
+    await new Promise((r) => proxy.close(r));
+  }
+}, 60_000);
+
+test('with HTTP_PROXY set, small and big files go through the proxy like every other request', async () => {
+  const seen: string[] = [];
+  // A forward proxy: absolute-form request targets, passed on as they are.
+  const proxy = http.createServer((req, res) => {
+    const to = new URL(req.url!);
+    if (req.method === 'PUT' && to.pathname.includes('/artifacts/')) seen.push(to.pathname.split('/artifacts/')[1]);
+    const out = http.request({ host: to.hostname, port: to.port, method: req.method, path: to.pathname + to.search, headers: req.headers }, (back) => {
+      res.writeHead(back.statusCode!, back.headers);
+      back.pipe(res);
+    });
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  try {
+    const { dir, outputs } = project('via-proxy');
+    const env = { ...agentEnv(), HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}` };
+    const agent = startAgentProcess(['--run', 'via-proxy', '--dir', dir, '--server', shared.server.url], env);
+    await until(() => fs.existsSync(path.join(dir, '.outpost/runs/via-proxy/files.json')), 'agent started');
+    const small = Buffer.from('small file');
+    const big = Buffer.alloc(2 * 1024 * 1024 + 3, 'z');
+    fs.writeFileSync(path.join(outputs, 'small.txt'), small);
+    fs.writeFileSync(path.join(outputs, 'big.bin'), big);
+    await until(async () => (await info('via-proxy')).artifacts.length === 2, 'both files stored');
+    await stop(agent);
+    expect((await download('via-proxy', 'outputs/small.txt')).equals(small)).toBe(true);
+    expect((await download('via-proxy', 'outputs/big.bin')).equals(big)).toBe(true);
+    expect(seen.sort()).toEqual(['outputs/big.bin', 'outputs/small.txt']);
   } finally {
     proxy.closeAllConnections();
     await new Promise((r) => proxy.close(r));
