@@ -11,9 +11,13 @@ export interface NdjsonHeaders {
   time: number;
 }
 
-export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: { maxLineBytes: number; maxNameChars: number }): MetricBatch {
+export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: { maxLineBytes: number; maxNameChars: number; maxBatchLines: number }): MetricBatch {
   if (body.length > 0 && body[body.length - 1] !== 0x0a) {
     throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', 'an NDJSON batch must end with a newline', 'body');
+  }
+  const count = countNewlines(body);
+  if (count > limits.maxBatchLines) {
+    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `an NDJSON batch of ${count} lines is over the limit of ${limits.maxBatchLines} (limits.maxBatchLines)`, 'body');
   }
   // Fast path: the whole body is valid UTF-8 (checked natively) and is split as one string.
   const texts = isUtf8(body) ? body.toString('utf8').split('\n') : splitCheckingEachLine(body);
@@ -48,6 +52,12 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: { maxLi
     lines.push(wire);
   }
   return { stream: h.stream, file: h.file, lines };
+}
+
+function countNewlines(body: Buffer): number {
+  let n = 0;
+  for (let i = body.indexOf(0x0a); i !== -1; i = body.indexOf(0x0a, i + 1)) n++;
+  return n;
 }
 
 /** Line by line, so one line that is not UTF-8 costs only itself (null marks it). */

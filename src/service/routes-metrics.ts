@@ -32,7 +32,7 @@ export function metricRoutes(app: FastifyInstance, store: Store): void {
     async (request) => {
       if (!Buffer.isBuffer(request.body)) return store.ingestMetrics(request.params.id, request.body);
       const batch = parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits);
-      const ack = await store.ingestMetrics(request.params.id, batch, { rawLinesChecked: true });
+      const ack = await store.ingestMetrics(request.params.id, batch, { linesValidated: true });
       // Skipped lines are a prefix (sequences increase): the newly stored ones are the rest.
       const fresh = batch.lines.slice(batch.lines.length - ack.stored);
       const rejected = fresh.flatMap((l) => ('error' in l ? [{ seq: l.seq, reason: l.error }] : []));

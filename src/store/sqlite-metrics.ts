@@ -73,10 +73,10 @@ export class SqliteMetrics {
     };
   }
 
-  /** Validates the whole batch first: a malformed batch stores nothing. */
-  ingest(runId: string, batch: MetricBatch, rawLinesChecked = false): BatchAck {
+  /** Validates the whole batch first (unless the caller's parser built it): a malformed batch stores nothing. */
+  ingest(runId: string, batch: MetricBatch, linesValidated = false): BatchAck {
     if (!this.s.runExists.get(runId)) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
-    checkBatch(batch, this.maxNameChars, rawLinesChecked ? Infinity : this.maxLineBytes);
+    if (!linesValidated) checkBatch(batch, this.maxNameChars, this.maxLineBytes);
     return this.db.transaction(() => this.ingestChecked(runId, batch)).immediate();
   }
 

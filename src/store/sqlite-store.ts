@@ -208,8 +208,8 @@ export class SqliteStore implements Store {
     ).all() as ExperimentSummary[];
   }
 
-  async ingestMetrics(runId: string, batch: MetricBatch, opts: { rawLinesChecked?: boolean } = {}): Promise<BatchAck> {
-    return this.metrics.ingest(runId, batch, opts.rawLinesChecked === true);
+  async ingestMetrics(runId: string, batch: MetricBatch, opts: { linesValidated?: boolean } = {}): Promise<BatchAck> {
+    return this.metrics.ingest(runId, batch, opts.linesValidated === true);
   }
 
   async metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null> {

@@ -66,8 +66,11 @@ export interface Store {
   /** Last value of every scalar metric of the given runs (for run tables). */
   lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>>;
   listExperiments(): Promise<ExperimentSummary[]>;
-  /** `rawLinesChecked`: the lines' sizes were checked on the bytes written (NDJSON); not again re-encoded. */
-  ingestMetrics(runId: string, batch: MetricBatch, opts?: { rawLinesChecked?: boolean }): Promise<BatchAck>;
+  /**
+   * `linesValidated`: the lines come from the service's own NDJSON parser, which checked each one
+   * (sequence, time, names, values, size on the bytes written), so they are not checked again.
+   */
+  ingestMetrics(runId: string, batch: MetricBatch, opts?: { linesValidated?: boolean }): Promise<BatchAck>;
   metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null>;
   recordEvent(runId: string, event: RecordEvent): Promise<void>;
   /** `blob.bytes`, when given, are stored in the database itself (small files), else blobs/ holds them. */

@@ -121,6 +121,22 @@ describe('the service refuses bad input with a 4xx JSON error naming what was wr
       expectError(await api('POST', '/runs/r1/metrics', { stream: 'many', lines }), 400, 'OUTPOST_ERR_BAD_REQUEST', 'body.lines');
     });
 
+    test('an NDJSON batch of more than limits.maxBatchLines lines is refused, and stores nothing', async () => {
+      const ndjson = (lines: number) =>
+        rawRequest(svc.url, {
+          method: 'POST',
+          path: '/api/v1/runs/r1/metrics',
+          headers: { 'content-type': 'application/x-ndjson', 'x-outpost-stream': 'nd-many', 'x-outpost-first-seq': '1' },
+          body: '{"name":"a","value":1}\n'.repeat(lines),
+        });
+      const err = expectError(await ndjson(50_001), 400, 'OUTPOST_ERR_BAD_REQUEST', 'body');
+      expect(err.message).toMatch(/50001 lines.*limits\.maxBatchLines/);
+      expect((await api('GET', '/runs/r1/metrics/a')).status).toBe(404);
+      const ok = await ndjson(50_000);
+      expect(ok.status).toBe(200);
+      expect(ok.json()).toMatchObject({ stream: 'nd-many', ackedSeq: 50_000, stored: 50_000, rejected: [] });
+    });
+
     test('a line over limits.maxLineBytes is refused, naming the line', async () => {
       const long = Array.from({ length: 20_000 }, (_, i) => i + 0.5);
       const res = await api('POST', '/runs/r1/metrics', { stream: 'long', lines: [{ seq: 1, time: 1, metrics: { ok: 1 } }, { seq: 2, time: 1, metrics: { chart: long } }] });
