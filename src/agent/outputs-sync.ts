@@ -35,7 +35,10 @@ export interface OutputsSyncDeps {
   recordEvent: (e: RecordEvent) => void;
   /** State file name in runDir (one per synced folder). */
   stateFileName?: string;
-  /** Files changed after this time (ms) belong to a later run sharing the folder: left alone. */
+  /**
+   * Files changed after this time (ms) belong to a later run sharing the folder: left alone. Nor is
+   * a vanished file marked deleted then, since it may have been deleted by that later run.
+   */
   modifiedBefore?: number;
 }
 
@@ -176,6 +179,7 @@ export class OutputsSync {
     const s = this.stable.get(rel);
     if (s) clearTimeout(s.timer);
     this.stable.delete(rel);
+    if (this.d.modifiedBefore !== undefined) return;
     const known = this.state.get(rel);
     if (!known) return;
     this.state.delete(rel);
@@ -200,20 +204,23 @@ export class OutputsSync {
     let found = false;
     for (const f of await this.watcher.scan()) {
       seen.add(f.rel);
-      if (sameStat(this.state.get(f.rel), f)) continue;
-      if (this.d.modifiedBefore !== undefined && f.mtimeMs > this.d.modifiedBefore) continue;
+      if (sameStat(this.state.get(f.rel), f) || this.afterCutoff(f)) continue;
       if (immediate) this.enqueue(f.rel, { size: f.size, mtimeMs: f.mtimeMs });
       else if (!this.stable.has(f.rel) && !this.queued.has(f.rel) && !this.active.has(f.rel)) {
         found = true;
         this.touched(f.rel, { size: f.size, mtimeMs: f.mtimeMs });
       }
     }
-    for (const rel of [...this.state.keys()]) {
+    for (const rel of this.d.modifiedBefore === undefined ? [...this.state.keys()] : []) {
       if (seen.has(rel)) continue;
       found = true;
       this.removed(rel);
     }
     return found;
+  }
+
+  private afterCutoff(st: FileStat): boolean {
+    return this.d.modifiedBefore !== undefined && st.mtimeMs > this.d.modifiedBefore;
   }
 
   private enqueue(rel: string, st: FileStat | null = null): void {
@@ -241,7 +248,7 @@ export class OutputsSync {
     const abs = path.join(this.d.outputsDir, rel);
     const artifactPath = `${this.d.prefix}${rel}`;
     const before = found ?? this.watcher.statInside(rel);
-    if (!before) return;
+    if (!before || this.afterCutoff(before)) return;
     const known = this.state.get(rel);
     if (sameStat(known, before)) return;
     if (before.size > this.d.maxFileBytes) {
