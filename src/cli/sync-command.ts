@@ -29,14 +29,17 @@ export function registerSyncCommand(program: Command): void {
 async function syncAll(dir: string, opts: { server?: string; run?: string }): Promise<number> {
   const log = createLogger('agent', process.env.OUTPOST_LOG_LEVEL ?? 'warn');
   const root = runsRoot(dir);
-  const ids = opts.run ? [opts.run] : await fsp.readdir(root).catch(() => [] as string[]);
+  const ids = opts.run ? [opts.run] : await runFolderNames(root);
   const connections = new Map<string, Connection>();
   let failures = 0;
   try {
     for (const id of ids.sort()) {
-      const folder = await loadRunFolder(path.join(root, id));
-      if (!folder) {
-        if (opts.run) throw new Error(`no run folder ${path.join(root, id)}`);
+      const folder = await loadRunFolder(path.join(root, id)).catch((err: Error) => err);
+      if (folder instanceof Error || !folder) {
+        // One unreadable run must not keep the others from syncing.
+        if (folder) process.stderr.write(`outpost: run ${id}: ${folder.message}; skipped\n`);
+        if (opts.run) throw new CliError(`no readable run folder ${path.join(root, id)}`);
+        if (folder) failures++;
         continue;
       }
       const presence = await readJsonFile<AgentPresence>(path.join(folder.runDir, AGENT_FILE));
@@ -76,6 +79,11 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
   return failures ? 1 : 0;
 }
 
+async function runFolderNames(root: string): Promise<string[]> {
+  const entries = await fsp.readdir(root, { withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+}
+
 /**
  * When a run died without an exit record, files in its outputs/ changed after the next run
  * (sharing that folder) began are that run's, not this one's.
@@ -83,8 +91,8 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
 async function nextRunStart(root: string, run: RunFolder): Promise<number | undefined> {
   let next: number | undefined;
   const mine = Date.parse(run.createdTime);
-  for (const id of await fsp.readdir(root).catch(() => [] as string[])) {
-    const other = await loadRunFolder(path.join(root, id));
+  for (const id of await runFolderNames(root)) {
+    const other = await loadRunFolder(path.join(root, id)).catch(() => null);
     if (!other || other.id === run.id || other.outputsDir !== run.outputsDir) continue;
     const t = Date.parse(other.createdTime);
     if (t > mine && (next === undefined || t < next)) next = t;

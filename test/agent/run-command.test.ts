@@ -141,6 +141,57 @@ test('outpost sync never gives a finished run the files a later run wrote into t
   expect(files('second')).toEqual(['outputs/b.txt']);
 });
 
+test('outpost sync of a killed run does not mark deleted a file that a later run deleted', async () => {
+  const code = `import os, time
+open(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "kept.txt"), "w").write("kept")
+print("written", flush=True)
+time.sleep(60)`;
+  const child = spawn(process.execPath, [BIN, 'run', '--name', 'killed', '--', 'python3', '-c', code], { cwd: dir, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await until(() => out.includes('written'), 'the job to write');
+  const runs = path.join(dir, '.outpost', 'runs');
+  const uploaded = () => {
+    for (const id of fs.readdirSync(runs)) {
+      const state = path.join(runs, id, 'files.json');
+      if (fs.existsSync(state) && fs.readFileSync(state, 'utf8').includes('"uploaded"')) return true;
+    }
+    return false;
+  };
+  await until(uploaded, 'kept.txt to be uploaded');
+  process.kill(-child.pid!, 'SIGKILL');
+  await new Promise((r) => child.once('exit', r));
+
+  const remove = `import os\nos.remove(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "kept.txt"))`;
+  expect(outpost(['run', '--name', 'later', '--', 'python3', '-c', remove], { cwd: dir }).status).toBe(0);
+  const sync = outpost(['sync'], { cwd: dir });
+  expect({ status: sync.status, stderr: sync.stderr }).toMatchObject({ status: 0 });
+  const list = JSON.parse(outpost(['history', 'list', '--json'], { cwd: dir }).stdout) as { id: string; name: string }[];
+  const killed = list.find((r) => r.name === 'killed')!;
+  const info = JSON.parse(outpost(['history', 'info', '-r', killed.id, '--json'], { cwd: dir }).stdout) as RunInfo;
+  expect(info.status).toBe('killed');
+  expect(info.artifacts.find((a) => a.path === 'outputs/kept.txt')).toMatchObject({ size: 4 });
+  expect(info.deletedArtifacts).not.toContain('outputs/kept.txt');
+});
+
+test('outpost sync skips what in .outpost/runs is not a readable run folder, says so, and syncs the rest', () => {
+  expect(outpost(['run', '--name', 'good', '--', 'python3', '-c', 'print(1)'], { cwd: dir }).status).toBe(0);
+  const runs = path.join(dir, '.outpost', 'runs');
+  fs.writeFileSync(path.join(runs, 'stray-file'), 'not a run');
+  fs.mkdirSync(path.join(runs, 'broken'));
+  fs.writeFileSync(path.join(runs, 'broken', 'run.json'), '{ not json');
+  const sync = outpost(['sync'], { cwd: dir });
+  expect(sync.status).toBe(1);
+  expect(sync.stderr).toMatch(/run broken: cannot read .*run\.json.*; skipped/);
+  expect(sync.stderr).toContain('up to date');
+  expect(sync.stderr).not.toContain('stray-file');
+  expect(sync.stderr).not.toMatch(/\n\s+at /); // one line, no stack
+  const one = outpost(['sync', '--run', 'broken'], { cwd: dir });
+  expect(one.status).toBe(1);
+  expect(one.stderr).toContain('no readable run folder');
+  expect(one.stderr).not.toMatch(/\n\s+at /);
+});
+
 test('with the service unreachable and a backlog over the read-ahead limit, outpost run still ends after its grace period with the command\'s code', () => {
   const code = `import os\nwith open(os.environ["OUTPOST_METRICS_FILE"], "a") as f:\n    f.write("".join('{"name": "x", "value": %d}\\n' % i for i in range(3000)))\nraise SystemExit(4)`;
   const env = agentEnv({
