@@ -51,12 +51,15 @@ export class OutputsSync {
   private queued = new Map<string, FileStat | null>();
   private active = new Set<string>();
   private removals = new Set<string>();
+  /** Files whose last attempt failed for a reason that is not the file's fault: still owed. */
+  private unsynced = new Set<string>();
   private drainWaiters: (() => void)[] = [];
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reconcileGap: number;
   private activity = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private escapedWarned = new Set<string>();
+  private failWarned = new Set<string>();
   private giveUpAt = Infinity;
   private closed = false;
   /** False once the service has been seen not to receive trailers: big files are then hashed first. */
@@ -102,7 +105,7 @@ export class OutputsSync {
 
   /** Files waiting or being uploaded. */
   get pending(): number {
-    return this.queued.size + this.active.size + this.stable.size + this.removals.size;
+    return this.queued.size + this.active.size + this.stable.size + this.removals.size + this.unsynced.size;
   }
 
   /** Rescans everything and uploads what changed, without waiting for stability. */
@@ -179,6 +182,7 @@ export class OutputsSync {
     const s = this.stable.get(rel);
     if (s) clearTimeout(s.timer);
     this.stable.delete(rel);
+    this.unsynced.delete(rel);
     if (this.d.modifiedBefore !== undefined) return;
     const known = this.state.get(rel);
     if (!known) return;
@@ -247,6 +251,7 @@ export class OutputsSync {
   private async sync(rel: string, found: FileStat | null): Promise<void> {
     const abs = path.join(this.d.outputsDir, rel);
     const artifactPath = `${this.d.prefix}${rel}`;
+    this.unsynced.delete(rel);
     const before = found ?? this.watcher.statInside(rel);
     if (!before || this.afterCutoff(before)) return;
     const known = this.state.get(rel);
@@ -258,6 +263,7 @@ export class OutputsSync {
       this.setState(rel, { ...before, state: 'refused' });
       return;
     }
+    let putting = false;
     try {
       // A big file of the size already sent may be that file touched: hashing it first can save sending it.
       const prepared = await prepareUpload(abs, before, !this.trailers || (known?.state === 'uploaded' && known.size === before.size));
@@ -266,6 +272,7 @@ export class OutputsSync {
         return;
       }
       await this.d.runReady();
+      putting = true;
       const stored = await withRetry(
         () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared, this.trailers),
         untilDeadline(
@@ -287,6 +294,7 @@ export class OutputsSync {
       }
       if (err instanceof GaveUp) {
         this.d.log.warn(`${artifactPath} not uploaded before the deadline; \`outpost sync\` will finish it`);
+        this.unsynced.add(rel);
         return;
       }
       const api = err instanceof FileChanged ? null : toApiError(err);
@@ -302,7 +310,15 @@ export class OutputsSync {
         else if (Date.now() < this.giveUpAt) this.queued.set(rel, null);
         return;
       }
-      this.refuse(rel, artifactPath, before, api!);
+      if (putting && api && refusesThisFile(api)) return this.refuse(rel, artifactPath, before, api);
+      // Not the file's fault (unreadable here, a bad token, the run refused): it stays owed, is
+      // tried again at the next scan, and the sync is not reported complete.
+      this.unsynced.add(rel);
+      const message = `${artifactPath} not uploaded: ${(err as Error).message}`;
+      if (!this.failWarned.has(message)) {
+        this.failWarned.add(message);
+        this.d.log.warn(message);
+      }
     }
   }
 
@@ -359,6 +375,13 @@ export class OutputsSync {
     await writeFileAtomic(this.stateFile, JSON.stringify(out));
     this.lastSaveMs = Date.now() - t0;
   }
+}
+
+/** A 4xx about the file itself (too large, bad path): sending it again cannot help. */
+function refusesThisFile(err: ApiError): boolean {
+  const s = err.status;
+  if (s === undefined || s < 400 || s >= 500) return false;
+  return s !== 401 && s !== 403 && s !== 408 && s !== 429 && err.code !== 'OUTPOST_ERR_RUN_NOT_FOUND';
 }
 
 function mib(bytes: number): string {

@@ -7,7 +7,8 @@ import type { AddressInfo } from 'net';
 import path from 'path';
 import axios from 'axios';
 import type { RunInfo } from '../../src/protocol';
-import { AgentProcess, agentEnv, serverForFile, sleep, startAgentProcess, until } from './agent-process';
+import { startServerProcess } from '../service/server-process';
+import { AgentProcess, agentEnv, outpost, serverForFile, sleep, startAgentProcess, until } from './agent-process';
 
 const shared = serverForFile('outpost-outputs-');
 
@@ -202,3 +203,25 @@ test('with HTTP_PROXY set, small and big files go through the proxy like every o
     await new Promise((r) => proxy.close(r));
   }
 }, 60_000);
+
+test('a refused token loses no file: nothing is marked refused, and outpost sync with the right token ships it', async () => {
+  const { dir, outputs } = project('token');
+  const guarded = await startServerProcess({ dataDir: path.join(dir, 'guarded-data'), env: { OUTPOST_TOKEN: 'right' } });
+  try {
+    const agent = startAgentProcess(['--run', 'tok', '--dir', dir, '--server', guarded.url], agentEnv({ OUTPOST_TOKEN: 'wrong' }));
+    await until(() => fs.existsSync(path.join(dir, '.outpost/runs/tok/files.json')), 'agent started');
+    fs.writeFileSync(path.join(outputs, 'model.txt'), 'weights');
+    await until(() => agent.output().includes('outputs/model.txt not uploaded'), 'the failed upload to be reported');
+    agent.child.kill('SIGTERM');
+    await agent.exited;
+    expect(agent.output()).not.toContain('refused by the service');
+    expect(fs.readFileSync(path.join(dir, '.outpost/runs/tok/files.json'), 'utf8')).not.toContain('refused');
+
+    const sync = outpost(['sync', '--server', guarded.url], { cwd: dir, env: agentEnv({ OUTPOST_TOKEN: 'right' }) });
+    expect({ status: sync.status, stderr: sync.stderr }).toMatchObject({ status: 0 });
+    const res = await axios.get(`${guarded.url}/api/v1/runs/tok/artifacts/outputs/model.txt`, { headers: { authorization: 'Bearer right' }, responseType: 'text' });
+    expect(res.data).toBe('weights');
+  } finally {
+    await guarded.stop();
+  }
+});
