@@ -111,6 +111,9 @@ export class OutputsSync {
   /** Rescans everything and uploads what changed, without waiting for stability. */
   async finish(deadline: number): Promise<boolean> {
     this.giveUpAt = deadline;
+    // Closed first: a periodic scan still in flight must not start stability timers (or re-arm
+    // itself) behind the final rescan, which finds everything it would have.
+    this.closed = true;
     if (this.reconcileTimer) clearTimeout(this.reconcileTimer);
     await this.watcher.stop();
     for (const [rel, s] of this.stable) {
@@ -120,7 +123,6 @@ export class OutputsSync {
     this.stable.clear();
     await this.reconcile(true);
     await this.drained();
-    this.closed = true;
     await this.saveState();
     return this.pending === 0;
   }
