@@ -9,8 +9,9 @@ try {
   console.error(`jest-summary: cannot read ${file}: ${err.message}`);
   process.exit(1);
 }
-// A suite that failed to load counts as a failure even though it ran no test.
-const brokenSuites = (r.testResults || []).filter((s) => s.status === 'failed' && (s.assertionResults || []).length === 0).length;
+// A suite that failed with no failed test (it did not load, or a beforeAll/afterAll hook threw)
+// counts as one failure: jest's test counts alone would say all is well.
+const brokenSuites = (r.testResults || []).filter((s) => s.status === 'failed' && !(s.assertionResults || []).some((a) => a.status === 'failed')).length;
 const failed = r.numFailedTests + brokenSuites;
 const skipped = r.numPendingTests + (r.numTodoTests || 0);
 console.log(`${r.numPassedTests} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
