@@ -221,4 +221,21 @@ except ValueError as err:
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'))).toMatchObject({ id: runs[0], metricsFile: path.join(runDir, 'metrics.jsonl'), outputsDir: path.join(run.dir, 'outputs') });
     expect(readLines(path.join(runDir, 'metrics.jsonl')).map((l) => l.value)).toEqual([7, 3.141592, 'this is a string metric', [1, 3, 5, 10, 6, 4], 1]);
   });
+
+  test.each([
+    ['returns', '', { status: 'completed', exitCode: 0 }],
+    ['calls sys.exit(3)', 'import sys\nsys.exit(3)\n', { status: 'failed', exitCode: 3 }],
+    ['calls sys.exit("message")', 'import sys\nsys.exit("giving up")\n', { status: 'failed', exitCode: 1 }],
+    ['raises', 'raise RuntimeError("boom")\n', { status: 'failed', exitCode: 1 }],
+  ])('an offline run that %s records how it ended in exit.json, for outpost sync', (_how, ending, expected) => {
+    const run = tempRun();
+    const env = { ...process.env, PYTHONPATH: pythonDir };
+    for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER']) delete env[k];
+    const out = runPython(`from outpost_logger import get_logger\nget_logger().log("a", 1)\n${ending}`, { cwd: run.dir, env });
+    expect(out.status).toBe(expected.exitCode);
+    const runs = fs.readdirSync(path.join(run.dir, '.outpost/runs')).filter((r) => r !== 'run-1');
+    const runDir = path.join(run.dir, '.outpost/runs', runs[0]);
+    expect(fs.readdirSync(runDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'exit.json'), 'utf8'))).toMatchObject(expected);
+  });
 });

@@ -599,8 +599,7 @@ def _offline_logger():
         "metricsFile": metrics_file,
         "createdTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
     }
-    with open(os.path.join(run_dir, "run.json"), "w") as f:
-        json.dump(info, f, indent=2)
+    _write_json_atomic(os.path.join(run_dir, "run.json"), info, indent=2)
     _write_preexisting_outputs(run_dir, outputs_dir)
     # Child processes log into the same offline run.
     os.environ[ENV_RUN_ID] = run_id
@@ -626,29 +625,58 @@ def _find_project_dir(start):
 
 
 def _record_exit_at_exit(run_dir):
-    """exit.json tells `outpost sync` how an offline run ended (else it is marked killed)."""
+    """exit.json tells `outpost sync` how an offline run ended (else it is marked killed).
+
+    atexit does not see the exit code, so sys.exit is wrapped to note it (as wandb does); a bare
+    `raise SystemExit(n)` bypasses that and is recorded as completed."""
     pid = os.getpid()
     failed = []
+    exit_code = []
     previous_hook = sys.excepthook
+    previous_exit = sys.exit
 
     def hook(*exc):
         failed.append(True)
         previous_hook(*exc)
 
+    def exit(code=None):
+        exit_code.append(code)
+        previous_exit(code)
+
     sys.excepthook = hook
+    sys.exit = exit
 
     def record():
         if os.getpid() != pid:  # a forked child's exit is not the run's
             return
-        end = {"status": "failed" if failed else "completed", "exitCode": 1 if failed else 0,
+        code = 1 if failed else _exit_status(exit_code[-1] if exit_code else None)
+        end = {"status": "failed" if code else "completed", "exitCode": code,
                "endTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")}
         try:
-            with open(os.path.join(run_dir, "exit.json"), "w") as f:
-                json.dump(end, f)
+            _write_json_atomic(os.path.join(run_dir, "exit.json"), end)
         except OSError:
             pass
 
     atexit.register(record)
+
+
+def _exit_status(code):
+    """The process status Python gives sys.exit(code): None is 0, an int is itself, anything else (a message) is 1."""
+    if code is None:
+        return 0
+    if isinstance(code, int):  # bool too: sys.exit(True) is status 1
+        return code & 0xFF
+    return 1
+
+
+def _write_json_atomic(path, obj, **dump_args):
+    """Temp file, fsync, rename (as the agent's writeFileAtomic): a reader never sees half a file."""
+    tmp = "%s.%d.tmp" % (path, os.getpid())
+    with open(tmp, "w") as f:
+        json.dump(obj, f, **dump_args)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _write_preexisting_outputs(run_dir, outputs_dir):
@@ -669,5 +697,4 @@ def _write_preexisting_outputs(run_dir, outputs_dir):
             # Node's mtimeMs, bit for bit: sec * 1e3 + nsec / 1e6.
             sec, nsec = divmod(st.st_mtime_ns, 10 ** 9)
             files[rel] = {"size": st.st_size, "mtimeMs": sec * 1000 + nsec / 1e6, "state": "preexisting"}
-    with open(os.path.join(run_dir, "files.json"), "w") as f:
-        json.dump({"version": 1, "files": files}, f)
+    _write_json_atomic(os.path.join(run_dir, "files.json"), {"version": 1, "files": files})
