@@ -3,9 +3,15 @@ import winston from 'winston';
 
 export type Logger = winston.Logger;
 
-export function createLogger(component: string, level = process.env.OUTPOST_LOG_LEVEL ?? 'info'): Logger {
-  return winston.createLogger({
-    level,
+const LEVELS = Object.keys(winston.config.npm.levels);
+const DEFAULT_LEVEL = 'info';
+let badLevelWarned = false;
+
+export function createLogger(component: string, level = process.env.OUTPOST_LOG_LEVEL ?? DEFAULT_LEVEL): Logger {
+  // winston drops every message at an unknown level: a typo must not silence errors.
+  const known = LEVELS.includes(level);
+  const logger = winston.createLogger({
+    level: known ? level : DEFAULT_LEVEL,
     defaultMeta: { component },
     format: winston.format.combine(
       winston.format.timestamp(),
@@ -15,6 +21,11 @@ export function createLogger(component: string, level = process.env.OUTPOST_LOG_
       }),
     ),
     // stderr: stdout belongs to the command's own output (run ids, --json).
-    transports: [new winston.transports.Console({ stderrLevels: ['error', 'warn', 'info', 'http', 'verbose', 'debug', 'silly'] })],
+    transports: [new winston.transports.Console({ stderrLevels: LEVELS })],
   });
+  if (!known && !badLevelWarned) {
+    badLevelWarned = true;
+    logger.warn(`OUTPOST_LOG_LEVEL "${level}" is not one of ${LEVELS.join(', ')}; using ${DEFAULT_LEVEL}`);
+  }
+  return logger;
 }

@@ -217,4 +217,8 @@ test('ids and settings that cannot be right are refused up front, by name', () =
   const config = outpost(['history', 'list'], { cwd: dir, env: agentEnv({ OUTPOST_CONFIG: '{"limits":{"maxFileBytes":-1}}' }) });
   expect(config.status).not.toBe(0);
   expect(config.stderr).toContain('"limits.maxFileBytes" must be a number >= 0');
+  // A misspelt log level would make winston drop everything, errors included.
+  const level = outpost(['run', '--', 'python3', '-c', 'print(1)'], { cwd: dir, env: agentEnv({ OUTPOST_LOG_LEVEL: 'verbos' }) });
+  expect(level.status).toBe(0);
+  expect(level.stderr).toContain('OUTPOST_LOG_LEVEL "verbos" is not one of error, warn, info, http, verbose, debug, silly; using info');
 });
