@@ -1,6 +1,6 @@
 import { agentDefaults, AgentSettings } from './agent';
 import { limitDefaults, Limits } from './limits';
-import { serviceDefaults, ServiceSettings } from './service';
+import { serviceDefaults, serviceMaxima, ServiceSettings } from './service';
 
 export interface Settings {
   limits: Limits;
@@ -13,6 +13,8 @@ export const defaults: Readonly<Settings> = Object.freeze({
   agent: agentDefaults,
   service: serviceDefaults,
 });
+
+const maxima: Readonly<Record<string, Readonly<Record<string, number | undefined>>>> = { service: serviceMaxima };
 
 /**
  * Defaults, overridden by the JSON in OUTPOST_CONFIG (e.g. '{"agent":{"fileStableMs":100}}').
@@ -42,6 +44,10 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
       // Every number here is a size, a count or a time: a negative one is a mistake, not a setting.
       if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) {
         throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be a number >= 0, got ${value}`);
+      }
+      const max = maxima[section]?.[key];
+      if (typeof value === 'number' && max !== undefined && value > max) {
+        throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be at most ${max}, got ${value}`);
       }
       base[key] = value;
     }

@@ -18,3 +18,8 @@ export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
   sqliteBusyTimeoutMs: 10_000, // ms a writer waits for another process's lock
   inlineBlobBytes: 64 * 1024, // 64 KiB: artifacts up to this size are kept in the database, not as files in blobs/
 });
+
+/** Upper bounds, where a bigger value would be a mistake. */
+export const serviceMaxima: Readonly<Partial<Record<keyof ServiceSettings, number>>> = Object.freeze({
+  inlineBlobBytes: 1024 * 1024, // such a body is held in memory while it arrives
+});

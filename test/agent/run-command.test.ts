@@ -217,6 +217,9 @@ test('ids and settings that cannot be right are refused up front, by name', () =
   const config = outpost(['history', 'list'], { cwd: dir, env: agentEnv({ OUTPOST_CONFIG: '{"limits":{"maxFileBytes":-1}}' }) });
   expect(config.status).not.toBe(0);
   expect(config.stderr).toContain('"limits.maxFileBytes" must be a number >= 0');
+  const inline = outpost(['history', 'list'], { cwd: dir, env: agentEnv({ OUTPOST_CONFIG: '{"service":{"inlineBlobBytes":1073741824}}' }) });
+  expect(inline.status).not.toBe(0);
+  expect(inline.stderr).toContain('"service.inlineBlobBytes" must be at most 1048576, got 1073741824');
   // A misspelt log level would make winston drop everything, errors included.
   const level = outpost(['run', '--', 'python3', '-c', 'print(1)'], { cwd: dir, env: agentEnv({ OUTPOST_LOG_LEVEL: 'verbos' }) });
   expect(level.status).toBe(0);
