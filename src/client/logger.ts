@@ -49,7 +49,7 @@ export class Logger {
     this.metricsFile = path.resolve(target.metricsFile);
     this.outputsDir = path.resolve(target.outputsDir);
     this.runDir = path.dirname(this.metricsFile);
-    this.spool = new SpoolAppender(this.metricsFile, this.settings.flushIntervalMs, this.settings.flushMaxBytes);
+    this.spool = new SpoolAppender(this.metricsFile, this.settings.flushIntervalMs, this.settings.flushMaxBytes, this.settings.maxHeldBytes);
     this.acks = new AckWatch(this.metricsFile, this.settings.ackPollMs);
   }
 

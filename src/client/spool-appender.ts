@@ -19,19 +19,29 @@ export class SpoolAppender {
   private batch: FlushedBatch = { end: -1, ino: 0 };
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
+  private lastError: Error | undefined;
 
   constructor(
     readonly file: string,
     private readonly flushIntervalMs: number,
     private readonly flushMaxBytes: number,
+    private readonly maxHeldBytes = Infinity,
   ) {}
 
-  /** Buffers one line (ending in "\n") and returns the batch it will be written with. */
+  /**
+   * Buffers one line (ending in "\n") and returns the batch it will be written with. Throws only
+   * when the spool has been failing long enough that the lines held in memory reach `maxHeldBytes`.
+   */
   push(line: string): FlushedBatch {
+    if (this.bytes + line.length > this.maxHeldBytes) {
+      const why = this.lastError ? ` (${this.lastError.message})` : '';
+      throw new Error(`cannot log: the spool ${this.file} cannot be written${why}, and the ${this.lines.length} lines held meanwhile reach the ${this.maxHeldBytes}-byte cap (maxHeldBytes)`);
+    }
     this.lines.push(line);
     this.bytes += line.length;
     const batch = this.batch;
-    if (this.bytes >= this.flushMaxBytes) this.flushInBackground();
+    // After a failure the timer retries: not an open(2) per line while the disk is full.
+    if (this.bytes >= this.flushMaxBytes && this.lastError === undefined) this.flushInBackground();
     else if (this.timer === undefined) this.schedule();
     return batch;
   }
@@ -51,19 +61,20 @@ export class SpoolAppender {
       this.timer = undefined;
     }
     if (this.lines.length === 0) return;
-    const text = this.lines.length === 1 ? this.lines[0] : this.lines.join('');
-    const data = Buffer.from(text, 'utf8');
+    let data: Buffer | undefined;
     let written = 0;
     let fd: number | undefined;
     try {
       fd = fs.openSync(this.file, 'a');
+      data = Buffer.from(this.lines.length === 1 ? this.lines[0] : this.lines.join(''), 'utf8');
       // A regular file takes the whole buffer in one write; the loop only guards against a short write.
       while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
       const stat = fs.fstatSync(fd);
       this.batch.end = stat.size;
       this.batch.ino = stat.ino;
     } catch (err) {
-      if (written > 0) {
+      this.lastError = err as Error;
+      if (data && written > 0) {
         const rest = data.subarray(written).toString('utf8');
         this.lines = rest ? [rest] : [];
         this.bytes = rest.length;
@@ -76,6 +87,7 @@ export class SpoolAppender {
     this.lines = [];
     this.bytes = 0;
     this.batch = { end: -1, ino: 0 };
+    this.lastError = undefined;
   }
 
   private schedule(): void {

@@ -37,6 +37,46 @@ describe('log() and the spool', () => {
     logger.flush();
     expect(readLines(run.metricsFile).map((l) => l.step)).toEqual([...Array(1000).keys()]);
   });
+
+  test('while the spool cannot be written, lines are held (log() does not throw) and written in order once it can', () => {
+    const run = tempRun();
+    fs.mkdirSync(run.metricsFile, { recursive: true }); // open(2) of it for appending fails with EISDIR
+    const logger = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { flushIntervalMs: 60_000, flushMaxBytes: 4096 });
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      for (let i = 0; i < 1000; i++) logger.log('loss', i, { step: i });
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(/cannot append to the spool .*EISDIR.*will retry/);
+    } finally {
+      warn.mockRestore();
+    }
+    fs.rmdirSync(run.metricsFile);
+    logger.flush();
+    expect(readLines(run.metricsFile).map((l) => l.step)).toEqual([...Array(1000).keys()]);
+  });
+
+  test('past maxHeldBytes of held lines, log() throws naming the spool and why it cannot be written', () => {
+    const run = tempRun();
+    fs.mkdirSync(run.metricsFile, { recursive: true });
+    const logger = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { flushIntervalMs: 60_000, flushMaxBytes: 512, maxHeldBytes: 2048 });
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      let thrown: Error | undefined;
+      let logged = 0;
+      for (; logged < 1000 && !thrown; logged++) {
+        try {
+          logger.log('loss', logged);
+        } catch (err) {
+          thrown = err as Error;
+        }
+      }
+      expect(logged).toBeGreaterThan(10);
+      expect(logged).toBeLessThan(200);
+      expect(thrown?.message).toMatch(/cannot log: the spool .*metrics\.jsonl cannot be written \(EISDIR.*2048-byte cap \(maxHeldBytes\)/);
+    } finally {
+      warn.mockRestore();
+    }
+  });
 });
 
 describe('wait()', () => {

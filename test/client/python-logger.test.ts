@@ -222,6 +222,38 @@ except ValueError as err:
     expect(readLines(path.join(runDir, 'metrics.jsonl')).map((l) => l.value)).toEqual([7, 3.141592, 'this is a string metric', [1, 3, 5, 10, 6, 4], 1]);
   });
 
+  test('while the spool cannot be written, log() holds lines with one warning, and raises only at the held-bytes cap', () => {
+    const run = tempRun();
+    fs.mkdirSync(run.metricsFile); // open(2) for appending fails with EISDIR
+    const out = runPython(
+      `
+import os, outpost_logger
+outpost_logger.FLUSH_MAX_BYTES = 4096
+logger = outpost_logger.get_logger()
+for i in range(1000):
+    logger.log("loss", i)
+os.rmdir(logger.metrics_file)
+logger.flush()
+logger.max_held_bytes = 20000
+os.mkdir(logger.metrics_file + ".blocked")
+logger.metrics_file = logger.metrics_file + ".blocked"
+logger._fd = None
+try:
+    for i in range(10000):
+        logger.log("more", i)
+except OSError as err:
+    print("raised after", i, ":", err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    // One warning for the 1,000 lines held; at exit, the lines still held are said to be lost.
+    const warnings = out.stderr.trim().split('\n');
+    expect(warnings.filter((w) => /metrics\.jsonl: /.test(w))).toEqual([expect.stringMatching(/outpost: cannot append to the spool .*metrics\.jsonl: .*Is a directory.*\(will retry\)/)]);
+    expect(warnings[warnings.length - 1]).toMatch(/could not append buffered metrics to .*metrics\.jsonl\.blocked/);
+    expect(out.stdout).toMatch(/^raised after \d{2,3} : cannot log: the spool .*metrics\.jsonl\.blocked cannot be written \(.*Is a directory.*\), and the \d+ lines held meanwhile reach the 20000-byte cap \(MAX_HELD_BYTES\)\n$/);
+    expect(readLines(run.metricsFile).map((l) => l.value)).toEqual([...Array(1000).keys()]);
+  });
+
   test.each([
     ['returns', '', { status: 'completed', exitCode: 0 }],
     ['calls sys.exit(3)', 'import sys\nsys.exit(3)\n', { status: 'failed', exitCode: 3 }],

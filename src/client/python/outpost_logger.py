@@ -44,6 +44,7 @@ UPLOAD_TEMP_PREFIX = ".outpost-tmp-"  # the agent skips these half-written files
 
 FLUSH_INTERVAL_S = 0.05  # a logged line waits at most this long in memory
 FLUSH_MAX_BYTES = 1024 * 1024  # buffered bytes that force a flush (bounds memory in tight loops)
+MAX_HELD_BYTES = 64 * 1024 * 1024  # lines held while the spool cannot be written; past it log() raises
 WAIT_TIMEOUT_S = 60.0  # default for wait()
 _MAX_FLOAT = sys.float_info.max
 
@@ -92,6 +93,7 @@ class Logger:
         # Offline (no agent until `outpost sync`): wait() returns once the line is durable on disk.
         self.offline = offline
         self._prefixes = {}
+        self.max_held_bytes = MAX_HELD_BYTES
         self._reset_after_fork()
         atexit.register(self._flush_at_exit)
         self._flush_on_sigterm()
@@ -135,14 +137,22 @@ class Logger:
 
     def _push(self, line):
         with self._lock:
+            if self._bytes + len(line) > self.max_held_bytes:
+                raise OSError("cannot log: the spool %s cannot be written (%s), and the %d lines held meanwhile reach "
+                              "the %d-byte cap (MAX_HELD_BYTES)" % (self.metrics_file, self._last_error, len(self._lines),
+                                                                  self.max_held_bytes))
             self._lines.append(line)
             self._bytes += len(line)
             batch = self._batch
             if self._thread is None:
                 self._start_timer()
-            full = self._bytes >= FLUSH_MAX_BYTES
+            # After a failure the timer retries: not an open(2) per line while the disk is full.
+            full = self._bytes >= FLUSH_MAX_BYTES and self._last_error is None
         if full:
-            self.flush()
+            try:
+                self.flush()
+            except OSError as err:  # held for the next flush; log() is not where a disk error belongs
+                _warn_once("cannot append to the spool %s: %s (will retry)" % (self.metrics_file, err))
         return batch
 
     # -- flushing ------------------------------------------------------------------------------
@@ -168,12 +178,14 @@ class Logger:
             data = "".join(lines).encode("utf-8")
             try:
                 self._append(data, batch)
-            except BaseException:
+            except BaseException as err:
                 with self._lock:  # keep them for the next flush
                     self._lines[:0] = lines
                     self._bytes += len(data)
                     self._batch = batch
+                    self._last_error = err
                 raise
+            self._last_error = None
             return True
         finally:
             self._flushing = None
@@ -266,6 +278,7 @@ class Logger:
         self._pid_forked = False
         self._flushing = None  # thread id of the flush in progress
         self._deferred_signal = None  # SIGTERM that arrived during our own flush
+        self._last_error = None  # why the last flush failed, until one succeeds
 
     def _before_fork(self):
         self._write_lock.acquire()
