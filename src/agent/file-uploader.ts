@@ -11,6 +11,7 @@ import type { AxiosInstance } from 'axios';
 import { ApiError, artifactUrl } from '../http/api-client';
 import { putRaw, viaProxy } from '../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
+import { CTIME_SETTLED_MS, sameVersion } from './file-version';
 
 export interface FileStat {
   size: number;
@@ -30,9 +31,6 @@ export class TrailersNotHonoured extends Error {
   }
 }
 
-/** Older than this, a file's ctime cannot share a timestamp tick (jiffies, before Linux 6.13) with a later change. */
-const CTIME_SETTLED_MS = 100;
-
 /**
  * Waits until the file's ctime has settled, so that any change during the read shows in it (a
  * file uploaded without the stability wait, at the end of a run, may have just been written).
@@ -40,11 +38,6 @@ const CTIME_SETTLED_MS = 100;
 async function settled(file: string): Promise<void> {
   const wait = CTIME_SETTLED_MS - (Date.now() - fs.statSync(file).ctimeMs);
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-}
-
-/** The same version of a file: ctime and inode too, which no tool can set back (cp -p restores mtime). */
-function sameVersion(a: fs.Stats, b: fs.Stats): boolean {
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs && a.ino === b.ino;
 }
 
 // 1 MiB reads: read and hashed at 0.9 GB/s here, against 0.5 GB/s for 4 MiB (which leave the

@@ -78,7 +78,7 @@ export class MetricPipeline {
     this.tailer = new SpoolTailer(
       this.d.spoolFile,
       this.acked,
-      { maxLineBytes: this.d.limits.maxLineBytes, maxNameChars: this.d.limits.maxNameChars, readChunkBytes: this.d.settings.readChunkBytes },
+      { maxLineBytes: this.d.limits.maxLineBytes, readChunkBytes: this.d.settings.readChunkBytes },
       (reset) => this.d.onReset(reset),
     );
     fs.mkdirSync(path.dirname(this.d.spoolFile), { recursive: true });

@@ -291,7 +291,7 @@ export class OutputsSync {
       if (err instanceof TrailersNotHonoured) {
         if (this.trailers) this.d.log.warn(`${err.message}: from now on big files are hashed before they are sent`);
         this.trailers = false;
-        if (this.giveUpAt === Infinity || Date.now() < this.giveUpAt) this.queued.set(rel, null);
+        if (Date.now() < this.giveUpAt) this.queued.set(rel, null);
         return;
       }
       if (err instanceof GaveUp) {

@@ -11,12 +11,12 @@ export interface RunEnd {
   endTime: string;
 }
 
-/** Written before the final sync, so `outpost sync` knows how the run ended if the sync cannot finish. */
 /** "35 metric lines and 1 file shipped" */
 export function shipped(lines: number, files: number): string {
   return `${lines} metric line${lines === 1 ? '' : 's'} and ${files} file${files === 1 ? '' : 's'} shipped`;
 }
 
+/** Written before the final sync, so `outpost sync` knows how the run ended if the sync cannot finish. */
 export async function writeExitRecord(runDir: string, end: RunEnd): Promise<void> {
   await writeFileAtomic(path.join(runDir, EXIT_FILE), JSON.stringify(end));
 }

@@ -6,6 +6,7 @@
 import { createHash } from 'crypto';
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
+import { ctimeSettled, sameVersion } from './file-version';
 
 /** Where reading stands (or, in the checkpoint, what the service has acknowledged). */
 export interface SpoolPosition {
@@ -35,13 +36,10 @@ export interface StreamReset {
 
 export interface TailerOptions {
   maxLineBytes: number;
-  maxNameChars: number;
   readChunkBytes: number;
 }
 
 const FINGERPRINT_BYTES = 256;
-/** Older than this, a file's ctime cannot share a timestamp tick with a change made after we look. */
-const CTIME_SETTLED_MS = 100;
 const NEWLINE = 0x0a;
 
 export class SpoolTailer {
@@ -161,8 +159,7 @@ export class SpoolTailer {
       // is only kept once its ctime was well before the look, so a later change, even within a
       // coarse timestamp tick of it, shows in ctime.)
       const seen = this.lastSeen;
-      if (seen && st.ino === seen.ino && st.dev === seen.dev && st.size === seen.size && st.mtimeMs === seen.mtimeMs && st.ctimeMs === seen.ctimeMs)
-        return true;
+      if (seen && sameVersion(seen, st)) return true;
       this.lastSeen = null;
       const current = await this.fh.stat();
       if (st.ino !== current.ino || st.dev !== current.dev) {
@@ -181,7 +178,7 @@ export class SpoolTailer {
         await this.reset('truncated', `${this.file} was truncated and rewritten (its first bytes changed); it is read as a new stream`);
         return this.ensureOpen();
       }
-      this.lastSeen = st.ctimeMs < Date.now() - CTIME_SETTLED_MS ? st : null;
+      this.lastSeen = ctimeSettled(st) ? st : null;
       return true;
     }
     this.fh = await fsp.open(this.file, 'r');

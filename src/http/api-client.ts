@@ -1,7 +1,7 @@
 /**
  * The HTTP client of the service's API (axios, keep-alive), for the CLI, the agent and the
  * logger. Errors come back as ApiError carrying the service's code, status and field. (Uploads
- * with trailers, which axios cannot send, are in trailer-upload.ts, on this client's agent.)
+ * with trailers, which axios cannot send, are in raw-upload.ts, on this client's agent.)
  */
 import http from 'http';
 import https from 'https';

@@ -152,12 +152,6 @@ export class BlobStore {
     return path.join(this.blobDir, sha256.slice(0, 2), sha256);
   }
 
-  async has(sha256: string): Promise<boolean> {
-    return fsp.access(this.pathOf(sha256)).then(
-      () => true,
-      () => false,
-    );
-  }
 
   /**
    * Streams `source` into the store while hashing it. `check` sees the size and hash before the
