@@ -1,5 +1,5 @@
 /** Turns an NDJSON metric batch (raw spool lines) into wire lines: each line is parsed once, here. */
-import { isUtf8 } from 'buffer';
+import { isAscii, isUtf8 } from 'buffer';
 import { MetricBatch, OutpostError, parseMetricLine, WireLine } from '../protocol';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -19,31 +19,29 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: { maxLi
   if (count > limits.maxBatchLines) {
     throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `an NDJSON batch of ${count} lines is over the limit of ${limits.maxBatchLines} (limits.maxBatchLines)`, 'body');
   }
-  // Fast path: the whole body is valid UTF-8 (checked natively) and is split as one string.
-  const texts = isUtf8(body) ? body.toString('utf8').split('\n') : splitCheckingEachLine(body);
-  texts.pop();
+  // Each line is decoded on its own: on this machine that is twice as fast as one big string
+  // split (V8 allocates big strings slowly), and an ASCII body needs no UTF-8 decoding at all.
+  const ascii = isAscii(body);
+  const valid = ascii || isUtf8(body);
   const lines: WireLine[] = [];
-  for (let i = 0; i < texts.length; i++) {
-    const seq = h.firstSeq + i;
-    let text = texts[i];
-    const reject = (reason: string) => lines.push({ seq, time: h.time, error: `${h.file} line ${seq}: ${reason}` });
+  for (let start = 0, seq = h.firstSeq; start < body.length; seq++) {
+    const nl = body.indexOf(0x0a, start);
+    const from = start;
+    start = nl + 1;
+    let text = ascii ? body.toString('latin1', from, nl) : valid ? body.toString('utf8', from, nl) : decodeOrNull(body, from, nl);
     if (text === null) {
-      reject('not valid UTF-8');
+      lines.push(rejected(h, seq, 'not valid UTF-8'));
       continue;
     }
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only long strings need their bytes counted.
-    if (text.length * 3 > limits.maxLineBytes) {
-      const bytes = Buffer.byteLength(text);
-      if (bytes > limits.maxLineBytes) {
-        reject(`line is ${bytes} bytes, over the limit of ${limits.maxLineBytes} (limits.maxLineBytes)`);
-        continue;
-      }
+    if (nl - from > limits.maxLineBytes) {
+      lines.push(rejected(h, seq, `line is ${nl - from} bytes, over the limit of ${limits.maxLineBytes} (limits.maxLineBytes)`));
+      continue;
     }
     if (text.endsWith('\r')) text = text.slice(0, -1);
     if (text.length === 0 || text.trim() === '') continue;
     const r = parseMetricLine(text, limits.maxNameChars);
     if (!r.ok) {
-      reject(r.reason);
+      lines.push(rejected(h, seq, r.reason));
       continue;
     }
     const { metrics, step, time } = r.line;
@@ -60,19 +58,15 @@ function countNewlines(body: Buffer): number {
   return n;
 }
 
-/** Line by line, so one line that is not UTF-8 costs only itself (null marks it). */
-function splitCheckingEachLine(body: Buffer): (string | null)[] {
-  const out: (string | null)[] = [];
-  let start = 0;
-  while (start < body.length) {
-    const nl = body.indexOf(0x0a, start);
-    try {
-      out.push(utf8.decode(body.subarray(start, nl)));
-    } catch {
-      out.push(null);
-    }
-    start = nl + 1;
+function rejected(h: NdjsonHeaders, seq: number, reason: string): WireLine {
+  return { seq, time: h.time, error: `${h.file} line ${seq}: ${reason}` };
+}
+
+/** One line of a body that is not all valid UTF-8: null if this line is the invalid part. */
+function decodeOrNull(body: Buffer, from: number, to: number): string | null {
+  try {
+    return utf8.decode(body.subarray(from, to));
+  } catch {
+    return null;
   }
-  out.push(''); // like split(): an empty string after the final newline
-  return out;
 }
