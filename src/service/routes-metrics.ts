@@ -34,8 +34,11 @@ export function metricRoutes(app: FastifyInstance, store: Store): void {
       const batch = parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits);
       const ack = await store.ingestMetrics(request.params.id, batch, { linesValidated: true });
       // Skipped lines are a prefix (sequences increase): the newly stored ones are the rest.
-      const fresh = batch.lines.slice(batch.lines.length - ack.stored);
-      const rejected = fresh.flatMap((l) => ('error' in l ? [{ seq: l.seq, reason: l.error }] : []));
+      const rejected: NdjsonBatchAck['rejected'] = [];
+      for (let i = batch.lines.length - ack.stored; i < batch.lines.length; i++) {
+        const l = batch.lines[i];
+        if ('error' in l) rejected.push({ seq: l.seq, reason: l.error });
+      }
       const reply: NdjsonBatchAck = { ...ack, rejected };
       return reply;
     },
