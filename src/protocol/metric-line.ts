@@ -15,8 +15,43 @@ export type LineResult = { ok: true; line: ParsedLine } | { ok: false; reason: s
 
 const ALLOWED_KEYS = new Set(['name', 'value', 'metrics', 'step', 'time']);
 
+// The line the loggers write, {"name":N,"value":NUMBER[,"step":S][,"time":T]}, with a name free
+// of escapes: matched by one regex, ~100 ns a line cheaper than JSON.parse plus the checks. Whatever
+// it does not take whole goes the general way, which decides (and words the reason) as before.
+const NUM = '-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d+)?';
+const PLAIN_LINE = new RegExp(`^\\{"name":"([^"\\\\\\u0000-\\u001f]+)","value":(${NUM})(?:,"step":(0|[1-9]\\d{0,15}))?(?:,"time":(${NUM}))?\\}$`);
+
 /** Validates one decoded line (without its newline). `maxNameChars` bounds metric names. */
 export function parseMetricLine(text: string, maxNameChars = 256): LineResult {
+  const plain = parsePlainLine(text, maxNameChars);
+  if (plain) return { ok: true, line: plain };
+  return parseGeneralLine(text, maxNameChars);
+}
+
+/** The logger's common line, or undefined for anything the general path must look at. */
+export function parsePlainLine(text: string, maxNameChars = 256): ParsedLine | undefined {
+  const m = PLAIN_LINE.exec(text);
+  if (m === null || m[1].length > maxNameChars) return undefined;
+  const value = Number(m[2]);
+  if (!Number.isFinite(value)) return undefined;
+  const metrics: Record<string, MetricValue> = {};
+  setOwn(metrics, m[1], value);
+  const line: ParsedLine = { metrics };
+  if (m[3] !== undefined) {
+    const step = Number(m[3]);
+    if (!Number.isSafeInteger(step)) return undefined;
+    line.step = step;
+  }
+  if (m[4] !== undefined) {
+    const time = Number(m[4]);
+    if (!Number.isFinite(time) || time < 0) return undefined;
+    line.time = time;
+  }
+  return line;
+}
+
+/** Any line: JSON.parse, then every rule of the contract, each with its reason. */
+export function parseGeneralLine(text: string, maxNameChars = 256): LineResult {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
@@ -45,7 +80,7 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256): LineResu
     for (const name in m as Record<string, unknown>) {
       const bad = checkName(name, maxNameChars) ?? checkValue((m as Record<string, unknown>)[name], `metrics["${name}"]`);
       if (bad) return { ok: false, reason: bad };
-      metrics[name] = (m as Record<string, MetricValue>)[name];
+      setOwn(metrics, name, (m as Record<string, MetricValue>)[name]);
       n++;
     }
     if (n === 0) return { ok: false, reason: '"metrics" is empty' };
@@ -57,7 +92,7 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256): LineResu
     if (o.value === undefined) return { ok: false, reason: 'missing "value"' };
     const badValue = checkValue(o.value, '"value"');
     if (badValue) return { ok: false, reason: badValue };
-    metrics[o.name] = o.value as MetricValue;
+    setOwn(metrics, o.name, o.value as MetricValue);
   }
   const line: ParsedLine = { metrics };
   if (o.step !== undefined) {
@@ -73,6 +108,16 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256): LineResu
     line.time = o.time;
   }
   return { ok: true, line };
+}
+
+/**
+ * Sets `obj[name] = value` as an own property even for "__proto__", which plain assignment would
+ * take as the prototype, losing the metric. (A null-prototype object would do it too, but V8 keeps
+ * those in slow dictionary mode: parsing took twice as long.)
+ */
+export function setOwn<T>(obj: Record<string, T>, name: string, value: T): void {
+  if (name === '__proto__') Object.defineProperty(obj, name, { value, enumerable: true, writable: true, configurable: true });
+  else obj[name] = value;
 }
 
 function checkName(name: string, maxNameChars: number): string | undefined {

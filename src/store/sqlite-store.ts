@@ -10,6 +10,7 @@ import {
   BatchAck,
   MetricBatch,
   MetricHistory,
+  setOwn,
   OutpostError,
   PromoteRequest,
   RecordEvent,
@@ -144,7 +145,7 @@ export class SqliteStore implements Store {
     }[];
     for (const s of series) {
       if (s.count === 0) continue;
-      metrics[s.name] = { type: s.type, count: s.count, last: decodeValue(s.last_kind, s.last_value), lastStep: s.last_step };
+      setOwn(metrics, s.name, { type: s.type, count: s.count, last: decodeValue(s.last_kind, s.last_value), lastStep: s.last_step });
     }
     const rejected = this.stmt(
       `SELECT st.name AS stream, st.file, rj.seq AS line, rj.reason FROM rejected rj JOIN streams st ON st.id = rj.stream_id
