@@ -56,7 +56,10 @@ export class OutputsSync {
   private drainWaiters: (() => void)[] = [];
   private reconcileTimer: NodeJS.Timeout | null = null;
   private reconcileGap: number;
-  private activity = false;
+  /** When a watch event last reported a change (ms). */
+  private lastEventAt = 0;
+  /** Some folder could not be watched. */
+  private blind = false;
   private flushTimer: NodeJS.Timeout | null = null;
   private escapedWarned = new Set<string>();
   private failWarned = new Set<string>();
@@ -72,6 +75,8 @@ export class OutputsSync {
     this.watcher = new OutputsWatcher(d.outputsDir, {
       touched: (rel, st) => this.touched(rel, st),
       removed: (rel) => this.removed(rel),
+      removedDir: (rel) => this.removedDir(rel),
+      unwatchable: (rel, err) => this.unwatchable(rel, err),
       escaped: (rel, target) => this.escaped(rel, target),
     });
   }
@@ -93,11 +98,13 @@ export class OutputsSync {
   /** Scans often while files change, then ever less often: an idle agent costs next to nothing. */
   private scheduleReconcile(): void {
     this.reconcileTimer = setTimeout(async () => {
+      const started = Date.now();
       const found = await this.reconcile(false);
       const s = this.d.settings;
-      // Quadrupling: a scan of 10,000 files costs ~0.2 s of CPU, and lost events are rare.
-      this.reconcileGap = found || this.activity ? s.reconcileIntervalMs : Math.min(this.reconcileGap * 4, s.reconcileMaxIntervalMs);
-      this.activity = false;
+      // A scan that found nothing, with no event since it began, saw the folder at rest: the next
+      // waits four times as long (a scan of 10,000 files costs ~0.1 s of CPU; lost events are rare).
+      const quiet = !found && this.lastEventAt < started && !this.blind;
+      this.reconcileGap = quiet ? Math.min(this.reconcileGap * 4, s.reconcileMaxIntervalMs) : s.reconcileIntervalMs;
       if (!this.closed) this.scheduleReconcile();
     }, this.reconcileGap);
     this.reconcileTimer.unref();
@@ -150,7 +157,7 @@ export class OutputsSync {
 
   private touched(rel: string, st?: FileStat): void {
     if (this.closed) return;
-    this.activity = true;
+    this.lastEventAt = Date.now();
     const s = this.stable.get(rel);
     if (s) clearTimeout(s.timer);
     const entry: { timer: NodeJS.Timeout; last: FileStat | null } = {
@@ -194,6 +201,18 @@ export class OutputsSync {
       this.removals.add(rel);
       void this.sendRemoval(rel);
     }
+  }
+
+  /** Known files under a folder that went away: each one that is gone is removed. */
+  private removedDir(dir: string): void {
+    const prefix = dir ? `${dir}/` : '';
+    for (const rel of [...this.state.keys()]) if (rel.startsWith(prefix) && !this.watcher.statInside(rel)) this.removed(rel);
+  }
+
+  /** Scans stay frequent while part of the folder is not watched: they alone see changes there. */
+  private unwatchable(rel: string, err: Error): void {
+    if (!this.blind) this.d.log.warn(`${this.d.prefix}${rel || '.'} cannot be watched (${(err as NodeJS.ErrnoException).code ?? err.message}); changes there are found by a scan every ${this.d.settings.reconcileIntervalMs / 1000} s`);
+    this.blind = true;
   }
 
   private escaped(rel: string, target: string): void {

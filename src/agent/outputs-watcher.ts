@@ -1,14 +1,14 @@
 /**
- * Finds what changes under a folder: chokidar for prompt events, fast-glob for the first scan and
- * periodic reconciliation (watch events do get lost on busy folders). Symlinks leading out of
- * the folder are never followed.
+ * Finds what changes under a folder: a watch on each folder for prompt events, and full listings
+ * for the first scan and the periodic reconciliation (watch events do get lost on busy folders).
+ * Symlinks leading out of the folder are never followed.
  */
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import chokidar, { FSWatcher } from 'chokidar';
 import fg from 'fast-glob';
 import { UPLOAD_TEMP_PREFIX } from '../protocol';
 import type { FileStat } from './file-uploader';
+import { FolderWatcher } from './folder-watcher';
 
 /** Half-written temp files of the loggers' atomic upload(): they become real files by rename. */
 function isTempFile(p: string): boolean {
@@ -30,14 +30,18 @@ export interface ScannedFile extends FileStat {
 }
 
 export interface WatchHandlers {
-  /** `st`: the file's stat when the event carried one for a regular file (saves a stat). */
+  /** `st`: the file's stat when one was just taken for a regular file (saves a stat). */
   touched(rel: string, st?: FileStat): void;
   removed(rel: string): void;
+  /** A folder went away (removed, or moved out): what was under it went with it, with no event each. */
+  removedDir(rel: string): void;
   escaped(rel: string, target: string): void;
+  /** A folder that cannot be watched: its changes are found only by scans. */
+  unwatchable(rel: string, err: Error): void;
 }
 
 export class OutputsWatcher {
-  private watcher: FSWatcher | null = null;
+  private folders: FolderWatcher | null = null;
   private realRoot = '';
 
   constructor(
@@ -48,21 +52,24 @@ export class OutputsWatcher {
   async start(): Promise<void> {
     await fsp.mkdir(this.root, { recursive: true });
     this.realRoot = await fsp.realpath(this.root);
-    this.watcher = chokidar.watch(this.root, { ignoreInitial: true, followSymlinks: false, persistent: true, alwaysStat: false, ignored: isTempFile });
     const rel = (p: string) => path.relative(this.root, p).split(path.sep).join('/');
-    // chokidar passes the lstat it already took, when it has one; a symlink still needs statInside.
-    const touched = (p: string, st?: fs.Stats) => this.handlers.touched(rel(p), st?.isFile() ? { size: st.size, mtimeMs: st.mtimeMs } : undefined);
-    this.watcher.on('add', touched);
-    this.watcher.on('change', touched);
-    this.watcher.on('unlink', (p) => this.handlers.removed(rel(p)));
-    // A removed folder takes its files with it; the reconciliation scan reports them.
-    this.watcher.on('error', () => undefined);
-    await new Promise<void>((resolve) => this.watcher!.once('ready', () => resolve()));
+    this.folders = new FolderWatcher(this.root, {
+      changed: (abs, st) => {
+        const r = rel(abs);
+        if (isTempFile(r)) return;
+        if (!st) this.handlers.removed(r);
+        else if (st.isFile()) this.handlers.touched(r, { size: st.size, mtimeMs: st.mtimeMs });
+        else if (st.isSymbolicLink()) this.handlers.touched(r); // statInside decides where it leads
+      },
+      folderGone: (abs) => this.handlers.removedDir(rel(abs)),
+      unwatchable: (abs, err) => this.handlers.unwatchable(rel(abs), err),
+    });
+    this.folders.start();
   }
 
   async stop(): Promise<void> {
-    await this.watcher?.close();
-    this.watcher = null;
+    this.folders?.close();
+    this.folders = null;
   }
 
   /**

@@ -20,8 +20,16 @@ export interface AgentProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+// A test that fails midway leaves its agent running, and jest would wait for it for ever.
+const running = new Set<ChildProcess>();
+afterAll(() => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 export function startAgentProcess(args: string[], env: NodeJS.ProcessEnv = agentEnv()): AgentProcess {
   const child = spawn(process.execPath, [BIN, 'agent', ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -8,7 +8,7 @@ import path from 'path';
 import axios from 'axios';
 import type { RunInfo } from '../../src/protocol';
 import { startServerProcess } from '../service/server-process';
-import { AgentProcess, agentEnv, outpost, serverForFile, sleep, startAgentProcess, until } from './agent-process';
+import { AgentProcess, agentEnv, FAST_CONFIG, outpost, serverForFile, sleep, startAgentProcess, until } from './agent-process';
 
 const shared = serverForFile('outpost-outputs-');
 
@@ -57,6 +57,74 @@ test('new and changed files are uploaded, files from before the run are not, del
   expect(run.artifacts.map((a) => [a.path, a.versions])).toEqual([['outputs/sub/model.bin', 2]]);
   expect(sha(await download('basic', 'outputs/sub/model.bin'))).toBe(sha(Buffer.alloc(100_000, 8)));
   expect(sha(await download('basic', 'outputs/sub/model.bin', 1))).toBe(sha(Buffer.alloc(100_000, 7)));
+});
+
+test('with no reconciliation scan to fall back on, watch events alone find every change while the run goes on', async () => {
+  const { dir, outputs } = project('events');
+  const outside = path.join(shared.dir, 'events-outside');
+  fs.mkdirSync(path.join(outside, 'moved-in', 'deep'), { recursive: true });
+  fs.writeFileSync(path.join(outside, 'moved-in', 'a.txt'), 'moved in');
+  fs.writeFileSync(path.join(outside, 'moved-in', 'deep', 'b.txt'), 'moved in, deeper');
+  const config = JSON.parse(FAST_CONFIG) as { agent: Record<string, number> };
+  config.agent.reconcileIntervalMs = 600_000;
+  const agent = startAgentProcess(['--run', 'events', '--dir', dir, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/events/files.json')), 'agent started');
+  const has = async (paths: string[]) => {
+    const run = await info('events');
+    return paths.every((p) => run.artifacts.some((a) => a.path === p));
+  };
+  // Folders made and written at once: the files land before any watch on their folder exists.
+  for (let i = 0; i < 20; i++) {
+    fs.mkdirSync(path.join(outputs, `n${i}`, 'x', 'y'), { recursive: true });
+    fs.writeFileSync(path.join(outputs, `n${i}`, 'x', 'y', 'f.txt'), `nested ${i}`);
+  }
+  fs.writeFileSync(path.join(outputs, 'log.txt'), 'line 1\n');
+  fs.writeFileSync(path.join(outputs, 'doomed.txt'), 'to be deleted');
+  const nested = Array.from({ length: 20 }, (_, i) => `outputs/n${i}/x/y/f.txt`);
+  await until(() => has([...nested, 'outputs/log.txt', 'outputs/doomed.txt']), 'the new files', 20_000);
+  // Appended to, replaced by rename, deleted, a folder moved in and one moved out.
+  fs.appendFileSync(path.join(outputs, 'log.txt'), 'line 2\n');
+  fs.writeFileSync(path.join(outputs, '.model.tmp'), 'the new model');
+  fs.renameSync(path.join(outputs, '.model.tmp'), path.join(outputs, 'model.txt'));
+  fs.rmSync(path.join(outputs, 'doomed.txt'));
+  fs.renameSync(path.join(outside, 'moved-in'), path.join(outputs, 'moved-in'));
+  fs.renameSync(path.join(outputs, 'n0'), path.join(outside, 'n0-moved-out'));
+  await until(async () => {
+    const run = await info('events');
+    const log = run.artifacts.find((a) => a.path === 'outputs/log.txt');
+    return (
+      log?.sha256 === sha('line 1\nline 2\n') &&
+      (await has(['outputs/model.txt', 'outputs/moved-in/a.txt', 'outputs/moved-in/deep/b.txt'])) &&
+      run.deletedArtifacts.includes('outputs/doomed.txt') &&
+      run.deletedArtifacts.includes('outputs/n0/x/y/f.txt')
+    );
+  }, 'every change seen', 20_000);
+  await stop(agent);
+  const run = await info('events');
+  expect(sha(await download('events', 'outputs/model.txt'))).toBe(sha('the new model'));
+  expect(run.artifacts.map((a) => a.path)).not.toContain('outputs/.model.tmp');
+});
+
+test('outputs/ removed and made again: the old files are marked deleted, the new ones arrive, with no scan to help', async () => {
+  const { dir, outputs } = project('remade');
+  const config = JSON.parse(FAST_CONFIG) as { agent: Record<string, number> };
+  config.agent.reconcileIntervalMs = 600_000;
+  const agent = startAgentProcess(['--run', 'remade', '--dir', dir, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/remade/files.json')), 'agent started');
+  fs.mkdirSync(path.join(outputs, 'sub'));
+  fs.writeFileSync(path.join(outputs, 'sub', 'first.txt'), 'first');
+  await until(async () => (await info('remade')).artifacts.length === 1, 'the first file');
+  fs.rmSync(outputs, { recursive: true });
+  fs.mkdirSync(path.join(outputs, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(outputs, 'sub', 'second.txt'), 'second');
+  await until(async () => {
+    const run = await info('remade');
+    return run.deletedArtifacts.includes('outputs/sub/first.txt') && run.artifacts.some((a) => a.path === 'outputs/sub/second.txt');
+  }, 'the deletion and the new file', 20_000);
+  // Still watched after that: a later change is seen too.
+  fs.writeFileSync(path.join(outputs, 'sub', 'second.txt'), 'second, changed');
+  await until(async () => (await info('remade')).artifacts.find((a) => a.path === 'outputs/sub/second.txt')?.sha256 === sha('second, changed'), 'the change', 20_000);
+  await stop(agent);
 });
 
 test('1,000 files created in a burst all arrive, byte for byte', async () => {
