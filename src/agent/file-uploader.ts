@@ -6,6 +6,7 @@
  */
 import { createHash } from 'crypto';
 import fs from 'fs';
+import path from 'path';
 import { pipeline } from 'stream/promises';
 import type { AxiosInstance } from 'axios';
 import { ApiError, artifactUrl } from '../http/api-client';
@@ -21,6 +22,37 @@ export interface FileStat {
 export class FileChanged extends Error {
   constructor(readonly file: string) {
     super(`${file} changed while it was being uploaded`);
+  }
+}
+
+/** The path leads out of outputs/ now (a folder on the way swapped for a symlink): never read. */
+export class OutsideRoot extends Error {
+  constructor(
+    readonly file: string,
+    readonly target: string,
+  ) {
+    super(`${file} leads out of the synced folder (to ${target}); not read`);
+  }
+}
+
+/**
+ * Opens `file` for reading, only if what was opened lies under `realRoot`: checked on the open
+ * file itself (/proc/self/fd on Linux), so no symlink swapped in on the way can lead the read out.
+ */
+export function openInside(file: string, realRoot: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    let real: string;
+    try {
+      real = process.platform === 'linux' ? fs.readlinkSync(`/proc/self/fd/${fd}`) : fs.realpathSync.native(file);
+    } catch {
+      real = fs.realpathSync.native(file); // no /proc: the path, resolved just after the open
+    }
+    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new OutsideRoot(file, real);
+    return fd;
+  } catch (err) {
+    fs.closeSync(fd);
+    throw err;
   }
 }
 
@@ -57,9 +89,9 @@ export interface PreparedUpload {
   bytes: Buffer | null;
 }
 
-export async function hashFile(file: string): Promise<string> {
+export async function hashFile(file: string, realRoot: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(fs.createReadStream(file, { highWaterMark: READ_CHUNK }), hash);
+  await pipeline(fs.createReadStream('', { fd: openInside(file, realRoot), highWaterMark: READ_CHUNK }), hash);
   return hash.digest('hex');
 }
 
@@ -69,10 +101,10 @@ export async function hashFile(file: string): Promise<string> {
  * costs ~0.2 ms of CPU, most of the agent's cost for a small file. A big file is hashed first
  * only if `hashFirst` (it may be a touched copy of what was sent); else its hash comes with the upload.
  */
-export async function prepareUpload(file: string, before: FileStat, hashFirst: boolean): Promise<PreparedUpload> {
-  if (before.size > SMALL_FILE_BYTES) return { sha256: hashFirst ? await hashFile(file) : null, bytes: null };
+export async function prepareUpload(file: string, realRoot: string, before: FileStat, hashFirst: boolean): Promise<PreparedUpload> {
+  if (before.size > SMALL_FILE_BYTES) return { sha256: hashFirst ? await hashFile(file, realRoot) : null, bytes: null };
   await settled(file);
-  const fd = fs.openSync(file, 'r');
+  const fd = openInside(file, realRoot);
   try {
     const start = fs.fstatSync(fd);
     // One byte more than expected: a file that grew shows it.
@@ -98,6 +130,7 @@ export async function uploadFile(
   runId: string,
   artifactPath: string,
   file: string,
+  realRoot: string,
   before: FileStat,
   prepared: PreparedUpload,
   trailers = true,
@@ -116,10 +149,10 @@ export async function uploadFile(
   const unchanged = () => {
     if (!sameVersion(start, fs.statSync(file))) throw new FileChanged(file);
   };
-  const read = () => fs.createReadStream(file, { highWaterMark: READ_CHUNK, start: 0, end: before.size - 1 });
+  const read = () => fs.createReadStream('', { fd: openInside(file, realRoot), highWaterMark: READ_CHUNK, start: 0, end: before.size - 1 });
   // Through a proxy, axios and the hash declared up front (putRaw speaks to no proxy).
   if (!trailers || viaProxy(api)) {
-    const sha256 = prepared.sha256 ?? (await hashFile(file));
+    const sha256 = prepared.sha256 ?? (await hashFile(file, realRoot));
     const body = read();
     try {
       // The service refuses bytes that do not hash to what was declared: a rewrite in between fails.

@@ -2,9 +2,16 @@
  * Watches a folder tree with one fs.watch per folder (inotify on Linux), and reports by name
  * whatever changed in it. Written here rather than taken from chokidar, which re-lists a folder
  * with an lstat per entry on every event in it: one log appended ten times a second beside
- * 10,000 samples kept it busy for more than a core (23.6 s of CPU in 20 s, scripts/bench
- * many-files-hot-folder). chokidar also watches every file on its own (27 MB of heap for 10,000),
- * where the folder's watch already names each file that changes.
+ * 10,000 samples kept it busy for more than a core (23.6 s of CPU in 20 s; see the hot-folder
+ * benchmark). chokidar also watches every file on its own (27 MB of heap for 10,000), where the
+ * folder's watch already names each file that changes.
+ *
+ * A folder is known by its parent's events, never by its own: libuv shares one inotify watch
+ * between the paths of one inode and names a folder's own events after the first of them, and
+ * Linux holds back a removed folder's own event while a process still has it as its working
+ * folder. So a rename event that names a folder always means "look again": what was watched
+ * there is dropped (reported gone, which costs a stat per file known under it) and what is
+ * there now is watched and listed afresh. The root's parent is watched for the root's name.
  */
 import fs from 'fs';
 import path from 'path';
@@ -15,18 +22,22 @@ export interface FolderEvents {
    * undefined when nothing is there any more. Folders are not reported: they are watched.
    */
   changed(abs: string, st: fs.Stats | undefined): void;
-  /** A watched folder went away (deleted, or moved out): what was under it went with it. */
+  /** A watched folder went away or was replaced: what was known under it may be gone. */
   folderGone(abs: string): void;
   /** A folder could not be watched (the inotify watch limit, say): its changes are left to scans. */
   unwatchable(abs: string, err: Error): void;
 }
 
-// While the root itself is missing (removed, to be made again), it is looked for this often.
+// While the root itself is missing and its parent cannot be watched, it is looked for this often.
 const ROOT_POLL_MS = 1000;
 
 export class FolderWatcher {
   private readonly watches = new Map<string, fs.FSWatcher>();
+  /** Folders whose watch failed: tried again by retryFailed(). */
+  private readonly failed = new Set<string>();
+  private parentWatch: fs.FSWatcher | null = null;
   private rootPoll: NodeJS.Timeout | null = null;
+  private realRoot = '';
   private closed = false;
 
   constructor(
@@ -36,12 +47,29 @@ export class FolderWatcher {
 
   /** Watches the root and every folder under it. What is already there is not reported. */
   start(): void {
+    this.realRoot = realpathOrNull(this.root) ?? path.resolve(this.root);
+    const parent = path.dirname(this.root);
+    const name = path.basename(this.root);
+    if (parent !== this.root) {
+      try {
+        this.parentWatch = fs.watch(parent, { persistent: false }, (type, n) => {
+          if (type === 'rename' && n !== null && String(n) === name) this.rewatch(this.root);
+        });
+        this.parentWatch.on('error', () => {
+          this.parentWatch?.close();
+          this.parentWatch = null;
+        });
+      } catch {
+        this.parentWatch = null; // then the root's own events and a poll tell when it goes
+      }
+    }
     this.add(this.root, false);
   }
 
   close(): void {
     this.closed = true;
     if (this.rootPoll) clearInterval(this.rootPoll);
+    this.parentWatch?.close();
     for (const w of this.watches.values()) w.close();
     this.watches.clear();
   }
@@ -51,6 +79,19 @@ export class FolderWatcher {
     return this.watches.size;
   }
 
+  /** Folders that could not be watched, still. */
+  get unwatched(): number {
+    return this.failed.size;
+  }
+
+  /** Tries again the folders that could not be watched; each one watched now is listed and reported. */
+  retryFailed(): void {
+    for (const dir of [...this.failed]) {
+      this.failed.delete(dir);
+      if (lstatOrUndefined(dir)?.isDirectory()) this.add(dir, true);
+    }
+  }
+
   /**
    * Watches `dir` and the folders under it. Watched first, listed second: a file made in between
    * is reported twice, never missed. With `report`, every file found is reported (a new folder's
@@ -58,19 +99,30 @@ export class FolderWatcher {
    */
   private add(dir: string, report: boolean): void {
     if (this.closed || this.watches.has(dir)) return;
+    // Never a folder that leads out of the root: a parent swapped for a symlink since the event.
+    if (!this.inside(dir)) return;
     let watcher: fs.FSWatcher;
     try {
       watcher = fs.watch(dir, { persistent: true }, (type, name) => this.event(dir, type, name));
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
-      if (dir === this.root && code === 'ENOENT') this.pollForRoot();
-      else if (code !== 'ENOENT' && code !== 'ENOTDIR') this.on.unwatchable(dir, err as Error);
+      if (code === 'ENOENT' || code === 'ENOTDIR') {
+        if (dir === this.root) this.pollForRoot();
+      } else {
+        this.failed.add(dir);
+        this.on.unwatchable(dir, err as Error);
+      }
       return;
     }
     // The folder went away, or cannot be read any more.
     watcher.on('error', () => this.rewatch(dir));
     this.watches.set(dir, watcher);
     this.list(dir, report);
+  }
+
+  private inside(dir: string): boolean {
+    const real = realpathOrNull(dir);
+    return real !== null && (real === this.realRoot || real.startsWith(this.realRoot + path.sep));
   }
 
   private list(dir: string, report: boolean): void {
@@ -89,27 +141,37 @@ export class FolderWatcher {
 
   private event(dir: string, type: string, name: string | Buffer | null): void {
     if (this.closed) return;
-    // No name given (some platforms, or an overflow): look at the whole folder again.
+    // No name given (some platforms): look at the whole folder again.
     if (name === null) return this.list(dir, true);
     const base = String(name);
-    // Linux names the watched folder itself in its own events: removed or moved (perhaps made
-    // again at once, which the parent's event cannot tell), or, rarely, a child of the same name.
-    if (type === 'rename' && base === path.basename(dir)) return this.rewatch(dir);
+    // Without a watch on its parent, the root learns of its own removal from its own event.
+    if (dir === this.root && !this.parentWatch && type === 'rename' && base === path.basename(dir) && !lstatOrUndefined(dir)) {
+      return this.rewatch(dir);
+    }
     const abs = path.join(dir, base);
     const st = lstatOrUndefined(abs);
-    if (this.watches.has(abs) && !st?.isDirectory()) {
+    if (st?.isDirectory()) {
+      // A folder made, removed, moved or replaced under this name: whatever was watched here may
+      // not be what is here now.
+      if (type === 'rename' || !this.watches.has(abs)) this.rewatch(abs);
+      return;
+    }
+    if (this.watches.has(abs)) {
       this.drop(abs);
       this.on.folderGone(abs);
     }
-    if (st?.isDirectory()) return this.add(abs, true);
     this.on.changed(abs, st);
   }
 
-  /** The folder at `dir` may not be the one watched: forget it, and watch (and report) what is there now. */
+  /** Forgets what was watched at `dir`, and watches (and reports) what is there now. */
   private rewatch(dir: string): void {
     if (this.closed) return;
-    this.drop(dir);
-    this.on.folderGone(dir);
+    if (this.watches.has(dir)) {
+      this.drop(dir);
+      this.on.folderGone(dir);
+    } else if (dir !== this.root) {
+      this.on.changed(dir, undefined); // a file of this name, if there was one, is gone
+    }
     if (lstatOrUndefined(dir)?.isDirectory()) this.add(dir, true);
     else if (dir === this.root) this.pollForRoot();
   }
@@ -123,13 +185,14 @@ export class FolderWatcher {
         this.watches.delete(p);
       }
     }
+    for (const p of this.failed) if (p === dir || p.startsWith(inside)) this.failed.delete(p);
   }
 
-  /** The root was removed: watched again, and all in it reported, once it is back. */
+  /** The root is missing and nothing will say when it is back: it is looked for. */
   private pollForRoot(): void {
-    if (this.rootPoll || this.closed) return;
+    if (this.rootPoll || this.closed || this.parentWatch) return;
     this.rootPoll = setInterval(() => {
-      if (!fs.existsSync(this.root)) return;
+      if (!lstatOrUndefined(this.root)?.isDirectory()) return;
       clearInterval(this.rootPoll!);
       this.rootPoll = null;
       this.add(this.root, true);
@@ -143,5 +206,13 @@ function lstatOrUndefined(p: string): fs.Stats | undefined {
     return fs.lstatSync(p);
   } catch {
     return undefined;
+  }
+}
+
+function realpathOrNull(p: string): string | null {
+  try {
+    return fs.realpathSync.native(p);
+  } catch {
+    return null;
   }
 }

@@ -10,7 +10,7 @@ import { ApiError, artifactUrl, toApiError } from '../http/api-client';
 import type { Logger } from '../log/logger';
 import { FILES_STATE_FILE, RecordEvent } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
-import { FileChanged, FileStat, prepareUpload, sameStat, TrailersNotHonoured, uploadFile } from './file-uploader';
+import { FileChanged, FileStat, OutsideRoot, prepareUpload, sameStat, TrailersNotHonoured, uploadFile } from './file-uploader';
 import { OutputsWatcher } from './outputs-watcher';
 import { GaveUp, untilDeadline, withRetry } from './retry';
 
@@ -58,8 +58,7 @@ export class OutputsSync {
   private reconcileGap: number;
   /** When a watch event last reported a change (ms). */
   private lastEventAt = 0;
-  /** Some folder could not be watched. */
-  private blind = false;
+  private nextScanAt = Infinity;
   private flushTimer: NodeJS.Timeout | null = null;
   private escapedWarned = new Set<string>();
   private failWarned = new Set<string>();
@@ -95,19 +94,34 @@ export class OutputsSync {
     this.scheduleReconcile();
   }
 
-  /** Scans often while files change, then ever less often: an idle agent costs next to nothing. */
+  /**
+   * Scans at least every reconcileIntervalMs while files change, then ever less often: an idle
+   * agent costs next to nothing (a scan of 10,000 files is ~0.1 s of CPU), and a change after a
+   * long quiet brings the next scan back within reconcileIntervalMs (touched()).
+   */
   private scheduleReconcile(): void {
+    this.nextScanAt = Date.now() + this.reconcileGap;
     this.reconcileTimer = setTimeout(async () => {
       const started = Date.now();
+      this.watcher.retryFailed();
       const found = await this.reconcile(false);
       const s = this.d.settings;
-      // A scan that found nothing, with no event since it began, saw the folder at rest: the next
-      // waits four times as long (a scan of 10,000 files costs ~0.1 s of CPU; lost events are rare).
-      const quiet = !found && this.lastEventAt < started && !this.blind;
+      // At rest: nothing found, no change for a stability period before the scan nor during it,
+      // and every folder watched. Only then does the gap grow (x4).
+      const quiet = !found && this.lastEventAt < started - s.fileStableMs && !this.watcher.blind;
       this.reconcileGap = quiet ? Math.min(this.reconcileGap * 4, s.reconcileMaxIntervalMs) : s.reconcileIntervalMs;
       if (!this.closed) this.scheduleReconcile();
     }, this.reconcileGap);
     this.reconcileTimer.unref();
+  }
+
+  /** Brings the next scan within reconcileIntervalMs, if it was further away. */
+  private scanSoon(): void {
+    const base = this.d.settings.reconcileIntervalMs;
+    if (this.closed || !this.reconcileTimer || this.nextScanAt - Date.now() <= base) return;
+    clearTimeout(this.reconcileTimer);
+    this.reconcileGap = base;
+    this.scheduleReconcile();
   }
 
   /** Files waiting or being uploaded. */
@@ -158,15 +172,17 @@ export class OutputsSync {
   private touched(rel: string, st?: FileStat): void {
     if (this.closed) return;
     this.lastEventAt = Date.now();
+    if (this.nextScanAt - this.lastEventAt > this.d.settings.reconcileIntervalMs) this.scanSoon();
     const s = this.stable.get(rel);
     if (s) clearTimeout(s.timer);
+    // The stat taken with this event (after the write it reports) is what the check compares
+    // with: a file written for a while is due one quiet period after its last write, not two.
     const entry: { timer: NodeJS.Timeout; last: FileStat | null } = {
       timer: setTimeout(() => void this.checkStable(rel), this.d.settings.fileStableMs),
-      last: s?.last ?? null,
+      last: st ?? s?.last ?? null,
     };
     this.stable.set(rel, entry);
-    // The stat now is what the first check compares with: one period, not two.
-    entry.last ??= st ?? this.watcher.statInside(rel);
+    entry.last ??= this.watcher.statInside(rel);
   }
 
   /** Stable = the same size and mtime as one period ago. */
@@ -203,16 +219,23 @@ export class OutputsSync {
     }
   }
 
-  /** Known files under a folder that went away: each one that is gone is removed. */
+  /** A folder went away or was replaced: each file known at or under its path that is gone is removed. */
   private removedDir(dir: string): void {
     const prefix = dir ? `${dir}/` : '';
-    for (const rel of [...this.state.keys()]) if (rel.startsWith(prefix) && !this.watcher.statInside(rel)) this.removed(rel);
+    const under = (rel: string) => !dir || rel === dir || rel.startsWith(prefix);
+    const known = new Set<string>();
+    for (const keys of [this.state.keys(), this.stable.keys(), this.unsynced.keys()]) for (const rel of keys) if (under(rel)) known.add(rel);
+    for (const rel of known) if (!this.watcher.statInside(rel)) this.removed(rel);
   }
 
-  /** Scans stay frequent while part of the folder is not watched: they alone see changes there. */
+  /** Scans come every reconcileIntervalMs while part of the folder is not watched: they alone see changes there. */
   private unwatchable(rel: string, err: Error): void {
-    if (!this.blind) this.d.log.warn(`${this.d.prefix}${rel || '.'} cannot be watched (${(err as NodeJS.ErrnoException).code ?? err.message}); changes there are found by a scan every ${this.d.settings.reconcileIntervalMs / 1000} s`);
-    this.blind = true;
+    const message = `${this.d.prefix}${rel || '.'} cannot be watched (${(err as NodeJS.ErrnoException).code ?? err.message}); changes there are found by a scan every ${this.d.settings.reconcileIntervalMs / 1000} s`;
+    if (!this.failWarned.has(message)) {
+      this.failWarned.add(message);
+      this.d.log.warn(message);
+    }
+    this.scanSoon();
   }
 
   private escaped(rel: string, target: string): void {
@@ -287,7 +310,7 @@ export class OutputsSync {
     let putting = false;
     try {
       // A big file of the size already sent may be that file touched: hashing it first can save sending it.
-      const prepared = await prepareUpload(abs, before, !this.trailers || (known?.state === 'uploaded' && known.size === before.size));
+      const prepared = await prepareUpload(abs, this.watcher.realRoot, before, !this.trailers || (known?.state === 'uploaded' && known.size === before.size));
       if (prepared.sha256 !== null && known?.sha256 === prepared.sha256 && known.state === 'uploaded') {
         this.setState(rel, { ...before, state: 'uploaded', sha256: prepared.sha256 }); // touched, not changed
         return;
@@ -295,7 +318,7 @@ export class OutputsSync {
       await this.d.runReady();
       putting = true;
       const stored = await withRetry(
-        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, before, prepared, this.trailers),
+        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, this.watcher.realRoot, before, prepared, this.trailers),
         untilDeadline(
           this.d.settings,
           () => this.giveUpAt,
@@ -307,6 +330,7 @@ export class OutputsSync {
       this.setState(rel, { ...before, state: 'uploaded', sha256: stored.sha256 });
       this.d.log.debug(`uploaded ${artifactPath} (${before.size} bytes)`);
     } catch (err) {
+      if (err instanceof OutsideRoot) return this.escaped(rel, err.target);
       if (err instanceof TrailersNotHonoured) {
         if (this.trailers) this.d.log.warn(`${err.message}: from now on big files are hashed before they are sent`);
         this.trailers = false;

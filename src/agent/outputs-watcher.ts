@@ -42,7 +42,7 @@ export interface WatchHandlers {
 
 export class OutputsWatcher {
   private folders: FolderWatcher | null = null;
-  private realRoot = '';
+  private realRootPath = '';
 
   constructor(
     readonly root: string,
@@ -51,7 +51,7 @@ export class OutputsWatcher {
 
   async start(): Promise<void> {
     await fsp.mkdir(this.root, { recursive: true });
-    this.realRoot = await fsp.realpath(this.root);
+    this.realRootPath = await fsp.realpath(this.root);
     const rel = (p: string) => path.relative(this.root, p).split(path.sep).join('/');
     this.folders = new FolderWatcher(this.root, {
       changed: (abs, st) => {
@@ -67,6 +67,21 @@ export class OutputsWatcher {
     this.folders.start();
   }
 
+  /** The root with every symlink resolved: nothing read may lie outside it. */
+  get realRoot(): string {
+    return this.realRootPath || path.resolve(this.root);
+  }
+
+  /** Some folder could not be watched (still): only scans see changes there. */
+  get blind(): boolean {
+    return (this.folders?.unwatched ?? 0) > 0;
+  }
+
+  /** Tries again to watch the folders that could not be. */
+  retryFailed(): void {
+    this.folders?.retryFailed();
+  }
+
   async stop(): Promise<void> {
     this.folders?.close();
     this.folders = null;
@@ -79,7 +94,7 @@ export class OutputsWatcher {
    * for an agent that rescans a folder of 10,000 files while idle).
    */
   async scan(): Promise<ScannedFile[]> {
-    if (!this.realRoot) this.realRoot = await fsp.realpath(this.root).catch(() => this.root);
+    if (!this.realRootPath) this.realRootPath = await fsp.realpath(this.root).catch(() => this.root);
     const entries = this.list(path.resolve(this.root));
     const out: ScannedFile[] = [];
     for (let i = 0; i < entries.length; i++) {
@@ -133,7 +148,7 @@ export class OutputsWatcher {
       st = fs.lstatSync(abs);
       if (st.isSymbolicLink()) {
         const target = fs.realpathSync(abs);
-        if (target !== this.realRoot && !target.startsWith(this.realRoot + path.sep)) {
+        if (target !== this.realRootPath && !target.startsWith(this.realRootPath + path.sep)) {
           this.handlers.escaped(rel, target);
           return null;
         }

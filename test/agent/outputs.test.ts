@@ -23,6 +23,13 @@ function agentFor(runId: string, dir: string): AgentProcess {
   return startAgentProcess(['--run', runId, '--dir', dir, '--server', shared.server.url]);
 }
 
+/** An agent whose reconciliation scan is 10 minutes away: whatever it finds, its watch found. */
+function agentWithoutScans(runId: string, dir: string): AgentProcess {
+  const config = JSON.parse(FAST_CONFIG) as { agent: Record<string, number> };
+  config.agent.reconcileIntervalMs = 600_000;
+  return startAgentProcess(['--run', runId, '--dir', dir, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+}
+
 async function stop(agent: AgentProcess): Promise<void> {
   agent.child.kill('SIGTERM');
   const { code } = await agent.exited;
@@ -65,9 +72,7 @@ test('with no reconciliation scan to fall back on, watch events alone find every
   fs.mkdirSync(path.join(outside, 'moved-in', 'deep'), { recursive: true });
   fs.writeFileSync(path.join(outside, 'moved-in', 'a.txt'), 'moved in');
   fs.writeFileSync(path.join(outside, 'moved-in', 'deep', 'b.txt'), 'moved in, deeper');
-  const config = JSON.parse(FAST_CONFIG) as { agent: Record<string, number> };
-  config.agent.reconcileIntervalMs = 600_000;
-  const agent = startAgentProcess(['--run', 'events', '--dir', dir, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+  const agent = agentWithoutScans('events', dir);
   await until(() => fs.existsSync(path.join(dir, '.outpost/runs/events/files.json')), 'agent started');
   const has = async (paths: string[]) => {
     const run = await info('events');
@@ -107,9 +112,7 @@ test('with no reconciliation scan to fall back on, watch events alone find every
 
 test('outputs/ removed and made again: the old files are marked deleted, the new ones arrive, with no scan to help', async () => {
   const { dir, outputs } = project('remade');
-  const config = JSON.parse(FAST_CONFIG) as { agent: Record<string, number> };
-  config.agent.reconcileIntervalMs = 600_000;
-  const agent = startAgentProcess(['--run', 'remade', '--dir', dir, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+  const agent = agentWithoutScans('remade', dir);
   await until(() => fs.existsSync(path.join(dir, '.outpost/runs/remade/files.json')), 'agent started');
   fs.mkdirSync(path.join(outputs, 'sub'));
   fs.writeFileSync(path.join(outputs, 'sub', 'first.txt'), 'first');
@@ -125,6 +128,77 @@ test('outputs/ removed and made again: the old files are marked deleted, the new
   fs.writeFileSync(path.join(outputs, 'sub', 'second.txt'), 'second, changed');
   await until(async () => (await info('remade')).artifacts.find((a) => a.path === 'outputs/sub/second.txt')?.sha256 === sha('second, changed'), 'the change', 20_000);
   await stop(agent);
+});
+
+test('folders rotated, cleared while in use, and a file replaced by a folder: watch events alone get each right', async () => {
+  const { dir, outputs } = project('rotate');
+  const agent = agentWithoutScans('rotate', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/rotate/files.json')), 'agent started');
+  const ck = path.join(outputs, 'ck');
+  fs.mkdirSync(ck);
+  fs.writeFileSync(path.join(outputs, 'x'), 'a file, to become a folder');
+  // Some process works inside ck/ (a shell cd'd there): Linux then holds back ck's own removal event.
+  const holder = spawn('sleep', ['60'], { cwd: ck, stdio: 'ignore' });
+  try {
+    fs.writeFileSync(path.join(ck, 'a.txt'), 'before the clearing');
+    await until(async () => (await info('rotate')).artifacts.length === 2, 'the first files');
+    fs.rmSync(ck, { recursive: true });
+    fs.mkdirSync(ck);
+    fs.writeFileSync(path.join(ck, 'model.bin'), 'after the clearing');
+    fs.rmSync(path.join(outputs, 'x'));
+    fs.mkdirSync(path.join(outputs, 'x'));
+    fs.writeFileSync(path.join(outputs, 'x', 'f'), 'in the folder that replaced a file');
+    // Keep-3 rotation: ck -> ck.1 -> ck.2, a fresh ck each time, then a write into each.
+    for (let r = 0; r < 2; r++) {
+      if (fs.existsSync(path.join(outputs, 'ck.1'))) fs.renameSync(path.join(outputs, 'ck.1'), path.join(outputs, 'ck.2'));
+      fs.renameSync(ck, path.join(outputs, 'ck.1'));
+      fs.mkdirSync(ck);
+      await sleep(100);
+    }
+    for (const d of ['ck', 'ck.1', 'ck.2']) fs.writeFileSync(path.join(outputs, d, 'late.txt'), `late in ${d}`);
+    const want = ['outputs/ck/late.txt', 'outputs/ck.1/late.txt', 'outputs/ck.2/late.txt', 'outputs/ck.2/model.bin', 'outputs/x/f'];
+    await until(async () => {
+      const run = await info('rotate');
+      return (
+        want.every((p) => run.artifacts.some((a) => a.path === p)) &&
+        ['outputs/ck/a.txt', 'outputs/x'].every((p) => run.deletedArtifacts.includes(p))
+      );
+    }, 'every file in its place', 20_000);
+    for (const d of ['ck', 'ck.1', 'ck.2']) expect((await download('rotate', `outputs/${d}/late.txt`)).toString()).toBe(`late in ${d}`);
+  } finally {
+    holder.kill();
+  }
+  await stop(agent);
+});
+
+test('a folder swapped for a symlink leading out, while its events wait, gets nothing outside read', async () => {
+  const { dir, outputs } = project('swap');
+  const secret = path.join(shared.dir, 'swap-secret');
+  fs.mkdirSync(path.join(secret, 'c'), { recursive: true });
+  fs.writeFileSync(path.join(secret, 'f'), 'outside outputs/');
+  fs.writeFileSync(path.join(secret, 'c', 'g'), 'outside outputs/, deeper');
+  const agent = agentWithoutScans('swap', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/swap/files.json')), 'agent started');
+  fs.mkdirSync(path.join(outputs, 'a'));
+  await sleep(300); // a/ watched
+  // With the agent stopped, so that it sees the events only afterwards: a write and a folder in
+  // a/, then a/ swapped for a link out.
+  agent.child.kill('SIGSTOP');
+  fs.writeFileSync(path.join(outputs, 'a', 'f'), 'inside');
+  fs.mkdirSync(path.join(outputs, 'a', 'c'));
+  fs.renameSync(path.join(outputs, 'a'), path.join(shared.dir, 'swap-moved-away'));
+  fs.symlinkSync(secret, path.join(outputs, 'a'));
+  agent.child.kill('SIGCONT');
+  fs.writeFileSync(path.join(outputs, 'marker.txt'), 'the agent has looked by the time this is stored');
+  await until(async () => (await info('swap')).artifacts.some((a) => a.path === 'outputs/marker.txt'), 'the marker');
+  await sleep(500);
+  await stop(agent);
+  const run = await info('swap');
+  // Not even a version since marked deleted: the bytes would be in the history.
+  expect(run.artifacts.map((a) => a.path)).toEqual(['outputs/marker.txt']);
+  expect(run.deletedArtifacts).toEqual([]);
+  expect(agent.output()).toMatch(/ 1 file shipped/);
+  expect(run.events.some((e) => e.kind === 'warning' && /outputs\/a .*lead(s|ing) out/.test(e.message))).toBe(true);
 });
 
 test('1,000 files created in a burst all arrive, byte for byte', async () => {
