@@ -121,9 +121,10 @@ export class Agent {
     );
   }
 
-  get progress(): { linesAcked: number; backlog: number; pendingFiles: number; uploads: number } {
+  get progress(): { linesAcked: number; linesRejected: number; backlog: number; pendingFiles: number; uploads: number } {
     return {
       linesAcked: this.metrics.linesAcked,
+      linesRejected: this.metrics.linesRejected,
       backlog: this.metrics.backlog,
       pendingFiles: (this.outputs?.pending ?? 0) + (this.logs?.pending ?? 0),
       uploads: this.outputs?.uploads ?? 0,

@@ -65,6 +65,8 @@ export class MetricPipeline {
   private giveUpAt = Infinity;
   acked: SpoolPosition | null = null;
   linesAcked = 0;
+  /** Of those, lines the service (or the tailer) rejected as invalid. */
+  linesRejected = 0;
 
   /** A service on this machine: gzip would cost both ends CPU to save bandwidth there is plenty of. */
   private readonly loopback: boolean;
@@ -269,10 +271,11 @@ export class MetricPipeline {
           await this.sleep('sender', IDLE_SENDER_MS); // seal() wakes it at once
           continue;
         }
-        await this.send(batch);
+        const ack = await this.send(batch);
         this.queue.shift();
         this.bufferedLines -= batch.count;
         this.linesAcked += batch.count;
+        this.linesRejected += batch.kind === 'rejected' ? batch.rejected.length : ((ack as NdjsonBatchAck).rejected?.length ?? 0);
         await saved;
         saved = this.d.checkpoint.save(batch.end).then(() => {
           this.acked = batch.end;

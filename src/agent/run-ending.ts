@@ -11,9 +11,10 @@ export interface RunEnd {
   endTime: string;
 }
 
-/** "35 metric lines and 1 file shipped" */
-export function shipped(lines: number, files: number): string {
-  return `${lines} metric line${lines === 1 ? '' : 's'} and ${files} file${files === 1 ? '' : 's'} shipped`;
+/** "35 metric lines and 1 file shipped", or "35 metric lines (2 rejected) and 1 file shipped" */
+export function shipped(lines: number, files: number, rejected = 0): string {
+  const bad = rejected > 0 ? ` (${rejected} rejected)` : '';
+  return `${lines} metric line${lines === 1 ? '' : 's'}${bad} and ${files} file${files === 1 ? '' : 's'} shipped`;
 }
 
 /** Written before the final sync, so `outpost sync` knows how the run ended if the sync cannot finish. */
@@ -37,7 +38,7 @@ export async function finishRun(agent: Agent, folder: RunFolder, end: RunEnd, st
   const took = started ? ` in ${((Date.parse(end.endTime) - started.getTime()) / 1000).toFixed(1)} s` : '';
   if (marked) {
     await writeFileAtomic(path.join(folder.runDir, FINAL_FILE), JSON.stringify({ ...end, syncedTime: new Date().toISOString() }));
-    process.stderr.write(`outpost: run ${folder.id} ${end.status}${took}; ${shipped(p.linesAcked, p.uploads)}\n`);
+    process.stderr.write(`outpost: run ${folder.id} ${end.status}${took}; ${shipped(p.linesAcked, p.uploads, p.linesRejected)}\n`);
     return true;
   }
   process.stderr.write(

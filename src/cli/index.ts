@@ -14,6 +14,8 @@ const program = new Command('outpost')
   .version(require('../../../package.json').version)
   .enablePositionalOptions()
   .showHelpAfterError('(add --help for usage)')
+  // Every error line starts the same way: `outpost: <message>` (commander's own say `error:`).
+  .configureOutput({ outputError: (text, write) => write(text.replace(/^error: /, 'outpost: ')) })
   .exitOverride();
 
 registerRunCommand(program);
@@ -30,6 +32,6 @@ program.parseAsync(process.argv).catch((err: unknown) => {
     process.exit(err.exitCode === 0 ? 0 : EXIT_USAGE);
   }
   const { message, exitCode } = describeError(err);
-  process.stderr.write(`outpost: ${message}\n`);
+  process.stderr.write(`outpost: ${message}\n${exitCode === EXIT_USAGE ? '(add --help for usage)\n' : ''}`);
   process.exit(exitCode);
 });

@@ -63,7 +63,7 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
         const r = await agent.finish(settings.agent.finalSyncGraceMs);
         const p = agent.progress;
         if (!r.synced) failures++;
-        process.stderr.write(`outpost: run ${id}: ${p.linesAcked ? shipped(p.linesAcked, 0) : 'up to date'}\n`);
+        process.stderr.write(`outpost: run ${id}: ${p.linesAcked ? shipped(p.linesAcked, 0, p.linesRejected) : 'up to date'}\n`);
         continue;
       }
       const cutoff = exit ? Date.parse(exit.endTime) : await nextRunStart(root, folder);

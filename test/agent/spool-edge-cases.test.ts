@@ -124,6 +124,8 @@ test('ten kinds of invalid line are rejected with file, line number and reason; 
   const agent = agentFor('invalid');
   await until(() => watermark(spool)?.line === bad.length * 2 + 1, 'every line acknowledged');
   await stop(agent);
+  // The line for people at the end says how many were rejected.
+  expect(agent.output()).toContain(`${bad.length * 2 + 1} metric lines (${bad.length} rejected) and 0 files shipped`);
   expect(await values('invalid', 'ok')).toEqual([...Array(good).keys()]);
   const run = await info('invalid');
   expect(run.rejectedLines).toBe(bad.length);

@@ -167,6 +167,19 @@ describe('outpost history and assets against a server (--server / OUTPOST_SERVER
     expect(escape.stderr).toMatch(/escapes the run/);
   });
 
+  test('usage errors, from commander or our own checks, read the same: "outpost: <message>", then the --help hint, exit 2', async () => {
+    const [option, clash, ours] = await Promise.all([
+      cli('history', 'list', '--bogus'),
+      cli('history', 'metric', '-r', 'r-old', 'loss', '--csv', '--json'),
+      cli('history', 'info', '-r', 'r-old', '-o', path.join(dir, 'x')),
+    ]);
+    expect([option.code, clash.code, ours.code]).toEqual([2, 2, 2]);
+    expect(option.stderr).toBe("outpost: unknown option '--bogus'\n(add --help for usage)\n");
+    expect(clash.stderr).toBe("outpost: option '--csv' cannot be used with option '--json'\n(add --help for usage)\n");
+    expect(ours.stderr).toBe('outpost: -o/--output needs -a/--artifact PATH\n(add --help for usage)\n');
+    expect(option.stdout + clash.stdout + ours.stdout).toBe('');
+  });
+
   test('promote -ap prints the asset and its version; promoting again makes the next version', async () => {
     const r = await cli('history', 'promote', '-r', 'r-old', '-ap', 'outputs/model', '-n', 'mnist-model');
     expect(r.code).toBe(0);
