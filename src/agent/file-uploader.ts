@@ -13,6 +13,7 @@ import { ApiError, artifactUrl } from '../http/api-client';
 import { putRaw, viaProxy } from '../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
 import { CTIME_SETTLED_MS, sameVersion } from './file-version';
+import { isInside } from './path-inside';
 
 export interface FileStat {
   size: number;
@@ -40,15 +41,17 @@ export class OutsideRoot extends Error {
  * file itself (/proc/self/fd on Linux), so no symlink swapped in on the way can lead the read out.
  */
 export function openInside(file: string, realRoot: string): number {
-  const fd = fs.openSync(file, 'r');
+  // Non-blocking: a FIFO swapped in since the stat must not hang the agent in open(2).
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
+    if (!fs.fstatSync(fd).isFile()) throw new FileChanged(file); // no longer a regular file
     let real: string;
     try {
       real = process.platform === 'linux' ? fs.readlinkSync(`/proc/self/fd/${fd}`) : fs.realpathSync.native(file);
     } catch {
       real = fs.realpathSync.native(file); // no /proc: the path, resolved just after the open
     }
-    if (real !== realRoot && !real.startsWith(realRoot + path.sep)) throw new OutsideRoot(file, real);
+    if (!isInside(real, realRoot)) throw new OutsideRoot(file, real);
     return fd;
   } catch (err) {
     fs.closeSync(fd);

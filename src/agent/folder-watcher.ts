@@ -10,11 +10,14 @@
  * between the paths of one inode and names a folder's own events after the first of them, and
  * Linux holds back a removed folder's own event while a process still has it as its working
  * folder. So a rename event that names a folder always means "look again": what was watched
- * there is dropped (reported gone, which costs a stat per file known under it) and what is
- * there now is watched and listed afresh. The root's parent is watched for the root's name.
+ * there is dropped (reported gone) and what is there now is watched and listed afresh. The root,
+ * which has no watched parent, is checked by identity (device, inode and birth time: Linux hands
+ * a removed folder's inode number to the next one made) on its own events and at every scan,
+ * and each scan also matches the watched folders with the folders on disk (events do get lost).
  */
 import fs from 'fs';
 import path from 'path';
+import { isInside } from './path-inside';
 
 export interface FolderEvents {
   /**
@@ -28,16 +31,22 @@ export interface FolderEvents {
   unwatchable(abs: string, err: Error): void;
 }
 
-// While the root itself is missing and its parent cannot be watched, it is looked for this often.
+// While the root itself is missing, it is looked for this often.
 const ROOT_POLL_MS = 1000;
 
+/** Which folder a path is: a removed folder's inode number goes to the next one made, its birth time does not. */
+function identity(st: fs.Stats): string {
+  return `${st.dev}:${st.ino}:${st.birthtimeMs}`;
+}
+
 export class FolderWatcher {
-  private readonly watches = new Map<string, fs.FSWatcher>();
-  /** Folders whose watch failed: tried again by retryFailed(). */
+  private readonly watches = new Map<string, { watcher: fs.FSWatcher; id: string }>();
+  /** Watched folders directly under each watched folder. */
+  private readonly children = new Map<string, number>();
+  /** Folders whose watch failed: tried again at each sync(). */
   private readonly failed = new Set<string>();
-  private parentWatch: fs.FSWatcher | null = null;
   private rootPoll: NodeJS.Timeout | null = null;
-  private realRoot = '';
+  private realRootPath = '';
   private closed = false;
 
   constructor(
@@ -45,33 +54,23 @@ export class FolderWatcher {
     private readonly on: FolderEvents,
   ) {}
 
+  /** The root with every symlink resolved (re-resolved at each sync: a link may be re-pointed). */
+  get realRoot(): string {
+    return this.realRootPath;
+  }
+
   /** Watches the root and every folder under it. What is already there is not reported. */
   start(): void {
-    this.realRoot = realpathOrNull(this.root) ?? path.resolve(this.root);
-    const parent = path.dirname(this.root);
-    const name = path.basename(this.root);
-    if (parent !== this.root) {
-      try {
-        this.parentWatch = fs.watch(parent, { persistent: false }, (type, n) => {
-          if (type === 'rename' && n !== null && String(n) === name) this.rewatch(this.root);
-        });
-        this.parentWatch.on('error', () => {
-          this.parentWatch?.close();
-          this.parentWatch = null;
-        });
-      } catch {
-        this.parentWatch = null; // then the root's own events and a poll tell when it goes
-      }
-    }
+    this.realRootPath = realpathOrNull(this.root) ?? path.resolve(this.root);
     this.add(this.root, false);
   }
 
   close(): void {
     this.closed = true;
     if (this.rootPoll) clearInterval(this.rootPoll);
-    this.parentWatch?.close();
-    for (const w of this.watches.values()) w.close();
+    for (const { watcher } of this.watches.values()) watcher.close();
     this.watches.clear();
+    this.children.clear();
   }
 
   /** Folders watched now. */
@@ -84,12 +83,35 @@ export class FolderWatcher {
     return this.failed.size;
   }
 
-  /** Tries again the folders that could not be watched; each one watched now is listed and reported. */
-  retryFailed(): void {
-    for (const dir of [...this.failed]) {
-      this.failed.delete(dir);
-      if (lstatOrUndefined(dir)?.isDirectory()) this.add(dir, true);
+  /**
+   * Matches the watches with the folders on disk, as a full scan found them (path -> lstat; the
+   * root included): watches on folders gone or replaced are dropped, folders not watched are
+   * watched and listed, failed ones tried again. True if anything had to be put right.
+   */
+  sync(folders: Map<string, fs.Stats>): boolean {
+    if (this.closed) return false;
+    let repaired = false;
+    const real = realpathOrNull(this.root);
+    if (real !== null && real !== this.realRootPath) {
+      // outputs/ is a link, pointed somewhere else since: that is outputs/ now.
+      this.realRootPath = real;
+      this.rewatch(this.root);
+      repaired = true;
     }
+    for (const [dir, w] of [...this.watches]) {
+      if (!this.watches.has(dir)) continue; // dropped with a parent just now
+      const st = folders.get(dir);
+      if (st && identity(st) === w.id) continue;
+      this.rewatch(dir);
+      repaired = true;
+    }
+    this.failed.clear();
+    for (const dir of folders.keys()) {
+      if (this.watches.has(dir)) continue;
+      this.add(dir, true);
+      repaired = true;
+    }
+    return repaired;
   }
 
   /**
@@ -99,8 +121,12 @@ export class FolderWatcher {
    */
   private add(dir: string, report: boolean): void {
     if (this.closed || this.watches.has(dir)) return;
+    const st = this.folderStat(dir);
     // Never a folder that leads out of the root: a parent swapped for a symlink since the event.
-    if (!this.inside(dir)) return;
+    if (!st?.isDirectory() || !isInside(realpathOrNull(dir), this.realRootPath)) {
+      if (dir === this.root) this.pollForRoot();
+      return;
+    }
     let watcher: fs.FSWatcher;
     try {
       watcher = fs.watch(dir, { persistent: true }, (type, name) => this.event(dir, type, name));
@@ -116,13 +142,9 @@ export class FolderWatcher {
     }
     // The folder went away, or cannot be read any more.
     watcher.on('error', () => this.rewatch(dir));
-    this.watches.set(dir, watcher);
+    this.watches.set(dir, { watcher, id: identity(st) });
+    if (dir !== this.root) this.children.set(path.dirname(dir), this.watchedUnder(path.dirname(dir)) + 1);
     this.list(dir, report);
-  }
-
-  private inside(dir: string): boolean {
-    const real = realpathOrNull(dir);
-    return real !== null && (real === this.realRoot || real.startsWith(this.realRoot + path.sep));
   }
 
   private list(dir: string, report: boolean): void {
@@ -144,9 +166,10 @@ export class FolderWatcher {
     // No name given (some platforms): look at the whole folder again.
     if (name === null) return this.list(dir, true);
     const base = String(name);
-    // Without a watch on its parent, the root learns of its own removal from its own event.
-    if (dir === this.root && !this.parentWatch && type === 'rename' && base === path.basename(dir) && !lstatOrUndefined(dir)) {
-      return this.rewatch(dir);
+    // The root's own removal (or a child of the same name): told apart by the root's identity.
+    if (dir === this.root && type === 'rename' && base === path.basename(dir)) {
+      const st = this.folderStat(dir);
+      if (!st || identity(st) !== this.watches.get(dir)?.id) return this.rewatch(dir);
     }
     const abs = path.join(dir, base);
     const st = lstatOrUndefined(abs);
@@ -172,29 +195,58 @@ export class FolderWatcher {
     } else if (dir !== this.root) {
       this.on.changed(dir, undefined); // a file of this name, if there was one, is gone
     }
-    if (lstatOrUndefined(dir)?.isDirectory()) this.add(dir, true);
-    else if (dir === this.root) this.pollForRoot();
+    this.add(dir, true);
+  }
+
+  /** The root may be a link to a folder (followed); any other folder is taken as it is. */
+  private folderStat(dir: string): fs.Stats | undefined {
+    if (dir !== this.root) return lstatOrUndefined(dir);
+    try {
+      return fs.statSync(dir);
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stops watching `dir` and everything under it. */
   private drop(dir: string): void {
-    const inside = dir + path.sep;
-    for (const [p, w] of this.watches) {
-      if (p === dir || p.startsWith(inside)) {
-        w.close();
-        this.watches.delete(p);
-      }
+    // `rm -rf` reports the deepest folders first: those have nothing watched under them, and are
+    // dropped without a walk over every watch.
+    if (this.watchedUnder(dir) > 0) {
+      const inside = dir + path.sep;
+      for (const p of [...this.watches.keys()]) if (p.startsWith(inside)) this.unwatch(p);
     }
+    this.unwatch(dir);
+    const inside = dir + path.sep;
     for (const p of this.failed) if (p === dir || p.startsWith(inside)) this.failed.delete(p);
   }
 
-  /** The root is missing and nothing will say when it is back: it is looked for. */
+  private unwatch(dir: string): void {
+    const w = this.watches.get(dir);
+    if (!w) return;
+    w.watcher.close();
+    this.watches.delete(dir);
+    const parent = path.dirname(dir);
+    const n = this.children.get(parent);
+    if (n !== undefined) {
+      if (n <= 1) this.children.delete(parent);
+      else this.children.set(parent, n - 1);
+    }
+  }
+
+  /** How many folders directly under `dir` are watched. */
+  private watchedUnder(dir: string): number {
+    return this.children.get(dir) ?? 0;
+  }
+
+  /** The root is missing: looked for until it is back, then watched and listed. */
   private pollForRoot(): void {
-    if (this.rootPoll || this.closed || this.parentWatch) return;
+    if (this.rootPoll || this.closed) return;
     this.rootPoll = setInterval(() => {
-      if (!lstatOrUndefined(this.root)?.isDirectory()) return;
+      if (!this.folderStat(this.root)?.isDirectory()) return;
       clearInterval(this.rootPoll!);
       this.rootPoll = null;
+      this.realRootPath = realpathOrNull(this.root) ?? this.realRootPath;
       this.add(this.root, true);
     }, ROOT_POLL_MS);
     this.rootPoll.unref();

@@ -50,7 +50,10 @@ export class OutputsSync {
   /** Files to upload, with the stat that found them stable (null: stat again). */
   private queued = new Map<string, FileStat | null>();
   private active = new Set<string>();
+  /** Deletions to send or being sent. */
   private removals = new Set<string>();
+  private removalQueue: string[] = [];
+  private removalsActive = 0;
   /** Files whose last attempt failed for a reason that is not the file's fault: still owed. */
   private unsynced = new Set<string>();
   private drainWaiters: (() => void)[] = [];
@@ -59,6 +62,8 @@ export class OutputsSync {
   /** When a watch event last reported a change (ms). */
   private lastEventAt = 0;
   private nextScanAt = Infinity;
+  /** Folders reported gone, not yet looked through. */
+  private goneDirs = new Set<string>();
   private flushTimer: NodeJS.Timeout | null = null;
   private escapedWarned = new Set<string>();
   private failWarned = new Set<string>();
@@ -103,7 +108,6 @@ export class OutputsSync {
     this.nextScanAt = Date.now() + this.reconcileGap;
     this.reconcileTimer = setTimeout(async () => {
       const started = Date.now();
-      this.watcher.retryFailed();
       const found = await this.reconcile(false);
       const s = this.d.settings;
       // At rest: nothing found, no change for a stability period before the scan nor during it,
@@ -213,16 +217,43 @@ export class OutputsSync {
     if (!known) return;
     this.state.delete(rel);
     this.scheduleStateFlush();
-    if (known.state === 'uploaded') {
+    if (known.state === 'uploaded' && !this.removals.has(rel)) {
       this.removals.add(rel);
-      void this.sendRemoval(rel);
+      this.removalQueue.push(rel);
+      this.pumpRemovals();
     }
   }
 
-  /** A folder went away or was replaced: each file known at or under its path that is gone is removed. */
+  /** Deletions go out uploadConcurrency at a time: `rm -rf` of 9,000 files is not 9,000 requests at once. */
+  private pumpRemovals(): void {
+    while (this.removalsActive < this.d.settings.uploadConcurrency && this.removalQueue.length > 0) {
+      const rel = this.removalQueue.shift()!;
+      this.removalsActive++;
+      void this.sendRemoval(rel).finally(() => {
+        this.removalsActive--;
+        this.pumpRemovals();
+      });
+    }
+  }
+
+  /**
+   * A folder went away or was replaced: each file known at or under its path that is gone is
+   * removed. Gathered and done once per turn of the event loop: `rm -rf` of 3,000 folders would
+   * otherwise walk every known file 3,000 times.
+   */
   private removedDir(dir: string): void {
-    const prefix = dir ? `${dir}/` : '';
-    const under = (rel: string) => !dir || rel === dir || rel.startsWith(prefix);
+    if (this.goneDirs.size === 0) setImmediate(() => this.removeGone());
+    this.goneDirs.add(dir);
+  }
+
+  private removeGone(): void {
+    const gone = this.goneDirs;
+    this.goneDirs = new Set();
+    const under = (rel: string) => {
+      if (gone.has('')) return true;
+      for (let p = rel; p; p = p.slice(0, Math.max(0, p.lastIndexOf('/')))) if (gone.has(p)) return true;
+      return false;
+    };
     const known = new Set<string>();
     for (const keys of [this.state.keys(), this.stable.keys(), this.unsynced.keys()]) for (const rel of keys) if (under(rel)) known.add(rel);
     for (const rel of known) if (!this.watcher.statInside(rel)) this.removed(rel);
@@ -238,10 +269,10 @@ export class OutputsSync {
     this.scanSoon();
   }
 
-  private escaped(rel: string, target: string): void {
+  private escaped(rel: string, target: string, how = 'is a symlink leading'): void {
     if (this.escapedWarned.has(rel)) return;
     this.escapedWarned.add(rel);
-    const message = `${this.d.prefix}${rel} is a symlink leading out of outputs/ (to ${target}); not followed`;
+    const message = `${this.d.prefix}${rel} ${how} out of outputs/ (to ${target}); not followed`;
     this.d.log.warn(message);
     this.d.recordEvent({ kind: 'warning', path: `${this.d.prefix}${rel}`, message });
   }
@@ -264,7 +295,7 @@ export class OutputsSync {
       found = true;
       this.removed(rel);
     }
-    return found;
+    return this.watcher.takeRepaired() || found;
   }
 
   private afterCutoff(st: FileStat): boolean {
@@ -330,7 +361,12 @@ export class OutputsSync {
       this.setState(rel, { ...before, state: 'uploaded', sha256: stored.sha256 });
       this.d.log.debug(`uploaded ${artifactPath} (${before.size} bytes)`);
     } catch (err) {
-      if (err instanceof OutsideRoot) return this.escaped(rel, err.target);
+      if (err instanceof OutsideRoot) {
+        // A folder on the way swapped for a link out, or outputs/ itself (a link) re-pointed:
+        // the next scan, soon, sees which, and finds the file again if it is outputs/'s now.
+        this.escaped(rel, err.target, 'leads');
+        return this.scanSoon();
+      }
       if (err instanceof TrailersNotHonoured) {
         if (this.trailers) this.d.log.warn(`${err.message}: from now on big files are hashed before they are sent`);
         this.trailers = false;

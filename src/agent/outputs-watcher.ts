@@ -9,6 +9,7 @@ import fg from 'fast-glob';
 import { UPLOAD_TEMP_PREFIX } from '../protocol';
 import type { FileStat } from './file-uploader';
 import { FolderWatcher } from './folder-watcher';
+import { isInside } from './path-inside';
 
 /** Half-written temp files of the loggers' atomic upload(): they become real files by rename. */
 function isTempFile(p: string): boolean {
@@ -16,6 +17,22 @@ function isTempFile(p: string): boolean {
 }
 
 const SCAN_SLICE = 1000;
+
+function statOrNull(p: string): fs.Stats | null {
+  try {
+    return fs.statSync(p);
+  } catch {
+    return null;
+  }
+}
+
+function realpathOr(p: string): string {
+  try {
+    return fs.realpathSync.native(p);
+  } catch {
+    return p;
+  }
+}
 
 function lstatOrNull(p: string): fs.Stats | null {
   try {
@@ -42,16 +59,20 @@ export interface WatchHandlers {
 
 export class OutputsWatcher {
   private folders: FolderWatcher | null = null;
-  private realRootPath = '';
+
+  readonly root: string;
+  /** Watches put right by the last scan (folders the events had missed, or gone unnoticed). */
+  private repaired = false;
 
   constructor(
-    readonly root: string,
+    root: string,
     private readonly handlers: WatchHandlers,
-  ) {}
+  ) {
+    this.root = path.resolve(root);
+  }
 
   async start(): Promise<void> {
     await fsp.mkdir(this.root, { recursive: true });
-    this.realRootPath = await fsp.realpath(this.root);
     const rel = (p: string) => path.relative(this.root, p).split(path.sep).join('/');
     this.folders = new FolderWatcher(this.root, {
       changed: (abs, st) => {
@@ -69,17 +90,19 @@ export class OutputsWatcher {
 
   /** The root with every symlink resolved: nothing read may lie outside it. */
   get realRoot(): string {
-    return this.realRootPath || path.resolve(this.root);
+    return this.folders?.realRoot || realpathOr(this.root);
+  }
+
+  /** Whether the last scan found watches to put right; reading it clears it. */
+  takeRepaired(): boolean {
+    const r = this.repaired;
+    this.repaired = false;
+    return r;
   }
 
   /** Some folder could not be watched (still): only scans see changes there. */
   get blind(): boolean {
     return (this.folders?.unwatched ?? 0) > 0;
-  }
-
-  /** Tries again to watch the folders that could not be. */
-  retryFailed(): void {
-    this.folders?.retryFailed();
   }
 
   async stop(): Promise<void> {
@@ -94,14 +117,21 @@ export class OutputsWatcher {
    * for an agent that rescans a folder of 10,000 files while idle).
    */
   async scan(): Promise<ScannedFile[]> {
-    if (!this.realRootPath) this.realRootPath = await fsp.realpath(this.root).catch(() => this.root);
-    const entries = this.list(path.resolve(this.root));
+    const base = this.root;
+    const entries = this.list(base);
     const out: ScannedFile[] = [];
+    const folders = new Map<string, fs.Stats>();
+    const rootSt = statOrNull(base);
+    if (rootSt?.isDirectory()) folders.set(base, rootSt);
     for (let i = 0; i < entries.length; i++) {
       const { rel, kind } = entries[i];
-      if (isTempFile(rel)) continue;
-      if (kind === 'file') {
-        const st = lstatOrNull(path.join(this.root, rel));
+      if (kind === 'dir') {
+        const st = lstatOrNull(path.join(base, rel));
+        if (st?.isDirectory()) folders.set(path.join(base, rel), st);
+      } else if (isTempFile(rel)) {
+        continue;
+      } else if (kind === 'file') {
+        const st = lstatOrNull(path.join(base, rel));
         if (st?.isFile()) out.push({ rel, size: st.size, mtimeMs: st.mtimeMs });
       } else {
         const resolved = this.statInside(rel);
@@ -109,25 +139,29 @@ export class OutputsWatcher {
       }
       if (i % SCAN_SLICE === SCAN_SLICE - 1) await new Promise((r) => setImmediate(r)); // let metrics flow
     }
+    // Events get lost (the kernel's queue overflows): the watches are matched with what is there.
+    if (this.folders?.sync(folders)) this.repaired = true;
     return out;
   }
 
-  /** Files and symlinks under the root, '/'-separated. */
-  private list(base: string): { rel: string; kind: 'file' | 'link' }[] {
-    const out: { rel: string; kind: 'file' | 'link' }[] = [];
+  /** Files, symlinks and folders under the root, '/'-separated. */
+  private list(base: string): { rel: string; kind: 'file' | 'link' | 'dir' }[] {
+    const out: { rel: string; kind: 'file' | 'link' | 'dir' }[] = [];
+    const kindOf = (d: { isFile(): boolean; isSymbolicLink(): boolean; isDirectory(): boolean }) => (d.isFile() ? 'file' : d.isSymbolicLink() ? 'link' : d.isDirectory() ? 'dir' : null);
     let dirents: fs.Dirent[];
     try {
       dirents = fs.readdirSync(base, { recursive: true, withFileTypes: true });
     } catch {
       // A folder removed or unreadable mid-listing fails the whole call: fast-glob skips it instead.
       for (const e of fg.sync('**/*', { cwd: base, dot: true, onlyFiles: false, followSymbolicLinks: false, objectMode: true, suppressErrors: true })) {
-        if (e.dirent.isFile() || e.dirent.isSymbolicLink()) out.push({ rel: e.path, kind: e.dirent.isFile() ? 'file' : 'link' });
+        const kind = kindOf(e.dirent);
+        if (kind) out.push({ rel: e.path, kind });
       }
       return out;
     }
     const prefix = base.length + 1;
     for (const d of dirents) {
-      const kind = d.isFile() ? 'file' : d.isSymbolicLink() ? 'link' : null;
+      const kind = kindOf(d);
       if (!kind) continue;
       // parentPath since Node 20.12; path before it.
       const parent = (d.parentPath ?? d.path).slice(prefix);
@@ -148,7 +182,7 @@ export class OutputsWatcher {
       st = fs.lstatSync(abs);
       if (st.isSymbolicLink()) {
         const target = fs.realpathSync(abs);
-        if (target !== this.realRootPath && !target.startsWith(this.realRootPath + path.sep)) {
+        if (!isInside(target, this.realRoot)) {
           this.handlers.escaped(rel, target);
           return null;
         }

@@ -201,6 +201,72 @@ test('a folder swapped for a symlink leading out, while its events wait, gets no
   expect(run.events.some((e) => e.kind === 'warning' && /outputs\/a .*lead(s|ing) out/.test(e.message))).toBe(true);
 });
 
+/** The inode numbers the process's inotify watches are on (Linux: /proc/PID/fdinfo). */
+function watchedInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    let info = '';
+    try {
+      info = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) inodes.add(parseInt(m[1], 16));
+  }
+  return inodes;
+}
+
+test('a folder made while the kernel dropped events (its queue overflowed) is watched after the next scan', async () => {
+  const { dir, outputs } = project('overflow');
+  const agent = agentFor('overflow', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/overflow/files.json')), 'agent started');
+  fs.mkdirSync(path.join(outputs, 'hot'));
+  const a = path.join(outputs, 'hot', 'a');
+  const b = path.join(outputs, 'hot', 'b');
+  fs.writeFileSync(a, 'a');
+  fs.writeFileSync(b, 'b');
+  await until(async () => (await info('overflow')).artifacts.length === 2, 'the first files');
+  // With the agent stopped, twice the kernel's queue of events (alternating, so none merge),
+  // then a new folder with a file: both events are lost.
+  const queue = Number(fs.readFileSync('/proc/sys/fs/inotify/max_queued_events', 'utf8'));
+  agent.child.kill('SIGSTOP');
+  for (let i = 0; i < queue; i++) {
+    fs.utimesSync(a, i, i);
+    fs.utimesSync(b, i, i);
+  }
+  fs.mkdirSync(path.join(outputs, 'late'));
+  fs.writeFileSync(path.join(outputs, 'late', 'x.txt'), 'made while events were dropped');
+  agent.child.kill('SIGCONT');
+  await until(async () => (await info('overflow')).artifacts.some((x) => x.path === 'outputs/late/x.txt'), 'the lost file, found by a scan');
+  const late = fs.statSync(path.join(outputs, 'late')).ino;
+  await until(() => watchedInodes(agent.child.pid!).has(late), 'a watch on late/');
+  await stop(agent);
+});
+
+test('outputs/ as a link to a folder: watched through it, and followed when it is pointed elsewhere', async () => {
+  const dir = path.join(shared.dir, 'linked');
+  const [one, two] = [path.join(shared.dir, 'linked-one'), path.join(shared.dir, 'linked-two')];
+  fs.mkdirSync(dir, { recursive: true });
+  fs.mkdirSync(one);
+  fs.mkdirSync(two);
+  fs.symlinkSync(one, path.join(dir, 'outputs'));
+  const agent = agentFor('linked', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/linked/files.json')), 'agent started');
+  fs.writeFileSync(path.join(one, 'f.txt'), 'in the first folder');
+  await until(async () => (await info('linked')).artifacts.some((a) => a.path === 'outputs/f.txt'), 'f.txt');
+  // Re-pointed (ln -sfn): what the link leads to now is outputs/.
+  fs.symlinkSync(two, path.join(dir, 'outputs.new'));
+  fs.renameSync(path.join(dir, 'outputs.new'), path.join(dir, 'outputs'));
+  fs.writeFileSync(path.join(two, 'g.txt'), 'in the second folder');
+  await until(async () => {
+    const run = await info('linked');
+    return run.artifacts.some((a) => a.path === 'outputs/g.txt') && run.deletedArtifacts.includes('outputs/f.txt');
+  }, 'g.txt, and f.txt marked deleted');
+  fs.writeFileSync(path.join(two, 'h.txt'), 'and watched there');
+  await until(async () => (await info('linked')).artifacts.some((a) => a.path === 'outputs/h.txt'), 'h.txt');
+  await stop(agent);
+});
+
 test('1,000 files created in a burst all arrive, byte for byte', async () => {
   const { dir, outputs } = project('burst');
   const agent = agentFor('burst', dir);
