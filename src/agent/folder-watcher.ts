@@ -18,13 +18,14 @@
 import fs from 'fs';
 import path from 'path';
 import { isInside } from './path-inside';
+import { lstatOrNull, realpathOrNull, statOrNull } from './quiet-fs';
 
 export interface FolderEvents {
   /**
    * Something at `abs` was created, written, renamed or deleted. `st` is its lstat, taken just now;
-   * undefined when nothing is there any more. Folders are not reported: they are watched.
+   * null when nothing is there any more. Folders are not reported: they are watched.
    */
-  changed(abs: string, st: fs.Stats | undefined): void;
+  changed(abs: string, st: fs.Stats | null): void;
   /** A watched folder went away or was replaced: what was known under it may be gone. */
   folderGone(abs: string): void;
   /** A folder could not be watched (the inotify watch limit, say): its changes are left to scans. */
@@ -41,8 +42,6 @@ function identity(st: fs.Stats): string {
 
 export class FolderWatcher {
   private readonly watches = new Map<string, { watcher: fs.FSWatcher; id: string }>();
-  /** Watched folders directly under each watched folder. */
-  private readonly children = new Map<string, number>();
   /** Folders whose watch failed: tried again at each sync(). */
   private readonly failed = new Set<string>();
   private rootPoll: NodeJS.Timeout | null = null;
@@ -70,7 +69,7 @@ export class FolderWatcher {
     if (this.rootPoll) clearInterval(this.rootPoll);
     for (const { watcher } of this.watches.values()) watcher.close();
     this.watches.clear();
-    this.children.clear();
+    this.failed.clear();
   }
 
   /** Folders watched now. */
@@ -143,7 +142,6 @@ export class FolderWatcher {
     // The folder went away, or cannot be read any more.
     watcher.on('error', () => this.rewatch(dir));
     this.watches.set(dir, { watcher, id: identity(st) });
-    if (dir !== this.root) this.children.set(path.dirname(dir), this.watchedUnder(path.dirname(dir)) + 1);
     this.list(dir, report);
   }
 
@@ -157,7 +155,7 @@ export class FolderWatcher {
     for (const e of entries) {
       const abs = path.join(dir, e.name);
       if (e.isDirectory()) this.add(abs, report);
-      else if (report) this.on.changed(abs, lstatOrUndefined(abs));
+      else if (report) this.on.changed(abs, lstatOrNull(abs));
     }
   }
 
@@ -172,7 +170,7 @@ export class FolderWatcher {
       if (!st || identity(st) !== this.watches.get(dir)?.id) return this.rewatch(dir);
     }
     const abs = path.join(dir, base);
-    const st = lstatOrUndefined(abs);
+    const st = lstatOrNull(abs);
     if (st?.isDirectory()) {
       // A folder made, removed, moved or replaced under this name: whatever was watched here may
       // not be what is here now.
@@ -193,50 +191,26 @@ export class FolderWatcher {
       this.drop(dir);
       this.on.folderGone(dir);
     } else if (dir !== this.root) {
-      this.on.changed(dir, undefined); // a file of this name, if there was one, is gone
+      this.on.changed(dir, null); // a file of this name, if there was one, is gone
     }
     this.add(dir, true);
   }
 
   /** The root may be a link to a folder (followed); any other folder is taken as it is. */
-  private folderStat(dir: string): fs.Stats | undefined {
-    if (dir !== this.root) return lstatOrUndefined(dir);
-    try {
-      return fs.statSync(dir);
-    } catch {
-      return undefined;
-    }
+  private folderStat(dir: string): fs.Stats | null {
+    return dir === this.root ? statOrNull(dir) : lstatOrNull(dir);
   }
 
   /** Stops watching `dir` and everything under it. */
   private drop(dir: string): void {
-    // `rm -rf` reports the deepest folders first: those have nothing watched under them, and are
-    // dropped without a walk over every watch.
-    if (this.watchedUnder(dir) > 0) {
-      const inside = dir + path.sep;
-      for (const p of [...this.watches.keys()]) if (p.startsWith(inside)) this.unwatch(p);
-    }
-    this.unwatch(dir);
     const inside = dir + path.sep;
-    for (const p of this.failed) if (p === dir || p.startsWith(inside)) this.failed.delete(p);
-  }
-
-  private unwatch(dir: string): void {
-    const w = this.watches.get(dir);
-    if (!w) return;
-    w.watcher.close();
-    this.watches.delete(dir);
-    const parent = path.dirname(dir);
-    const n = this.children.get(parent);
-    if (n !== undefined) {
-      if (n <= 1) this.children.delete(parent);
-      else this.children.set(parent, n - 1);
+    for (const [p, w] of this.watches) {
+      if (p === dir || p.startsWith(inside)) {
+        w.watcher.close();
+        this.watches.delete(p);
+      }
     }
-  }
-
-  /** How many folders directly under `dir` are watched. */
-  private watchedUnder(dir: string): number {
-    return this.children.get(dir) ?? 0;
+    for (const p of this.failed) if (p === dir || p.startsWith(inside)) this.failed.delete(p);
   }
 
   /** The root is missing: looked for until it is back, then watched and listed. */
@@ -250,21 +224,5 @@ export class FolderWatcher {
       this.add(this.root, true);
     }, ROOT_POLL_MS);
     this.rootPoll.unref();
-  }
-}
-
-function lstatOrUndefined(p: string): fs.Stats | undefined {
-  try {
-    return fs.lstatSync(p);
-  } catch {
-    return undefined;
-  }
-}
-
-function realpathOrNull(p: string): string | null {
-  try {
-    return fs.realpathSync.native(p);
-  } catch {
-    return null;
   }
 }

@@ -10,6 +10,7 @@ import { UPLOAD_TEMP_PREFIX } from '../protocol';
 import type { FileStat } from './file-uploader';
 import { FolderWatcher } from './folder-watcher';
 import { isInside } from './path-inside';
+import { lstatOrNull, realpathOrNull, statOrNull } from './quiet-fs';
 
 /** Half-written temp files of the loggers' atomic upload(): they become real files by rename. */
 function isTempFile(p: string): boolean {
@@ -17,30 +18,6 @@ function isTempFile(p: string): boolean {
 }
 
 const SCAN_SLICE = 1000;
-
-function statOrNull(p: string): fs.Stats | null {
-  try {
-    return fs.statSync(p);
-  } catch {
-    return null;
-  }
-}
-
-function realpathOr(p: string): string {
-  try {
-    return fs.realpathSync.native(p);
-  } catch {
-    return p;
-  }
-}
-
-function lstatOrNull(p: string): fs.Stats | null {
-  try {
-    return fs.lstatSync(p);
-  } catch {
-    return null; // removed since it was listed
-  }
-}
 
 export interface ScannedFile extends FileStat {
   rel: string;
@@ -90,7 +67,7 @@ export class OutputsWatcher {
 
   /** The root with every symlink resolved: nothing read may lie outside it. */
   get realRoot(): string {
-    return this.folders?.realRoot || realpathOr(this.root);
+    return this.folders?.realRoot || (realpathOrNull(this.root) ?? this.root);
   }
 
   /** Whether the last scan found watches to put right; reading it clears it. */
@@ -106,8 +83,8 @@ export class OutputsWatcher {
   }
 
   async stop(): Promise<void> {
+    // Closed, not dropped: its real root still serves the uploads of the final sync.
     this.folders?.close();
-    this.folders = null;
   }
 
   /**
