@@ -36,23 +36,24 @@ export class OutsideRoot extends Error {
   }
 }
 
+/** Whether an open file's path can be read back (Linux's /proc/self/fd). */
+const FD_LINKS = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
+
 /**
- * Opens `file` for reading, only if what was opened lies under `realRoot`: checked on the open
- * file itself (/proc/self/fd on Linux), so no symlink swapped in on the way can lead the read out.
+ * Opens `file` for reading, only if what was opened is a regular file under `realRoot`: checked
+ * on the open file itself (/proc/self/fd on Linux), so no symlink swapped in on the way can lead
+ * the read out. Returns the descriptor and its fstat.
  */
-export function openInside(file: string, realRoot: string): number {
+export function openInside(file: string, realRoot: string): { fd: number; st: fs.Stats } {
   // Non-blocking: a FIFO swapped in since the stat must not hang the agent in open(2).
   const fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
   try {
-    if (!fs.fstatSync(fd).isFile()) throw new FileChanged(file); // no longer a regular file
-    let real: string;
-    try {
-      real = process.platform === 'linux' ? fs.readlinkSync(`/proc/self/fd/${fd}`) : fs.realpathSync.native(file);
-    } catch {
-      real = fs.realpathSync.native(file); // no /proc: the path, resolved just after the open
-    }
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new FileChanged(file); // no longer a regular file
+    // Without /proc, the path resolved just after the open.
+    const real = FD_LINKS ? fs.readlinkSync(`/proc/self/fd/${fd}`) : fs.realpathSync.native(file);
     if (!isInside(real, realRoot)) throw new OutsideRoot(file, real);
-    return fd;
+    return { fd, st };
   } catch (err) {
     fs.closeSync(fd);
     throw err;
@@ -94,7 +95,7 @@ export interface PreparedUpload {
 
 export async function hashFile(file: string, realRoot: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(fs.createReadStream('', { fd: openInside(file, realRoot), highWaterMark: READ_CHUNK }), hash);
+  await pipeline(fs.createReadStream('', { fd: openInside(file, realRoot).fd, highWaterMark: READ_CHUNK }), hash);
   return hash.digest('hex');
 }
 
@@ -107,9 +108,8 @@ export async function hashFile(file: string, realRoot: string): Promise<string> 
 export async function prepareUpload(file: string, realRoot: string, before: FileStat, hashFirst: boolean): Promise<PreparedUpload> {
   if (before.size > SMALL_FILE_BYTES) return { sha256: hashFirst ? await hashFile(file, realRoot) : null, bytes: null };
   await settled(file);
-  const fd = openInside(file, realRoot);
+  const { fd, st: start } = openInside(file, realRoot);
   try {
-    const start = fs.fstatSync(fd);
     // One byte more than expected: a file that grew shows it.
     const bytes = Buffer.allocUnsafe(before.size + 1);
     let got = 0;
@@ -152,7 +152,7 @@ export async function uploadFile(
   const unchanged = () => {
     if (!sameVersion(start, fs.statSync(file))) throw new FileChanged(file);
   };
-  const read = () => fs.createReadStream('', { fd: openInside(file, realRoot), highWaterMark: READ_CHUNK, start: 0, end: before.size - 1 });
+  const read = () => fs.createReadStream('', { fd: openInside(file, realRoot).fd, highWaterMark: READ_CHUNK, start: 0, end: before.size - 1 });
   // Through a proxy, axios and the hash declared up front (putRaw speaks to no proxy).
   if (!trailers || viaProxy(api)) {
     const sha256 = prepared.sha256 ?? (await hashFile(file, realRoot));
