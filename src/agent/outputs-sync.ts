@@ -228,6 +228,13 @@ export class OutputsSync {
   private pumpRemovals(): void {
     while (this.removalsActive < this.d.settings.uploadConcurrency && this.removalQueue.length > 0) {
       const rel = this.removalQueue.shift()!;
+      // Made again while its deletion waited: the upload that follows is what counts, and a
+      // DELETE sent after it would mark the new file deleted.
+      if (this.watcher.statInside(rel)) {
+        this.removals.delete(rel);
+        this.checkDrained();
+        continue;
+      }
       this.removalsActive++;
       void this.sendRemoval(rel).finally(() => {
         this.removalsActive--;

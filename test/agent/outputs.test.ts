@@ -267,6 +267,33 @@ test('outputs/ as a link to a folder: watched through it, and followed when it i
   await stop(agent);
 });
 
+test('a file made again while its deletion waits in line is not marked deleted after its new upload', async () => {
+  const { dir, outputs } = project('redo');
+  const agent = agentFor('redo', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/redo/files.json')), 'agent started');
+  const names = Array.from({ length: 20 }, (_, i) => `f${i}.txt`);
+  for (const n of names) fs.writeFileSync(path.join(outputs, n), `first ${n}`);
+  await until(async () => (await info('redo')).artifacts.length === names.length, 'every file');
+  // The service stopped: the first deletions hang in flight, the rest (f19 last) wait in line.
+  shared.server.child.kill('SIGSTOP');
+  try {
+    for (const n of names) fs.rmSync(path.join(outputs, n));
+    await sleep(300);
+    fs.writeFileSync(path.join(outputs, 'f19.txt'), 'made again');
+    await sleep(600); // stable, and its upload on the way
+  } finally {
+    shared.server.child.kill('SIGCONT');
+  }
+  await until(async () => {
+    const run = await info('redo');
+    return run.deletedArtifacts.length === names.length - 1 && run.artifacts.some((a) => a.path === 'outputs/f19.txt' && a.sha256 === sha('made again'));
+  }, 'the deletions and the new f19');
+  await stop(agent);
+  const run = await info('redo');
+  expect(run.deletedArtifacts).not.toContain('outputs/f19.txt');
+  expect(run.artifacts.map((a) => a.path)).toEqual(['outputs/f19.txt']);
+});
+
 test('1,000 files created in a burst all arrive, byte for byte', async () => {
   const { dir, outputs } = project('burst');
   const agent = agentFor('burst', dir);
