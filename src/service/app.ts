@@ -1,7 +1,8 @@
 /** The history service: a fastify app over a Store, its API under /api/v1 and the page at /. */
 import Fastify, { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
-import { API_PREFIX } from '../protocol';
+import secureJson from 'secure-json-parse';
+import { API_PREFIX, OutpostError } from '../protocol';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
 import { artifactRoutes } from './routes-artifacts';
@@ -40,6 +41,27 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
     if (closing) reply.header('connection', 'close');
   });
   installErrorHandler(app, log);
+  // fastify's own JSON parser answers every bad body with "Body is not valid JSON", even valid
+  // JSON it refuses for a "__proto__" key: this one says what was wrong, and where.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    if (body === '') return done(new OutpostError('OUTPOST_ERR_BAD_REQUEST', 'the JSON body is empty', 'body'), undefined);
+    try {
+      done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    } catch (err) {
+      const message = (err as Error).message;
+      done(
+        new OutpostError(
+          'OUTPOST_ERR_BAD_REQUEST',
+          /forbidden prototype/.test(message)
+            ? 'the JSON body has a "__proto__" (or "constructor.prototype") key, refused in JSON bodies; metric lines sent as NDJSON may use such names'
+            : `the body is not valid JSON: ${message}`,
+          'body',
+        ),
+        undefined,
+      );
+    }
+  });
   app.get(`${API_PREFIX}/health`, async () => ({ ok: true }));
   await app.register(
     async (api) => {

@@ -60,6 +60,20 @@ describe('the service refuses bad input with a 4xx JSON error naming what was wr
       expectError(await api('POST', '/runs/r1/metrics', '{"stream": "s", "lines": [}'), 400, 'OUTPOST_ERR_BAD_REQUEST', 'body');
     });
 
+    test('the JSON error says what is wrong: where the syntax breaks, an empty body, a "__proto__" key', async () => {
+      const syntax = expectError(await api('POST', '/runs/r1/metrics', '{"stream": "s", "lines": [}'), 400, 'OUTPOST_ERR_BAD_REQUEST', 'body');
+      expect(syntax.message).toMatch(/^the body is not valid JSON: Unexpected token '}'/);
+      const empty = expectError(await api('PUT', '/runs/r1', '', { 'content-type': 'application/json' }), 400, 'OUTPOST_ERR_BAD_REQUEST', 'body');
+      expect(empty.message).toBe('the JSON body is empty');
+      const proto = expectError(
+        await api('POST', '/runs/r1/metrics', '{"stream": "p", "lines": [{"seq": 1, "time": 1, "metrics": {"__proto__": 1}}]}'),
+        400,
+        'OUTPOST_ERR_BAD_REQUEST',
+        'body',
+      );
+      expect(proto.message).toMatch(/"__proto__".*NDJSON/);
+    });
+
     test('a wrong value names its field', async () => {
       const err = expectError(await api('PUT', '/runs/r1', { status: 'finished' }), 400, 'OUTPOST_ERR_BAD_REQUEST', 'body.status');
       expect(err.message).toMatch(/status/);
