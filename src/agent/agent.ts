@@ -33,7 +33,19 @@ export interface AgentOptions {
   syncOutputs?: boolean;
   /** Files in outputs/ changed after this time (ms) belong to a later run: not uploaded. */
   outputsModifiedBefore?: number;
+  /** What finishes the work left when the final sync's deadline passes (default: `outpost sync`). */
+  laterHint?: string;
   settings?: Settings;
+}
+
+export interface AgentProgress {
+  linesAcked: number;
+  linesRejected: number;
+  /** 1 if the spool's last line had no newline at the end of the run (counted in linesRejected). */
+  linesUnterminated: number;
+  backlog: number;
+  pendingFiles: number;
+  uploads: number;
 }
 
 export interface FinishResult {
@@ -71,12 +83,16 @@ export class Agent {
         o.log.warn(reset.message);
         recordEvent({ kind: 'stream-reset', path: path.basename(o.metricsFile), message: reset.message });
       },
+      onWarning: (message) => {
+        o.log.warn(message);
+        recordEvent({ kind: 'warning', path: path.basename(o.metricsFile), message });
+      },
       onUnknownRun: async () => {
         this.registered = null;
         await this.runReady();
       },
     });
-    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, runReady, recordEvent };
+    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, runReady, recordEvent, laterHint: o.laterHint };
     this.outputs =
       o.syncOutputs === false ? null : new OutputsSync({ ...common, outputsDir: o.outputsDir, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
     this.logs = o.logsDir
@@ -121,13 +137,15 @@ export class Agent {
     );
   }
 
-  get progress(): { linesAcked: number; linesRejected: number; backlog: number; pendingFiles: number; uploads: number } {
+  /** What was shipped and what is still owed. Files are counted once each, outputs/ and logs/ alike, as `history info` lists them. */
+  get progress(): AgentProgress {
     return {
       linesAcked: this.metrics.linesAcked,
       linesRejected: this.metrics.linesRejected,
+      linesUnterminated: this.metrics.linesUnterminated,
       backlog: this.metrics.backlog,
-      pendingFiles: (this.outputs?.pending ?? 0) + (this.logs?.pending ?? 0),
-      uploads: this.outputs?.uploads ?? 0,
+      pendingFiles: (this.outputs?.pendingFiles ?? 0) + (this.logs?.pendingFiles ?? 0),
+      uploads: (this.outputs?.uploads ?? 0) + (this.logs?.uploads ?? 0),
     };
   }
 
@@ -144,7 +162,7 @@ export class Agent {
     return {
       synced: metricsDone && outputsDone && logsDone,
       pendingLines: this.metrics.backlog,
-      pendingFiles: (this.outputs?.pending ?? 0) + (this.logs?.pending ?? 0),
+      pendingFiles: this.progress.pendingFiles,
     };
   }
 
@@ -185,7 +203,7 @@ export function startFolderAgent(
   target: { url: string; token?: string },
   log: Logger,
   run: RunUpsert,
-  opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number } = {},
+  opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number; laterHint?: string } = {},
 ): Promise<Agent> {
   return startAgent({
     runId: folder.id,
@@ -195,6 +213,7 @@ export function startFolderAgent(
     logsDir: opts.logs === false ? undefined : folder.logsDir,
     syncOutputs: opts.outputs,
     outputsModifiedBefore: opts.outputsModifiedBefore,
+    laterHint: opts.laterHint,
     serverUrl: target.url,
     token: target.token,
     log,

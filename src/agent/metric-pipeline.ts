@@ -44,6 +44,8 @@ export interface PipelineDeps {
   /** Resolves once the run exists on the service. */
   runReady: () => Promise<void>;
   onReset: (reset: StreamReset) => void;
+  /** Something about the spool a person should know (logged and recorded on the run). */
+  onWarning: (message: string) => void;
   /** The service answered 404 for the run: register it again. */
   onUnknownRun: () => Promise<void>;
 }
@@ -63,10 +65,15 @@ export class MetricPipeline {
   private readerExited = false;
   private senderExited = false;
   private giveUpAt = Infinity;
+  /** The last read failure said, while reads keep failing. */
+  private readFailure: string | null = null;
   acked: SpoolPosition | null = null;
   linesAcked = 0;
   /** Of those, lines the service (or the tailer) rejected as invalid. */
   linesRejected = 0;
+  /** Of those, 1 if the spool's last line had no newline when the run ended (it is rejected). */
+  linesUnterminated = 0;
+  private unterminated: { stream: string; seq: number } | null = null;
 
   /** A service on this machine: gzip would cost both ends CPU to save bandwidth there is plenty of. */
   private readonly loopback: boolean;
@@ -82,6 +89,7 @@ export class MetricPipeline {
       this.acked,
       { maxLineBytes: this.d.limits.maxLineBytes, readChunkBytes: this.d.settings.readChunkBytes },
       (reset) => this.d.onReset(reset),
+      (message) => this.d.onWarning(message),
     );
     fs.mkdirSync(path.dirname(this.d.spoolFile), { recursive: true });
     // The folder, not the file: the spool may not exist yet, or be replaced.
@@ -109,7 +117,7 @@ export class MetricPipeline {
     this.finishing = true;
     this.giveUpAt = deadline;
     await this.shutdown();
-    return this.queue.length === 0 && this.current === null;
+    return this.queue.length === 0 && this.current === null && this.readFailure === null;
   }
 
   /** Stops without a final sync (what is not acknowledged stays in the spool). */
@@ -171,10 +179,23 @@ export class MetricPipeline {
         continue;
       }
       const room = Math.min(s.batchMaxLines, s.maxBufferedLines - this.bufferedLines);
-      const segments = await this.tailer.read(room);
+      const segments = await this.readSpool(room);
+      if (segments === null) {
+        // Unreadable now: at the end of a run, what is left stays in the spool for `outpost sync`.
+        if (this.finishing) break;
+        await this.sleep('reader', s.spoolPollMs);
+        continue;
+      }
       let read = 0;
       for (const seg of segments) read += this.add(seg);
       const atEnd = read < room;
+      if (this.finishing && atEnd) {
+        const unterminated = this.tailer.takeUnterminated();
+        if (unterminated) {
+          this.unterminated = { stream: this.tailer.position!.stream, seq: unterminated.seq };
+          this.add(unterminated);
+        }
+      }
       const c = this.current;
       if (c) {
         const full = c.count >= s.batchMaxLines || c.bytes >= s.batchMaxBytes;
@@ -187,6 +208,25 @@ export class MetricPipeline {
       const c2 = this.current;
       const windowLeft = c2 ? s.batchWindowMs - (Date.now() - c2.firstAt) : 0;
       await this.sleep('reader', windowLeft > 0 ? windowLeft : s.spoolPollMs);
+    }
+  }
+
+  /**
+   * One read of the spool, or null when it failed. A failure never ends the reader: it is said
+   * (once per distinct message), the spool is opened afresh, and the next read resumes, or reads
+   * a new stream if the file was replaced meanwhile.
+   */
+  private async readSpool(room: number): Promise<SpoolSegment[] | null> {
+    try {
+      const segments = await this.tailer.read(room);
+      this.readFailure = null;
+      return segments;
+    } catch (err) {
+      const message = `reading the spool ${this.d.spoolFile} failed (${(err as Error).message}); it is opened again and read on`;
+      if (message !== this.readFailure) this.d.onWarning(message);
+      this.readFailure = message;
+      await this.tailer.reopen();
+      return null;
     }
   }
 
@@ -276,6 +316,8 @@ export class MetricPipeline {
         this.bufferedLines -= batch.count;
         this.linesAcked += batch.count;
         this.linesRejected += batch.kind === 'rejected' ? batch.rejected.length : ((ack as NdjsonBatchAck).rejected?.length ?? 0);
+        const u = this.unterminated;
+        if (u && batch.stream === u.stream && batch.firstSeq <= u.seq && u.seq < batch.firstSeq + batch.count) this.linesUnterminated = 1;
         await saved;
         saved = this.d.checkpoint.save(batch.end).then(() => {
           this.acked = batch.end;

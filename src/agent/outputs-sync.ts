@@ -35,6 +35,8 @@ export interface OutputsSyncDeps {
   recordEvent: (e: RecordEvent) => void;
   /** State file name in runDir (one per synced folder). */
   stateFileName?: string;
+  /** What finishes a file left over at the deadline (default: `outpost sync`). */
+  laterHint?: string;
   /**
    * Files changed after this time (ms) belong to a later run sharing the folder: left alone. Nor is
    * a vanished file marked deleted then, since it may have been deleted by that later run.
@@ -71,7 +73,10 @@ export class OutputsSync {
   private closed = false;
   /** False once the service has been seen not to receive trailers: big files are then hashed first. */
   private trailers = true;
-  uploads = 0;
+  /** Files this agent has stored a version of (each counted once, however many versions). */
+  private readonly uploaded = new Set<string>();
+  /** Files said to be left for later (the deadline passed), each once. */
+  private readonly leftWarned = new Set<string>();
 
   constructor(private readonly d: OutputsSyncDeps) {
     this.stateFile = path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE);
@@ -128,9 +133,19 @@ export class OutputsSync {
     this.scheduleReconcile();
   }
 
-  /** Files waiting or being uploaded. */
+  /** Files waiting or being uploaded, and deletions not yet sent. */
   get pending(): number {
-    return this.queued.size + this.active.size + this.stable.size + this.removals.size + this.unsynced.size;
+    return this.pendingFiles + this.removals.size;
+  }
+
+  /** Files (not deletions) still owed to the service, each counted once. */
+  get pendingFiles(): number {
+    return new Set([...this.queued.keys(), ...this.active, ...this.stable.keys(), ...this.unsynced]).size;
+  }
+
+  /** Files uploaded by this agent, each counted once. */
+  get uploads(): number {
+    return this.uploaded.size;
   }
 
   /** Rescans everything and uploads what changed, without waiting for stability. */
@@ -364,7 +379,7 @@ export class OutputsSync {
           `upload of ${artifactPath} failed`,
         ),
       );
-      this.uploads++;
+      this.uploaded.add(rel);
       this.setState(rel, { ...before, state: 'uploaded', sha256: stored.sha256 });
       this.d.log.debug(`uploaded ${artifactPath} (${before.size} bytes)`);
     } catch (err) {
@@ -381,7 +396,9 @@ export class OutputsSync {
         return;
       }
       if (err instanceof GaveUp) {
-        this.d.log.warn(`${artifactPath} not uploaded before the deadline; \`outpost sync\` will finish it`);
+        // Said once: the final rescan queues a file again while its first attempt still waits.
+        if (!this.leftWarned.has(rel)) this.d.log.warn(`${artifactPath} not uploaded before the deadline; ${this.d.laterHint ?? '`outpost sync` will finish it'}`);
+        this.leftWarned.add(rel);
         this.unsynced.add(rel);
         return;
       }

@@ -53,12 +53,17 @@ export class SpoolTailer {
   private size = 0;
   /** The path's stat when it last passed every check (same file, not truncated, same start). */
   private lastSeen: fs.Stats | null = null;
+  /** A read failed after it had produced lines: those were returned, the error is thrown next time. */
+  private deferred: Error | null = null;
+  /** What the path holds instead of a regular file, once said (said again only when it changes). */
+  private notAFile: string | null = null;
 
   constructor(
     readonly file: string,
     start: SpoolPosition | null,
     private readonly opts: TailerOptions,
     private readonly onReset: (reset: StreamReset) => void,
+    private readonly onWarning?: (message: string) => void,
   ) {
     this.pos = start ? { ...start } : null;
   }
@@ -72,25 +77,63 @@ export class SpoolTailer {
    * when nothing new is complete (or the spool does not exist yet).
    */
   async read(maxLines: number): Promise<SpoolSegment[]> {
+    if (this.deferred) {
+      const err = this.deferred;
+      this.deferred = null;
+      throw err;
+    }
     if (!(await this.ensureOpen())) return [];
     const out: SpoolSegment[] = [];
     const pos = this.pos!;
     let lines = 0;
-    while (lines < maxLines) {
-      const readAt = pos.offset + this.pending.length + this.oversized;
-      // Nothing new (the common wake-up): no buffer, no read. Else a buffer sized to what is
-      // there, handed on to the segments as it is (they outlive this call).
-      const want = Math.min(this.opts.readChunkBytes, this.size - readAt);
-      if (want <= 0) break;
-      const chunk = Buffer.allocUnsafe(want);
-      const { bytesRead } = await this.fh!.read(chunk, 0, want, readAt);
-      if (bytesRead === 0) break;
-      lines += this.consume(chunk.subarray(0, bytesRead), out);
-      if (bytesRead < want) break;
-      if (readAt + bytesRead >= this.size) this.size = (await this.fh!.stat()).size; // it may have grown meanwhile
+    try {
+      while (lines < maxLines) {
+        const readAt = pos.offset + this.pending.length + this.oversized;
+        // Nothing new (the common wake-up): no buffer, no read. Else a buffer sized to what is
+        // there, handed on to the segments as it is (they outlive this call).
+        const want = Math.min(this.opts.readChunkBytes, this.size - readAt);
+        if (want <= 0) break;
+        const chunk = Buffer.allocUnsafe(want);
+        const { bytesRead } = await this.fh!.read(chunk, 0, want, readAt);
+        if (bytesRead === 0) break;
+        lines += this.consume(chunk.subarray(0, bytesRead), out);
+        if (bytesRead < want) break;
+        if (readAt + bytesRead >= this.size) this.size = (await this.fh!.stat()).size; // it may have grown meanwhile
+      }
+      if (pos.fingerprintBytes < FINGERPRINT_BYTES && pos.offset > pos.fingerprintBytes) await this.refreshFingerprint();
+    } catch (err) {
+      // The position already counts the lines in `out`: they must reach the caller, not vanish with the error.
+      if (out.length === 0) throw err;
+      this.deferred = err as Error;
     }
-    if (pos.fingerprintBytes < FINGERPRINT_BYTES && pos.offset > pos.fingerprintBytes) await this.refreshFingerprint();
     return out;
+  }
+
+  /**
+   * After a failed read: the file is opened afresh at the next read, and resumed if it is still the
+   * one the position describes, else read as a new stream (a replacement). Bytes of an unfinished
+   * line are read again.
+   */
+  async reopen(): Promise<void> {
+    this.deferred = null;
+    this.pending = Buffer.alloc(0);
+    this.oversized = 0;
+    await this.close();
+  }
+
+  /**
+   * At the end of a run: an unfinished last line will never get its newline. It is taken as a
+   * rejected line (so it is counted and named) and the position moves past it.
+   */
+  takeUnterminated(): Extract<SpoolSegment, { kind: 'rejected' }> | null {
+    const pos = this.pos;
+    const bytes = this.pending.length + this.oversized;
+    if (!pos || bytes === 0) return null;
+    pos.line++;
+    pos.offset += bytes;
+    this.pending = Buffer.alloc(0);
+    this.oversized = 0;
+    return { kind: 'rejected', seq: pos.line, reason: `no newline before the run ended (${bytes} bytes)`, endOffset: pos.offset };
   }
 
   /** Cuts bytes into runs of complete lines; the unfinished last line waits in `pending`. */
@@ -153,6 +196,8 @@ export class SpoolTailer {
     // round trip costs ~0.2 ms of CPU; an idle agent polls twice a second.
     const st = fs.statSync(this.file, { throwIfNoEntry: false });
     if (!st) return false;
+    if (!st.isFile()) return this.waitForFile(st);
+    this.notAFile = null;
     this.size = st.size;
     if (this.fh) {
       // The same file, untouched since the last look: nothing can have happened to it. (lastSeen
@@ -181,8 +226,7 @@ export class SpoolTailer {
       this.lastSeen = ctimeSettled(st) ? st : null;
       return true;
     }
-    this.fh = await fsp.open(this.file, 'r');
-    const opened = await this.fh.stat();
+    const opened = await this.openSpool();
     this.size = opened.size;
     if (!this.pos) {
       this.pos = await this.newPosition(opened, 1);
@@ -200,6 +244,24 @@ export class SpoolTailer {
     return true;
   }
 
+  /**
+   * The path holds a folder (or a FIFO...) instead of the spool: whatever the old file still has
+   * is read first; then nothing, until a regular file is back, which is read as a new stream.
+   */
+  private async waitForFile(st: fs.Stats): Promise<boolean> {
+    if (this.fh) {
+      const current = await this.fh.stat();
+      this.size = current.size;
+      if (current.size > this.pos!.offset + this.pending.length + this.oversized) return true;
+    }
+    const what = st.isDirectory() ? 'a folder' : 'not a regular file';
+    if (this.notAFile !== what) {
+      this.notAFile = what;
+      this.onWarning?.(`${this.file} is ${what} now, not a spool; its lines are read again once a spool file is back (as a new stream)`);
+    }
+    return false;
+  }
+
   private async reset(reason: StreamReset['reason'], message: string): Promise<void> {
     const from = { ...this.pos! };
     await this.fh?.close();
@@ -209,10 +271,21 @@ export class SpoolTailer {
     this.oversized = 0;
     this.onReset({ reason, from, message });
     // A new generation, from byte 0 of whatever is at the path now.
-    this.fh = await fsp.open(this.file, 'r');
-    const st = await this.fh.stat();
+    const st = await this.openSpool();
     this.size = st.size;
     this.pos = await this.newPosition(st, from.generation + 1);
+  }
+
+  /** Opens the path, only as a regular file (non-blocking: a FIFO swapped in must not hang open(2)). */
+  private async openSpool(): Promise<fs.Stats> {
+    const fh = await fsp.open(this.file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0));
+    const st = await fh.stat();
+    if (!st.isFile()) {
+      await fh.close();
+      throw new Error(`${this.file} is not a regular file`);
+    }
+    this.fh = fh;
+    return st;
   }
 
   private async newPosition(st: fs.Stats, generation: number): Promise<SpoolPosition> {

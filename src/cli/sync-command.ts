@@ -12,6 +12,9 @@ import { connect, Connection } from './connect';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { finishRun, isFinal, readExitRecord, shipped } from '../agent/run-ending';
 
+/** What finishes what this sync could not: itself, later. */
+const SYNC_AGAIN = 'running `outpost sync` again once the service can be reached';
+
 export function registerSyncCommand(program: Command): void {
   program
     .command('sync')
@@ -59,19 +62,19 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
       if (final) {
         // Already marked, and its outputs/ went at its end: what is there now belongs to later
         // runs. Only lines appended to its spool since (normally none) are shipped.
-        const agent = await startFolderAgent(folder, conn, log, {}, { outputs: false, logs: false });
+        const agent = await startFolderAgent(folder, conn, log, {}, { outputs: false, logs: false, laterHint: SYNC_AGAIN });
         const r = await agent.finish(settings.agent.finalSyncGraceMs);
         const p = agent.progress;
         if (!r.synced) failures++;
-        process.stderr.write(`outpost: run ${id}: ${p.linesAcked ? shipped(p.linesAcked, 0, p.linesRejected) : 'up to date'}\n`);
+        process.stderr.write(`outpost: run ${id}: ${p.linesAcked ? shipped(p) : 'up to date'}\n`);
         continue;
       }
       const cutoff = exit ? Date.parse(exit.endTime) : await nextRunStart(root, folder);
-      const agent = await startFolderAgent(folder, conn, log, { experiment: folder.experiment, name: folder.name }, { outputsModifiedBefore: cutoff });
+      const agent = await startFolderAgent(folder, conn, log, { experiment: folder.experiment, name: folder.name }, { outputsModifiedBefore: cutoff, laterHint: SYNC_AGAIN });
       const grace = settings.agent.finalSyncGraceMs;
       // No exit record: the run's process and its agent died without saying how it ended.
       const end = exit ?? { status: 'killed' as const, exitCode: null, endTime: new Date().toISOString() };
-      if (!(await finishRun(agent, folder, end, undefined, grace))) failures++;
+      if (!(await finishRun(agent, folder, end, undefined, grace, `${SYNC_AGAIN} ships them`))) failures++;
     }
   } finally {
     for (const c of connections.values()) await c.close();

@@ -172,3 +172,38 @@ test('big batches are gzipped on their way to a service elsewhere, not to one on
     expect(got.every((v, i) => v === i)).toBe(true);
   }
 });
+
+test('a spool briefly replaced by a folder: the old file is drained, a warning is recorded, and the spool made again is read as a new stream', async () => {
+  const spool = spoolOf('folder-swap');
+  const line = (v: number) => `{"name":"f","value":${v}}\n`;
+  fs.writeFileSync(spool, [1, 2, 3].map(line).join(''));
+  const agent = agentFor('folder-swap');
+  await until(() => watermark(spool)?.line === 3, 'three lines acknowledged');
+  // mv m.jsonl m.old; a late write still reaches the old file; mkdir m.jsonl; wait; rmdir
+  fs.renameSync(spool, `${spool}.old`);
+  fs.appendFileSync(`${spool}.old`, line(4));
+  fs.mkdirSync(spool);
+  await until(async () => (await info('folder-swap')).events.some((e) => e.kind === 'warning' && /is a folder now/.test(e.message)), 'the folder noticed');
+  fs.rmdirSync(spool);
+  fs.writeFileSync(spool, [5, 6].map(line).join(''));
+  await until(async () => (await values('folder-swap', 'f')).length === 6, 'six values');
+  await stop(agent);
+  expect(await values('folder-swap', 'f')).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(agent.output()).not.toMatch(/reader failed/);
+  expect((await info('folder-swap')).events.some((e) => e.kind === 'stream-reset')).toBe(true);
+});
+
+test('an unterminated last line at the end of a run is recorded as rejected, and the end-of-run line says so', async () => {
+  const spool = spoolOf('no-newline');
+  fs.writeFileSync(spool, '{"name":"n","value":1}\n{"name":"n","value":2}');
+  const agent = agentFor('no-newline');
+  await until(() => watermark(spool)?.line === 1, 'line 1 acknowledged');
+  await stop(agent);
+  expect(agent.output()).toContain('2 metric lines (1 rejected: the last had no newline) and 0 files shipped');
+  expect(await values('no-newline', 'n')).toEqual([1]);
+  const run = await info('no-newline');
+  expect(run.rejectedLines).toBe(1);
+  expect(run.rejected[0]).toMatchObject({ line: 2 });
+  expect(run.rejected[0].reason).toMatch(/no newline before the run ended/);
+  expect(watermark(spool)?.offset).toBe(fs.statSync(spool).size);
+});
