@@ -22,6 +22,8 @@ export interface AgentOptions {
   runDir: string;
   metricsFile: string;
   outputsDir: string;
+  /** The folder outputsDir must resolve inside, however it is linked (see RunFolderInfo); null: anywhere. */
+  outputsAllowedIn: string | null;
   serverUrl: string;
   token?: string;
   log: Logger;
@@ -94,9 +96,11 @@ export class Agent {
     });
     const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, runReady, recordEvent, laterHint: o.laterHint };
     this.outputs =
-      o.syncOutputs === false ? null : new OutputsSync({ ...common, outputsDir: o.outputsDir, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
+      o.syncOutputs === false
+        ? null
+        : new OutputsSync({ ...common, outputsDir: o.outputsDir, allowedIn: o.outputsAllowedIn, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
     this.logs = o.logsDir
-      ? new OutputsSync({ ...common, outputsDir: o.logsDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
+      ? new OutputsSync({ ...common, outputsDir: o.logsDir, allowedIn: o.runDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
       : null;
   }
 
@@ -210,6 +214,7 @@ export function startFolderAgent(
     runDir: folder.runDir,
     metricsFile: folder.metricsFile,
     outputsDir: folder.outputsDir,
+    outputsAllowedIn: folder.outputsAllowedIn,
     logsDir: opts.logs === false ? undefined : folder.logsDir,
     syncOutputs: opts.outputs,
     outputsModifiedBefore: opts.outputsModifiedBefore,

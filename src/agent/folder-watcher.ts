@@ -51,6 +51,8 @@ export class FolderWatcher {
   constructor(
     readonly root: string,
     private readonly on: FolderEvents,
+    /** Whether the root may be watched where it leads now (a link to /etc may not): else it is treated as missing. */
+    private readonly rootAllowed: (realRoot: string) => boolean = () => true,
   ) {}
 
   /** The root with every symlink resolved (re-resolved at each sync: a link may be re-pointed). */
@@ -92,10 +94,16 @@ export class FolderWatcher {
     let repaired = false;
     const real = realpathOrNull(this.root);
     if (real !== null && real !== this.realRootPath) {
-      // outputs/ is a link, pointed somewhere else since: that is outputs/ now.
+      // outputs/ is a link, pointed somewhere else since (or back to a folder): that is outputs/ now.
       this.realRootPath = real;
       this.rewatch(this.root);
       repaired = true;
+    }
+    if (real !== null && !this.rootAllowed(real)) {
+      // Leads where nothing may be read: nothing is watched until it leads somewhere allowed.
+      if (this.watches.size > 0) this.drop(this.root);
+      this.pollForRoot();
+      return repaired;
     }
     for (const [dir, w] of [...this.watches]) {
       if (!this.watches.has(dir)) continue; // dropped with a parent just now
@@ -122,7 +130,9 @@ export class FolderWatcher {
     if (this.closed || this.watches.has(dir)) return;
     const st = this.folderStat(dir);
     // Never a folder that leads out of the root: a parent swapped for a symlink since the event.
-    if (!st?.isDirectory() || !isInside(realpathOrNull(dir), this.realRootPath)) {
+    // Nor the root itself where it may not lead.
+    const real = realpathOrNull(dir);
+    if (!st?.isDirectory() || !isInside(real, this.realRootPath) || (dir === this.root && !this.rootAllowed(real!))) {
       if (dir === this.root) this.pollForRoot();
       return;
     }
@@ -218,9 +228,11 @@ export class FolderWatcher {
     if (this.rootPoll || this.closed) return;
     this.rootPoll = setInterval(() => {
       if (!this.folderStat(this.root)?.isDirectory()) return;
+      const real = realpathOrNull(this.root);
+      if (real === null || !this.rootAllowed(real)) return;
       clearInterval(this.rootPoll!);
       this.rootPoll = null;
-      this.realRootPath = realpathOrNull(this.root) ?? this.realRootPath;
+      this.realRootPath = real;
       this.add(this.root, true);
     }, ROOT_POLL_MS);
     this.rootPoll.unref();

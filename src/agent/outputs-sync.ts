@@ -37,6 +37,8 @@ export interface OutputsSyncDeps {
   stateFileName?: string;
   /** What finishes a file left over at the deadline (default: `outpost sync`). */
   laterHint?: string;
+  /** The folder outputsDir must resolve inside, however it is linked (null: anywhere). */
+  allowedIn?: string | null;
   /**
    * Files changed after this time (ms) belong to a later run sharing the folder: left alone. Nor is
    * a vanished file marked deleted then, since it may have been deleted by that later run.
@@ -87,7 +89,8 @@ export class OutputsSync {
       removedDir: (rel) => this.removedDir(rel),
       unwatchable: (rel, err) => this.unwatchable(rel, err),
       escaped: (rel, target) => this.escaped(rel, target),
-    });
+      rootRefused: (target, allowedIn) => this.rootRefused(target, allowedIn),
+    }, d.allowedIn ?? null);
   }
 
   async start(): Promise<void> {
@@ -299,6 +302,16 @@ export class OutputsSync {
     this.d.recordEvent({ kind: 'warning', path: `${this.d.prefix}${rel}`, message });
   }
 
+  /** outputs/ itself leads out of where it may (a link to /etc): nothing is read, and the run says why. */
+  private rootRefused(target: string, allowedIn: string): void {
+    const name = this.d.prefix.replace(/\/$/, '');
+    const message =
+      `${name}/ leads to ${target}, outside ${allowedIn}; nothing in it is read. ` +
+      `${name}/ may be a link only to a folder inside the project folder, or be named with --outputs`;
+    this.d.log.error(message);
+    this.d.recordEvent({ kind: 'warning', path: this.d.prefix, message });
+  }
+
   /** Compares a full scan with what was uploaded: finds what the watcher missed. True if anything was. */
   private async reconcile(immediate: boolean): Promise<boolean> {
     const seen = new Set<string>();
@@ -361,9 +374,11 @@ export class OutputsSync {
       return;
     }
     let putting = false;
+    const root = this.watcher.realRoot;
+    if (root === null) return; // outputs/ leads where nothing may be read (said once, by rootRefused)
     try {
       // A big file of the size already sent may be that file touched: hashing it first can save sending it.
-      const prepared = await prepareUpload(abs, this.watcher.realRoot, before, !this.trailers || (known?.state === 'uploaded' && known.size === before.size));
+      const prepared = await prepareUpload(abs, root, before, !this.trailers || (known?.state === 'uploaded' && known.size === before.size));
       if (prepared.sha256 !== null && known?.sha256 === prepared.sha256 && known.state === 'uploaded') {
         this.setState(rel, { ...before, state: 'uploaded', sha256: prepared.sha256 }); // touched, not changed
         return;
@@ -371,7 +386,8 @@ export class OutputsSync {
       await this.d.runReady();
       putting = true;
       const stored = await withRetry(
-        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, this.watcher.realRoot, before, prepared, this.trailers),
+        // The root as it is at each attempt: a re-pointed link is never read through a stale answer.
+        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, this.watcher.realRoot ?? root, before, prepared, this.trailers),
         untilDeadline(
           this.d.settings,
           () => this.giveUpAt,

@@ -30,6 +30,8 @@ export interface WatchHandlers {
   /** A folder went away (removed, or moved out): what was under it went with it, with no event each. */
   removedDir(rel: string): void;
   escaped(rel: string, target: string): void;
+  /** The root itself leads where nothing may be read (`outputs -> /etc`): nothing under it is read. */
+  rootRefused(target: string, allowedIn: string): void;
   /** A folder that cannot be watched: its changes are found only by scans. */
   unwatchable(rel: string, err: Error): void;
 }
@@ -40,12 +42,22 @@ export class OutputsWatcher {
   readonly root: string;
   /** Watches put right by the last scan (folders the events had missed, or gone unnoticed). */
   private repaired = false;
+  /** Where the root may lead, resolved; null: anywhere. */
+  private readonly allowedReal: string | null;
+  /** The refused target last reported, so each is said once. */
+  private refusedTarget: string | null = null;
 
+  /**
+   * `allowedIn`: the folder the root must resolve inside (or be), however it is linked: the
+   * project folder for the default outputs/, the folder itself when it was named explicitly.
+   */
   constructor(
     root: string,
     private readonly handlers: WatchHandlers,
+    readonly allowedIn: string | null = null,
   ) {
     this.root = path.resolve(root);
+    this.allowedReal = allowedIn === null ? null : (realpathOrNull(allowedIn) ?? path.resolve(allowedIn));
   }
 
   async start(): Promise<void> {
@@ -61,13 +73,30 @@ export class OutputsWatcher {
       },
       folderGone: (abs) => this.handlers.removedDir(rel(abs)),
       unwatchable: (abs, err) => this.handlers.unwatchable(rel(abs), err),
-    });
+    }, (real) => this.allowed(real));
     this.folders.start();
   }
 
-  /** The root with every symlink resolved: nothing read may lie outside it. */
-  get realRoot(): string {
-    return this.folders?.realRoot || (realpathOrNull(this.root) ?? this.root);
+  /**
+   * The root with every symlink resolved, as it is now (a link may be re-pointed, or replaced by a
+   * folder: never a stale answer): nothing read may lie outside it. Null when the root is missing,
+   * or leads where nothing may be read.
+   */
+  get realRoot(): string | null {
+    const real = realpathOrNull(this.root);
+    return real !== null && this.allowed(real) ? real : null;
+  }
+
+  private allowed(real: string): boolean {
+    if (this.allowedReal === null || isInside(real, this.allowedReal)) {
+      this.refusedTarget = null;
+      return true;
+    }
+    if (this.refusedTarget !== real) {
+      this.refusedTarget = real;
+      this.handlers.rootRefused(real, this.allowedReal);
+    }
+    return false;
   }
 
   /** Whether the last scan found watches to put right; reading it clears it. */
@@ -95,6 +124,10 @@ export class OutputsWatcher {
    */
   async scan(): Promise<ScannedFile[]> {
     const base = this.root;
+    if (this.realRoot === null) {
+      this.folders?.sync(new Map()); // drops the watches of a root that now leads elsewhere
+      return [];
+    }
     const entries = this.list(base);
     const out: ScannedFile[] = [];
     const folders = new Map<string, fs.Stats>();
@@ -158,8 +191,10 @@ export class OutputsWatcher {
     try {
       st = fs.lstatSync(abs);
       if (st.isSymbolicLink()) {
+        const root = this.realRoot;
+        if (root === null) return null;
         const target = fs.realpathSync(abs);
-        if (!isInside(target, this.realRoot)) {
+        if (!isInside(target, root)) {
           this.handlers.escaped(rel, target);
           return null;
         }

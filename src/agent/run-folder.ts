@@ -1,13 +1,16 @@
 /** A run's folder under <project>/.outpost/runs/<run>: where its spool, checkpoint and state live. */
 import { randomBytes } from 'crypto';
-import { promises as fsp } from 'fs';
+import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import { OUTPOST_DIR, RUN_FILE, RUNS_DIR, RunFolderInfo, SPOOL_FILE } from '../protocol';
+import { AGENT_FILE, AgentPresence, isProcessAlive, OUTPOST_DIR, RUN_FILE, RunFacts, RUNS_DIR, RunFolderInfo, RunUpsert, SPOOL_FILE } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
 
 export interface RunFolder extends RunFolderInfo {
+  outputsAllowedIn: string;
   runDir: string;
   logsDir: string;
+  /** prepareRunFolder made it just now (a new run), rather than reading it back. */
+  created?: boolean;
 }
 
 export function runsRoot(projectDir: string): string {
@@ -28,6 +31,10 @@ export interface PrepareOptions {
   server: string | null;
   metricsFile?: string;
   outputsDir?: string;
+  /** outputsDir was named by the user (--outputs): it may lead anywhere, as it does now. */
+  outputsExplicit?: boolean;
+  /** Recorded in run.json for a later `outpost sync`. */
+  facts?: RunFacts;
 }
 
 /** Creates the folder and run.json, or reads them back when the run already has a folder here. */
@@ -39,17 +46,21 @@ export async function prepareRunFolder(o: PrepareOptions): Promise<RunFolder> {
     return withDirs({ ...existing, metricsFile: o.metricsFile ? path.resolve(o.metricsFile) : existing.metricsFile }, runDir);
   }
   await fsp.mkdir(path.join(runDir, 'logs'), { recursive: true });
+  const outputsDir = path.resolve(o.outputsDir ?? path.join(o.projectDir, 'outputs'));
+  if (o.outputsExplicit) await fsp.mkdir(outputsDir, { recursive: true });
   const info: RunFolderInfo = {
     id,
     experiment: o.experiment,
     name: o.name ?? id,
     server: o.server,
-    outputsDir: path.resolve(o.outputsDir ?? path.join(o.projectDir, 'outputs')),
+    outputsDir,
+    outputsAllowedIn: await fsp.realpath(o.outputsExplicit ? outputsDir : path.dirname(outputsDir)).catch(() => path.dirname(outputsDir)),
     metricsFile: path.resolve(o.metricsFile ?? path.join(runDir, SPOOL_FILE)),
-    createdTime: new Date().toISOString(),
+    createdTime: o.facts?.startTime ?? new Date().toISOString(),
   };
+  if (o.facts) info.facts = o.facts;
   await writeFileAtomic(path.join(runDir, RUN_FILE), JSON.stringify(info, null, 2));
-  return withDirs(info, runDir);
+  return { ...withDirs(info, runDir), created: true };
 }
 
 export async function loadRunFolder(runDir: string): Promise<RunFolder | null> {
@@ -58,5 +69,34 @@ export async function loadRunFolder(runDir: string): Promise<RunFolder | null> {
 }
 
 function withDirs(info: RunFolderInfo, runDir: string): RunFolder {
-  return { ...info, runDir, logsDir: path.join(runDir, 'logs') };
+  return { ...info, outputsAllowedIn: info.outputsAllowedIn ?? path.dirname(info.outputsDir), runDir, logsDir: path.join(runDir, 'logs') };
+}
+
+/**
+ * Other runs of this project whose agent is alive and whose outputs folder is the same folder as
+ * `outputsDir`: each would take the other's files for its own.
+ */
+export async function liveRunsSharing(projectDir: string, outputsDir: string, selfId: string): Promise<{ id: string; pid: number }[]> {
+  const root = runsRoot(projectDir);
+  const same = (a: string, b: string) => {
+    const ra = fs.existsSync(a) ? fs.realpathSync(a) : path.resolve(a);
+    const rb = fs.existsSync(b) ? fs.realpathSync(b) : path.resolve(b);
+    return ra === rb;
+  };
+  const out: { id: string; pid: number }[] = [];
+  const names = await fsp.readdir(root).catch(() => [] as string[]);
+  for (const id of names) {
+    if (id === selfId) continue;
+    const dir = path.join(root, id);
+    const presence = await readJsonFile<AgentPresence>(path.join(dir, AGENT_FILE)).catch(() => null);
+    if (!presence || presence.pid === process.pid || !isProcessAlive(presence.pid)) continue;
+    const info = await readJsonFile<RunFolderInfo>(path.join(dir, RUN_FILE)).catch(() => null);
+    if (info && same(info.outputsDir, outputsDir)) out.push({ id, pid: presence.pid });
+  }
+  return out;
+}
+
+/** What registers a run folder's run, again, from what its run.json recorded (older folders: the creation time only). */
+export function registrationOf(folder: RunFolderInfo): RunUpsert {
+  return { experiment: folder.experiment, name: folder.name, startTime: folder.createdTime, ...folder.facts };
 }

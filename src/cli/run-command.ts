@@ -9,10 +9,10 @@ import path from 'path';
 import type { Command } from 'commander';
 import { startFolderAgent } from '../agent/agent';
 import { commandLine, gitFacts, hostName } from '../agent/run-facts';
-import { prepareRunFolder } from '../agent/run-folder';
+import { liveRunsSharing, prepareRunFolder, registrationOf } from '../agent/run-folder';
 import { pythonHelperDir } from '../client/python-path';
 import { createLogger } from '../log/logger';
-import { ENV, RunStatus } from '../protocol';
+import { ENV, RunFacts, RunStatus } from '../protocol';
 import { connect } from './connect';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { finishRun, writeExitRecord } from '../agent/run-ending';
@@ -22,6 +22,7 @@ interface RunOptions {
   name?: string;
   server?: string;
   dir: string;
+  outputs?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -32,6 +33,7 @@ export function registerRunCommand(program: Command): void {
     .option('--name <name>', 'a name for the run (default: its id)')
     .option('--server <url>', 'history service (default: $OUTPOST_SERVER, else the local store .outpost/)')
     .option('--dir <dir>', 'working folder: the command runs here; .outpost/ and outputs/ live here', '.')
+    .option('--outputs <dir>', "the folder whose files are the run's artifacts (default: outputs/ in the working folder); given to COMMAND as OUTPOST_OUTPUTS_DIR")
     .argument('<command...>', 'the command to run, after --')
     .passThroughOptions()
     .action(async (argv: string[], opts: RunOptions) => {
@@ -44,25 +46,20 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
   const cwd = path.resolve(opts.dir);
   if (!fs.existsSync(cwd)) throw new CliError(`--dir ${opts.dir}: no such folder`, EXIT_USAGE);
   const conn = await connect({ server: opts.server, dir: cwd });
+  const started = new Date();
+  const facts: RunFacts = { startTime: started.toISOString(), command: commandLine(argv), cwd, host: hostName(), ...gitFacts(cwd) };
   const folder = await prepareRunFolder({
     projectDir: conn.projectDir,
     experiment: opts.experiment,
     name: opts.name,
     server: conn.local ? null : conn.url,
-    outputsDir: path.join(cwd, 'outputs'),
+    outputsDir: opts.outputs === undefined ? path.join(cwd, 'outputs') : path.resolve(opts.outputs),
+    outputsExplicit: opts.outputs !== undefined,
+    facts,
   });
   fs.mkdirSync(folder.outputsDir, { recursive: true });
-  const started = new Date();
-  const agent = await startFolderAgent(folder, conn, log, {
-    experiment: folder.experiment,
-    name: folder.name,
-    status: 'running',
-    startTime: started.toISOString(),
-    command: commandLine(argv),
-    cwd,
-    host: hostName(),
-    ...gitFacts(cwd),
-  });
+  await warnIfShared(conn.projectDir, folder.outputsDir, folder.id);
+  const agent = await startFolderAgent(folder, conn, log, { ...registrationOf(folder), status: 'running' });
   process.stderr.write(`outpost: run ${folder.id} started (${conn.local ? `local store ${path.join(conn.projectDir, '.outpost')}` : conn.url})\n`);
 
   const { status, exitCode, signal } = await spawnTracked(argv, cwd, folder, conn.local ? undefined : conn.url);
@@ -73,6 +70,17 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
   await finishRun(agent, folder, end, started);
   await conn.close();
   return signal ? 128 + (os.constants.signals[signal as NodeJS.Signals] ?? 0) : (exitCode ?? 1);
+}
+
+/** Two live runs on one outputs/ folder each record the other's files: said at the start, with the way out. */
+export async function warnIfShared(projectDir: string, outputsDir: string, selfId: string): Promise<void> {
+  const others = await liveRunsSharing(projectDir, outputsDir, selfId);
+  if (others.length === 0) return;
+  const which = others.map((o) => `${o.id} (pid ${o.pid})`).join(', ');
+  process.stderr.write(
+    `outpost: warning: run${others.length === 1 ? '' : 's'} ${which} ${others.length === 1 ? 'is' : 'are'} running with the same outputs folder ${outputsDir}; ` +
+      `each run records the files the others write there. Give each run its own: outpost run --outputs DIR\n`,
+  );
 }
 
 interface Ended {

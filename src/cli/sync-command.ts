@@ -1,13 +1,13 @@
 /** `outpost sync [D]`: ships what offline or crashed runs left behind, marks them, exits. Idempotent. */
-import { promises as fsp } from 'fs';
+import fs, { promises as fsp } from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
 import { readJsonFile } from '../agent/atomic-file';
 import { startFolderAgent } from '../agent/agent';
-import { loadRunFolder, RunFolder, runsRoot } from '../agent/run-folder';
+import { loadRunFolder, registrationOf, RunFolder, runsRoot } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
-import { AGENT_FILE, AgentPresence, ID_PATTERN, isProcessAlive } from '../protocol';
+import { AGENT_FILE, AgentPresence, ID_PATTERN, isProcessAlive, RUN_FILE, SPOOL_FILE } from '../protocol';
 import { connect, Connection } from './connect';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { finishRun, isFinal, readExitRecord, shipped } from '../agent/run-ending';
@@ -33,6 +33,7 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
   const log = createLogger('agent', process.env.OUTPOST_LOG_LEVEL ?? 'warn');
   const root = runsRoot(dir);
   const ids = opts.run ? [opts.run] : await runFolderNames(root);
+  if (!opts.run) await warnAboutStraySpools(root);
   const connections = new Map<string, Connection>();
   let failures = 0;
   try {
@@ -70,7 +71,9 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
         continue;
       }
       const cutoff = exit ? Date.parse(exit.endTime) : await nextRunStart(root, folder);
-      const agent = await startFolderAgent(folder, conn, log, { experiment: folder.experiment, name: folder.name }, { outputsModifiedBefore: cutoff, laterHint: SYNC_AGAIN });
+      // The facts run.json recorded: an offline run, or one whose service was down all along, is
+      // registered only now, and must not start at the time of this sync.
+      const agent = await startFolderAgent(folder, conn, log, registrationOf(folder), { outputsModifiedBefore: cutoff, laterHint: SYNC_AGAIN });
       const grace = settings.agent.finalSyncGraceMs;
       // No exit record: the run's process and its agent died without saying how it ended.
       const end = exit ?? { status: 'killed' as const, exitCode: null, endTime: new Date().toISOString() };
@@ -80,6 +83,25 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
     for (const c of connections.values()) await c.close();
   }
   return failures ? 1 : 0;
+}
+
+/**
+ * Spools no run folder owns (`.outpost/runs/metrics.jsonl`, written with an empty run id; a
+ * folder without run.json): never shipped, so said, with how to ship one.
+ */
+async function warnAboutStraySpools(root: string): Promise<void> {
+  const entries = await fsp.readdir(root, { withFileTypes: true }).catch(() => []);
+  for (const e of entries) {
+    const full = path.join(root, e.name);
+    let spool: string | null = null;
+    if (e.isFile() && e.name.endsWith('.jsonl')) spool = full;
+    else if (e.isDirectory() && !fs.existsSync(path.join(full, RUN_FILE)) && fs.existsSync(path.join(full, SPOOL_FILE))) spool = path.join(full, SPOOL_FILE);
+    if (!spool) continue;
+    process.stderr.write(
+      `outpost: warning: ${spool} is a spool that no run folder owns (was OUTPOST_METRICS_FILE built from an empty run id?); it is not shipped. ` +
+        `To ship it: outpost agent --run NEW_ID --metrics ${spool}, then end that agent with SIGTERM\n`,
+    );
+  }
 }
 
 async function runFolderNames(root: string): Promise<string[]> {

@@ -43,7 +43,17 @@ async function main(d: InProcessAgentData): Promise<void> {
   let service: RunningService | undefined;
   if (!d.server) service = await startLocalService(d.projectDir, createLogger('service', process.env.OUTPOST_LOG_LEVEL ?? 'warn'));
   const url = d.server ?? service!.url;
-  const agent = await startAgent({ runId: folder.id, runDir: folder.runDir, metricsFile: folder.metricsFile, outputsDir: folder.outputsDir, serverUrl: url, token: d.token, log, run: d.run });
+  const agent = await startAgent({
+    runId: folder.id,
+    runDir: folder.runDir,
+    metricsFile: folder.metricsFile,
+    outputsDir: folder.outputsDir,
+    outputsAllowedIn: folder.outputsAllowedIn,
+    serverUrl: url,
+    token: d.token,
+    log,
+    run: d.run,
+  });
   const started = new Date(d.run.startTime ?? Date.now());
   const onMessage = (m: ToWorker): void => {
     if (m.type !== 'finish') return;

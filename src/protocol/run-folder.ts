@@ -44,8 +44,29 @@ export interface RunFolderInfo {
   name: string;
   server: string | null;
   outputsDir: string;
+  /**
+   * The folder outputsDir must resolve inside, however it is linked: the project folder for the
+   * default <dir>/outputs, or the folder itself (where it led then) when it was named explicitly.
+   * Absent in older run folders: the parent of outputsDir.
+   */
+  outputsAllowedIn?: string;
   metricsFile: string;
   createdTime: string;
+  /**
+   * Where the run came from, as registered when it started, so that a later `outpost sync` (an
+   * offline run, or a run made while its service was down) records the same facts.
+   */
+  facts?: RunFacts;
+}
+
+/** The facts of a run that its registration carries (a subset of RunUpsert). */
+export interface RunFacts {
+  startTime?: string;
+  command?: string;
+  cwd?: string;
+  host?: string;
+  gitCommit?: string | null;
+  gitDirty?: boolean | null;
 }
 
 /** agent.json: present while an agent works on the run. */

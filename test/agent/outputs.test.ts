@@ -243,11 +243,10 @@ test('a folder made while the kernel dropped events (its queue overflowed) is wa
   await stop(agent);
 });
 
-test('outputs/ as a link to a folder: watched through it, and followed when it is pointed elsewhere', async () => {
+test('outputs/ as a link to a folder inside the project: watched through it, and followed when it is pointed elsewhere inside', async () => {
   const dir = path.join(shared.dir, 'linked');
-  const [one, two] = [path.join(shared.dir, 'linked-one'), path.join(shared.dir, 'linked-two')];
-  fs.mkdirSync(dir, { recursive: true });
-  fs.mkdirSync(one);
+  const [one, two] = [path.join(dir, 'data', 'one'), path.join(dir, 'data', 'two')];
+  fs.mkdirSync(one, { recursive: true });
   fs.mkdirSync(two);
   fs.symlinkSync(one, path.join(dir, 'outputs'));
   const agent = agentFor('linked', dir);
@@ -265,6 +264,75 @@ test('outputs/ as a link to a folder: watched through it, and followed when it i
   fs.writeFileSync(path.join(two, 'h.txt'), 'and watched there');
   await until(async () => (await info('linked')).artifacts.some((a) => a.path === 'outputs/h.txt'), 'h.txt');
   await stop(agent);
+});
+
+test('outputs/ replaced by a link out of the project (ln -s /etc outputs): nothing there is read, watched, scanned or synced at the end, and the run says why', async () => {
+  const { dir, outputs } = project('link-out');
+  const outside = path.join(shared.dir, 'link-out-etc');
+  fs.mkdirSync(path.join(outside, 'deep'), { recursive: true });
+  fs.writeFileSync(path.join(outside, 'shadow'), 'secret');
+  const agent = agentFor('link-out', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/link-out/files.json')), 'agent started');
+  fs.writeFileSync(path.join(outputs, 'before.txt'), 'a file of the run');
+  await until(async () => (await info('link-out')).artifacts.some((a) => a.path === 'outputs/before.txt'), 'before.txt');
+  fs.rmSync(outputs, { recursive: true });
+  fs.symlinkSync(outside, outputs);
+  await until(async () => (await info('link-out')).events.some((e) => e.kind === 'warning' && e.path === 'outputs/'), 'the refusal recorded');
+  // Written there after the swap: seen neither by a watch nor by the scans (one a second here).
+  fs.writeFileSync(path.join(outside, 'deep', 'passwd'), 'more secrets');
+  fs.writeFileSync(path.join(outside, 'shadow'), 'secret, changed');
+  await sleep(1500);
+  await stop(agent); // the final sync rescans outputs/ too
+  const run = await info('link-out');
+  expect(run.artifacts.map((a) => a.path)).toEqual([]);
+  expect(run.deletedArtifacts).toEqual(['outputs/before.txt']);
+  const refusal = run.events.find((e) => e.path === 'outputs/')!;
+  expect(refusal.message).toContain(`leads to ${fs.realpathSync(outside)}, outside ${fs.realpathSync(dir)}; nothing in it is read`);
+  expect(refusal.message).toContain('--outputs');
+});
+
+test('an agent started on an outputs/ that already links out of the project reads nothing there, even with uploadExisting; a link inside to .. is not followed', async () => {
+  const dir = path.join(shared.dir, 'link-out-start');
+  const outside = path.join(shared.dir, 'link-out-start-etc');
+  fs.mkdirSync(outside, { recursive: true });
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(outside, 'hosts'), 'outside');
+  fs.symlinkSync(outside, path.join(dir, 'outputs'));
+  const config = JSON.parse(FAST_CONFIG) as { agent: Record<string, unknown> };
+  config.agent.uploadExisting = true;
+  const agent = startAgentProcess(['--run', 'link-out-start', '--dir', dir, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+  await until(async () => (await info('link-out-start').catch(() => null))?.events.some((e) => e.path === 'outputs/'), 'the refusal recorded');
+  await stop(agent);
+  expect((await info('link-out-start')).artifacts).toEqual([]);
+
+  // A real outputs/ now, with a link to its parent inside: the parent is not read through it.
+  const { dir: dir2, outputs } = project('dotdot');
+  fs.writeFileSync(path.join(dir2, 'project-file.txt'), 'outside outputs/');
+  fs.symlinkSync('..', path.join(outputs, 'up'));
+  fs.writeFileSync(path.join(outputs, 'own.txt'), 'inside');
+  const second = startAgentProcess(['--run', 'dotdot', '--dir', dir2, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+  await until(async () => (await info('dotdot').catch(() => null))?.artifacts.some((a) => a.path === 'outputs/own.txt'), 'own.txt');
+  await stop(second);
+  expect((await info('dotdot')).artifacts.map((a) => a.path)).toEqual(['outputs/own.txt']);
+});
+
+test('files written after outputs/ goes from a link back to a real folder are uploaded, by the final sync too', async () => {
+  const dir = path.join(shared.dir, 'link-back');
+  const target = path.join(dir, 'data');
+  fs.mkdirSync(target, { recursive: true });
+  fs.symlinkSync(target, path.join(dir, 'outputs'));
+  const agent = agentWithoutScans('link-back', dir);
+  await until(() => fs.existsSync(path.join(dir, '.outpost/runs/link-back/files.json')), 'agent started');
+  fs.writeFileSync(path.join(target, 'linked.txt'), 'through the link');
+  await until(async () => (await info('link-back')).artifacts.some((a) => a.path === 'outputs/linked.txt'), 'linked.txt');
+  fs.rmSync(path.join(dir, 'outputs'));
+  fs.mkdirSync(path.join(dir, 'outputs'));
+  fs.writeFileSync(path.join(dir, 'outputs', 'after.txt'), 'in the real folder');
+  await stop(agent); // no scan ran meanwhile: the final sync finds it
+  const run = await info('link-back');
+  expect(run.artifacts.map((a) => a.path)).toContain('outputs/after.txt');
+  expect((await download('link-back', 'outputs/after.txt')).toString()).toBe('in the real folder');
+  expect(run.events.filter((e) => /leads out/.test(e.message))).toEqual([]);
 });
 
 test('a file made again while its deletion waits in line is not marked deleted after its new upload', async () => {

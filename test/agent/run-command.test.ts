@@ -3,7 +3,7 @@ import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import type { RunInfo } from '../../src/protocol';
-import { BIN, tempDir } from '../service/server-process';
+import { BIN, startServerProcess, tempDir } from '../service/server-process';
 import { agentEnv, outpost, sleep, until } from './agent-process';
 
 let dir: string;
@@ -199,7 +199,7 @@ test('with the service unreachable and a backlog over the read-ahead limit, outp
   });
   const r = outpost(['run', '--server', 'http://127.0.0.1:1', '--', 'python3', '-c', code], { cwd: dir, env, timeout: 30_000 });
   expect({ status: r.status, signal: r.signal }).toEqual({ status: 4, signal: null });
-  expect(r.stderr).toMatch(/could not be reached: \d+ metric lines and \d+ files are kept on disk; `outpost sync` ships them later/);
+  expect(r.stderr).toMatch(/could not be reached: \d+ metric lines and \d+ files? are kept on disk; `outpost sync` ships them later/);
 });
 
 test('a command that cannot start gives a failed run with exit code 127, as a shell would', () => {
@@ -224,4 +224,111 @@ test('ids and settings that cannot be right are refused up front, by name', () =
   const level = outpost(['run', '--', 'python3', '-c', 'print(1)'], { cwd: dir, env: agentEnv({ OUTPOST_LOG_LEVEL: 'verbos' }) });
   expect(level.status).toBe(0);
   expect(level.stderr).toContain('OUTPOST_LOG_LEVEL "verbos" is not one of error, warn, info, http, verbose, debug, silly; using info');
+});
+
+test('a run made while its service was down, synced later: it starts when it started, ends after, and keeps its command, folder and host; files are counted alike at the end, in the sync and in info', async () => {
+  const server = await startServerProcess({ dataDir: path.join(dir, 'service-data') });
+  try {
+    const code = `import os\nopen(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "a.txt"), "w").write("a")\nopen(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "b.txt"), "w").write("b")\nprint("done")`;
+    const env = agentEnv({ OUTPOST_CONFIG: JSON.stringify({ agent: { finalSyncGraceMs: 1000, retryInitialMs: 50, retryMaxMs: 200 } }) });
+    const before = Date.now();
+    const r = outpost(['run', '--server', 'http://127.0.0.1:1', '--name', 'offline', '--', 'python3', '-c', code], { cwd: dir, env });
+    expect(r.status).toBe(0);
+    // outputs/a.txt, outputs/b.txt and logs/run.log
+    expect(r.stderr).toContain('0 metric lines and 3 files are kept on disk');
+    await sleep(1100); // the sync happens clearly later than the run
+    const sync = outpost(['sync', '--server', server.url], { cwd: dir });
+    expect({ status: sync.status, stderr: sync.stderr }).toMatchObject({ status: 0 });
+    expect(sync.stderr).toContain('0 metric lines and 3 files shipped');
+    const run = JSON.parse(outpost(['history', 'last', '--json', '--server', server.url], { cwd: dir }).stdout) as RunInfo;
+    expect(run.artifacts).toHaveLength(3);
+    expect(Date.parse(run.startTime)).toBeGreaterThanOrEqual(before - 1000);
+    expect(Date.parse(run.startTime)).toBeLessThanOrEqual(Date.parse(run.endTime!));
+    expect(Date.parse(run.endTime!)).toBeLessThan(Date.now() - 1000);
+    expect(run).toMatchObject({ name: 'offline', status: 'completed', cwd: fs.realpathSync(dir), host: expect.any(String), command: expect.stringContaining('python3 -c') });
+  } finally {
+    await server.stop();
+  }
+});
+
+test('outpost sync reads nothing through an outputs/ that a killed run left linking out of the project', async () => {
+  const outside = path.join(dir, '..', `${path.basename(dir)}-etc`);
+  fs.mkdirSync(outside);
+  fs.writeFileSync(path.join(outside, 'shadow'), 'secret');
+  try {
+    const code = `import os, time
+out = os.environ["OUTPOST_OUTPUTS_DIR"]
+open(os.path.join(out, "mine.txt"), "w").write("mine")
+print("written", flush=True)
+time.sleep(60)`;
+    const child = spawn(process.execPath, [BIN, 'run', '--', 'python3', '-c', code], { cwd: dir, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    await until(() => out.includes('written'), 'the job to write');
+    process.kill(-child.pid!, 'SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    fs.rmSync(path.join(dir, 'outputs'), { recursive: true });
+    fs.symlinkSync(outside, path.join(dir, 'outputs'));
+    const sync = outpost(['sync'], { cwd: dir });
+    expect(sync.status).toBe(0);
+    const run = lastRun();
+    expect(run.artifacts.map((a) => a.path).filter((p) => p.startsWith('outputs/'))).toEqual([]);
+    expect(run.events.some((e) => e.path === 'outputs/' && /nothing in it is read/.test(e.message))).toBe(true);
+  } finally {
+    fs.rmSync(outside, { recursive: true, force: true });
+  }
+});
+
+test('two runs at once on one outputs/ folder: the second is warned, naming the first; --outputs gives a run a folder of its own', async () => {
+  const job = (name: string) => `import os, time\nopen(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "${name}"), "w").write("${name}")\nprint("written", flush=True)\ntime.sleep(float(os.environ.get("HOLD", "0")))`;
+  const first = spawn(process.execPath, [BIN, 'run', '--name', 'first', '--', 'python3', '-c', job('first.txt')], { cwd: dir, env: { ...agentEnv(), HOLD: '3' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  first.stdout!.on('data', (d) => (out += d));
+  await until(() => out.includes('written'), 'the first run to write');
+  const firstId = fs.readdirSync(path.join(dir, '.outpost', 'runs'))[0];
+  const second = outpost(['run', '--name', 'second', '--', 'python3', '-c', job('second.txt')], { cwd: dir });
+  expect(second.status).toBe(0);
+  expect(second.stderr).toMatch(new RegExp(`warning: run ${firstId} \\(pid \\d+\\) is running with the same outputs folder .*outpost run --outputs DIR`));
+  const own = path.join(dir, 'own-outputs');
+  const third = outpost(['run', '--name', 'third', '--outputs', own, '--', 'python3', '-c', `${job('third.txt')}\nassert os.environ["OUTPOST_OUTPUTS_DIR"] == ${JSON.stringify(own)}`], { cwd: dir });
+  expect({ status: third.status, stderr: third.stderr }).toMatchObject({ status: 0 });
+  expect(third.stderr).not.toContain('warning');
+  await new Promise((r) => first.once('exit', r));
+  const runs = JSON.parse(outpost(['history', 'list', '--json'], { cwd: dir }).stdout) as { id: string; name: string }[];
+  const files = (name: string) => {
+    const info = JSON.parse(outpost(['history', 'info', '-r', runs.find((r) => r.name === name)!.id, '--json'], { cwd: dir }).stdout) as RunInfo;
+    return info.artifacts.map((a) => a.path).filter((p) => p.startsWith('outputs/'));
+  };
+  expect(files('third')).toEqual(['outputs/third.txt']);
+  expect(fs.readFileSync(path.join(own, 'third.txt'), 'utf8')).toBe('third.txt');
+});
+
+test('outpost agent --detach returns once the agent runs, with the run\'s environment to eval; --stop ends the run and waits for its final sync', () => {
+  const script = `set -e
+eval "$("${process.execPath}" "${BIN}" agent --detach --experiment nightly)"
+test -n "$OUTPOST_RUN_ID"
+echo '{"name":"x","value":1}' >> "$OUTPOST_METRICS_FILE"
+echo hello > "$OUTPOST_OUTPUTS_DIR/f.txt"
+"${process.execPath}" "${BIN}" agent --stop
+echo "run=$OUTPOST_RUN_ID"`;
+  const r = spawnSync('bash', ['-c', script], { cwd: dir, env: agentEnv(), encoding: 'utf8', timeout: 60_000 });
+  expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+  expect(r.stderr).toMatch(/syncing run nightly_\d+_[0-9a-f]+ in the background/);
+  expect(r.stderr).toMatch(/run nightly_\S+ completed in [\d.]+ s; 1 metric line and 1 file shipped/);
+  const id = /run=(\S+)/.exec(r.stdout)![1];
+  const run = lastRun();
+  expect(run).toMatchObject({ id, experiment: 'nightly', status: 'completed' });
+  expect(run.metrics.x).toMatchObject({ count: 1, last: 1 });
+  expect(run.artifacts.map((a) => a.path)).toEqual(['outputs/f.txt']);
+  const again = outpost(['agent', '--stop', '--run', id], { cwd: dir });
+  expect(again.status).toBe(1);
+  expect(again.stderr).toContain(`run ${id} has ended already`);
+});
+
+test('outpost sync warns about a spool that no run folder owns (one written with an empty run id)', () => {
+  expect(outpost(['run', '--', 'python3', '-c', 'print(1)'], { cwd: dir }).status).toBe(0);
+  fs.writeFileSync(path.join(dir, '.outpost', 'runs', 'metrics.jsonl'), '{"name":"lost","value":1}\n');
+  const sync = outpost(['sync'], { cwd: dir });
+  expect(sync.status).toBe(0);
+  expect(sync.stderr).toMatch(/warning: .*\.outpost\/runs\/metrics\.jsonl is a spool that no run folder owns.*outpost agent --run NEW_ID --metrics/);
 });
