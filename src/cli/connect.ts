@@ -3,6 +3,7 @@ import type { AxiosInstance } from 'axios';
 import { createApiClient } from '../http/api-client';
 import { createLogger } from '../log/logger';
 import { ENV } from '../protocol';
+import { CliError, EXIT_USAGE } from './exit-codes';
 import { findProjectDir, startLocalService } from '../service/local-service';
 import type { RunningService } from '../service/server';
 
@@ -21,8 +22,21 @@ export interface ConnectOptions {
   dir?: string;
 }
 
+/** --server, else OUTPOST_SERVER; a value that is not an http(s) URL is refused, naming where it came from. */
 export function serverUrlFrom(opts: ConnectOptions, env: NodeJS.ProcessEnv = process.env): string | undefined {
-  return opts.server ?? (env[ENV.server] || undefined);
+  const url = opts.server ?? (env[ENV.server] || undefined);
+  if (url === undefined) return undefined;
+  const source = opts.server !== undefined ? `--server ${url}` : `${ENV.server}=${url}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new CliError(`${source}: not a URL; expected http://HOST:PORT (or https://...), e.g. http://${url.replace(/^\/+/, '')}`, EXIT_USAGE);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new CliError(`${source}: expected an http:// or https:// URL, e.g. http://HOST:PORT`, EXIT_USAGE);
+  }
+  return url;
 }
 
 export async function connect(opts: ConnectOptions = {}): Promise<Connection> {

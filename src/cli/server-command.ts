@@ -3,9 +3,10 @@ import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
 import { createLogger } from '../log/logger';
-import { findProjectDir, localDataDir } from '../service/local-service';
-import { RunningService, resolveToken, startService } from '../service/server';
+import { RunningService, resolveToken, ServiceOptions, startService } from '../service/server';
+import { CliError, EXIT_USAGE } from './exit-codes';
 import { parsePort } from './parse';
+import { existingLocalStore } from './with-connection';
 
 export function registerServerCommands(program: Command): void {
   program
@@ -17,7 +18,7 @@ export function registerServerCommands(program: Command): void {
     .option('--token-file <file>', `file holding the bearer token (else $${settings.service.tokenEnv})`)
     .action(async (opts: { host: string; port: number; data: string; tokenFile?: string }) => {
       const log = createLogger('service');
-      const service = await startService({ host: opts.host, port: opts.port, dataDir: path.resolve(opts.data), token: resolveToken(opts.tokenFile), log });
+      const service = await listen({ host: opts.host, port: opts.port, dataDir: path.resolve(opts.data), token: tokenFrom(opts.tokenFile), log });
       log.info(`outpost service listening on ${service.url} (data: ${path.resolve(opts.data)})`);
       closeOnSignals(service, log);
     });
@@ -29,12 +30,43 @@ export function registerServerCommands(program: Command): void {
     .option('--dir <dir>', 'project folder', '.')
     .action(async (opts: { port: number; dir: string }) => {
       const log = createLogger('service');
-      const dataDir = localDataDir(findProjectDir(opts.dir));
-      const service = await startService({ host: '127.0.0.1', port: opts.port, dataDir, log });
+      const dataDir = existingLocalStore(opts.dir);
+      const service = await listen({ host: '127.0.0.1', port: opts.port, dataDir, log });
       log.info(`outpost ui on ${service.url}/ (data: ${dataDir})`);
       process.stdout.write(`${service.url}/\n`);
       closeOnSignals(service, log);
     });
+}
+
+function tokenFrom(tokenFile: string | undefined): string | undefined {
+  try {
+    return resolveToken(tokenFile);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    throw new CliError(e.code === 'ENOENT' ? `--token-file ${tokenFile}: no such file` : `--token-file ${tokenFile}: ${e.message}`, EXIT_USAGE);
+  }
+}
+
+/** startService, its failures said in one line (a port in use, a missing token), not as a stack. */
+async function listen(opts: ServiceOptions): Promise<RunningService> {
+  try {
+    return await startService(opts);
+  } catch (err) {
+    const where = `${opts.host}:${opts.port}`;
+    switch ((err as NodeJS.ErrnoException).code) {
+      case 'EADDRINUSE':
+        throw new CliError(`cannot listen on ${where}: the port is in use (--port); choose another, or stop what listens there`);
+      case 'EADDRNOTAVAIL':
+        throw new CliError(`cannot listen on ${where}: --host ${opts.host} is not an address of this machine`, EXIT_USAGE);
+      case 'EACCES':
+        throw new CliError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`);
+      case undefined:
+        // The settings themselves (a token missing or too short, say): the message says which.
+        throw new CliError((err as Error).message, EXIT_USAGE);
+      default:
+        throw new CliError(`cannot start the service (${(err as Error).message})`);
+    }
+  }
 }
 
 /** SIGTERM/SIGINT: stop accepting, let in-flight requests finish, close the store, exit 0. */

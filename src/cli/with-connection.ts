@@ -24,23 +24,30 @@ export function addConnectionOptions(cmd: Command): Command {
  * Local mode reads an existing store only: a read must not leave a new .outpost/ behind.
  */
 export async function withConnection<T>(flags: ConnectionFlags, fn: (conn: Connection) => Promise<T>): Promise<T> {
-  if (!serverUrlFrom(flags)) {
-    const from = path.resolve(flags.dir ?? process.cwd());
-    if (flags.dir !== undefined && !fs.existsSync(from)) throw new CliError(`--dir ${flags.dir}: no such folder`, EXIT_REFUSED);
-    const dataDir = localDataDir(findProjectDir(from));
-    if (!fs.existsSync(dataDir)) {
-      throw new CliError(
-        `no local store: there is no .outpost/ in ${from} or above; run from a project folder, pass --dir, or use --server URL (or OUTPOST_SERVER)`,
-        EXIT_REFUSED,
-      );
-    }
-  }
+  if (!serverUrlFrom(flags)) existingLocalStore(flags.dir);
   const conn = await connect({ server: flags.server, dir: flags.dir });
   try {
     return await fn(conn);
   } finally {
     await conn.close();
   }
+}
+
+/**
+ * The data folder of the local store that `dir` (default: the current folder) or a folder above it
+ * holds. Whatever only reads (history, assets, ui) must not leave a new, empty store behind.
+ */
+export function existingLocalStore(dir: string | undefined): string {
+  const from = path.resolve(dir ?? process.cwd());
+  if (dir !== undefined && !fs.existsSync(from)) throw new CliError(`--dir ${dir}: no such folder`, EXIT_REFUSED);
+  const dataDir = localDataDir(findProjectDir(from));
+  if (!fs.existsSync(dataDir)) {
+    throw new CliError(
+      `no local store: there is no .outpost/ in ${from} or above; run from a project folder, pass --dir, or use --server URL (or OUTPOST_SERVER)`,
+      EXIT_REFUSED,
+    );
+  }
+  return dataDir;
 }
 
 export function printJson(value: unknown): void {

@@ -236,6 +236,12 @@ test('a run made while its service was down, synced later: it starts when it sta
     expect(r.status).toBe(0);
     // outputs/a.txt, outputs/b.txt and logs/run.log
     expect(r.stderr).toContain('0 metric lines and 3 files are kept on disk');
+    // Each file left over is said once, and only a sync of its own says to sync again.
+    expect(r.stderr.split('outputs/a.txt not uploaded before the deadline; `outpost sync` will finish it')).toHaveLength(2);
+    const down = outpost(['sync', '--server', 'http://127.0.0.1:1'], { cwd: dir, env });
+    expect(down.status).toBe(1);
+    expect(down.stderr).not.toContain('`outpost sync` will finish it');
+    expect(down.stderr).toContain('3 files are kept on disk; running `outpost sync` again once the service can be reached ships them');
     await sleep(1100); // the sync happens clearly later than the run
     const sync = outpost(['sync', '--server', server.url], { cwd: dir });
     expect({ status: sync.status, stderr: sync.stderr }).toMatchObject({ status: 0 });
