@@ -1,6 +1,7 @@
 /** The run page in a real browser: facts, charts with the right points, logs, artifact download, promote. */
 import crypto from 'crypto';
 import fs from 'fs';
+import { formatBytes as cliFormatBytes } from '../../src/cli/format-human';
 import { Api } from './helpers/api';
 import { openBrowser, TestBrowser } from './helpers/browser';
 import { startServer, TestServer } from './helpers/server';
@@ -35,6 +36,8 @@ beforeAll(async () => {
   await api.putArtifact('run-a', 'outputs/model/weights.bin', weights);
   await api.putArtifact('run-a', 'outputs/model/config.json', Buffer.from('{"layers": 3}\n'));
   await api.putArtifact('run-a', 'outputs/samples.txt', Buffer.from('hello\n'));
+  await api.putArtifact('run-a', 'outputs/tables/small.csv', Buffer.alloc(12_600, 0x61));
+  await api.putArtifact('run-a', 'outputs/tables/big.csv', Buffer.alloc(1_600_000, 0x62));
   await api.putArtifact('run-a', 'logs/run.log', Buffer.from('epoch 1 loss 0.91\nepoch 2 loss 0.55\ntraining done\n'));
   browser = await openBrowser();
 });
@@ -111,6 +114,25 @@ test('promoting a folder creates an asset version, shown on the page and on the 
   const block = await page.locator('.asset-version-block[data-version="1"]').innerText();
   expect(block).toContain('outputs/model/weights.bin');
   expect(block).toContain('run-a');
+});
+
+test('sizes read in KiB and MiB, as the CLI prints them', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/runs/run-a`);
+  const weightsMeta = page.locator('li.tree-file', { has: page.locator('a[data-download="outputs/model/weights.bin"]') }).locator('.tree-meta');
+  await weightsMeta.waitFor();
+  expect(await weightsMeta.innerText()).toBe(cliFormatBytes(300_000));
+  const small = page.locator('li.tree-file', { has: page.locator('a[data-download="outputs/tables/small.csv"]') }).locator('.tree-meta');
+  expect(await small.innerText()).toBe(cliFormatBytes(12_600));
+  const big = page.locator('li.tree-file', { has: page.locator('a[data-download="outputs/tables/big.csv"]') }).locator('.tree-meta');
+  expect(await big.innerText()).toBe(cliFormatBytes(1_600_000));
+  expect(cliFormatBytes(1_600_000)).toBe('1.5 MiB');
+  const model = await page.locator('summary[data-folder="outputs/model/"] .tree-meta').innerText();
+  expect(model).toBe(`2 · ${cliFormatBytes(300_000 + '{"layers": 3}\n'.length)}`);
+  await page.locator('.log-info').waitFor();
+  const text = await page.locator('main').innerText();
+  expect(text).not.toMatch(/\d (KB|MB|GB)\b/);
+  expect(text).toMatch(/\d KiB\b/);
 });
 
 async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
