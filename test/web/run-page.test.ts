@@ -33,6 +33,9 @@ beforeAll(async () => {
   // 5,000 points without steps: the page asks for ~2,000 and the server downsamples.
   await api.log('run-a', Array.from({ length: 5000 }, (_, i) => ({ metrics: { 'grad norm': Math.abs(Math.sin(i / 50)) + 0.01 } })), 'grad.jsonl');
   await api.reject('run-a', '"step" must be an integer >= 0, got -1');
+  // A few steps only: the x axis must not tick between them.
+  await api.log('run-a', [1, 2, 3].map((step) => ({ step, metrics: { momentum: 0.9 + step / 100 } })));
+  await api.log('run-a', [{ metrics: { 'class weights': [0.2, 0.5, 0.3] } }]);
   await api.putArtifact('run-a', 'outputs/model/weights.bin', weights);
   await api.putArtifact('run-a', 'outputs/model/config.json', Buffer.from('{"layers": 3}\n'));
   await api.putArtifact('run-a', 'outputs/samples.txt', Buffer.from('hello\n'));
@@ -133,6 +136,19 @@ test('sizes read in KiB and MiB, as the CLI prints them', async () => {
   const text = await page.locator('main').innerText();
   expect(text).not.toMatch(/\d (KB|MB|GB)\b/);
   expect(text).toMatch(/\d KiB\b/);
+});
+
+test('the x axis ticks only at whole steps and list positions', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/runs/run-a`);
+  for (const name of ['class weights', 'chart data points', 'momentum']) {
+    const chart = page.locator(`figure.chart[data-metric="${name}"]`);
+    await chart.locator('canvas').waitFor();
+    await page.waitForFunction((n) => document.querySelector(`figure.chart[data-metric="${n}"]`)?.getAttribute('data-x-ticks'), name, { timeout: 10_000 });
+    const ticks = (await chart.getAttribute('data-x-ticks'))!.split(',').map(Number);
+    expect(ticks.length).toBeGreaterThan(1);
+    expect(ticks.filter((t) => !Number.isInteger(t))).toEqual([]);
+  }
 });
 
 async function expectText(locator: import('playwright-core').Locator, text: string): Promise<void> {
