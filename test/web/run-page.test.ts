@@ -10,6 +10,9 @@ let server: TestServer;
 let browser: TestBrowser;
 let api: Api;
 const weights = crypto.randomBytes(300_000);
+// Names a URL must encode: kept literally by the service, so each must come back as it is.
+const oddNames = ['outputs/a b#c?.txt', 'outputs/100%.txt', 'outputs/50%25off.txt', 'outputs/%41.txt', 'outputs/q?x=1&y=2.txt', 'outputs/naïve café/日本語 😀.txt'];
+const oddBytes = oddNames.map((name, i) => Buffer.from(`${name}\n`.repeat(40 + i * 30)));
 
 beforeAll(async () => {
   server = await startServer();
@@ -43,6 +46,7 @@ beforeAll(async () => {
   await api.putArtifact('run-a', 'outputs/samples.txt', Buffer.from('hello\n'));
   await api.putArtifact('run-a', 'outputs/tables/small.csv', Buffer.alloc(12_600, 0x61));
   await api.putArtifact('run-a', 'outputs/tables/big.csv', Buffer.alloc(1_600_000, 0x62));
+  for (const [i, name] of oddNames.entries()) await api.putArtifact('run-a', name, oddBytes[i]);
   await api.putArtifact('run-a', 'logs/run.log', Buffer.from('epoch 1 loss 0.91\nepoch 2 loss 0.55\ntraining done\n'));
   browser = await openBrowser();
 });
@@ -164,6 +168,18 @@ test('the x axis ticks only at whole steps and list positions', async () => {
     const ticks = (await chart.getAttribute('data-x-ticks'))!.split(',').map(Number);
     expect(ticks.length).toBeGreaterThan(1);
     expect(ticks.filter((t) => !Number.isInteger(t))).toEqual([]);
+  }
+});
+
+test('artifacts whose names hold %, #, ?, spaces and non-ASCII download with their own bytes', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/runs/run-a`);
+  for (const [i, name] of oddNames.entries()) {
+    const link = page.locator(`a[data-download="${name}"]`);
+    await link.waitFor();
+    expect(await link.innerText()).toBe(name.slice(name.lastIndexOf('/') + 1));
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(fs.readFileSync((await download.path())!).equals(oddBytes[i])).toBe(true);
   }
 });
 

@@ -62,8 +62,9 @@ export class Api {
     if (!res.ok) throw new Error(`POST ndjson: ${res.status} ${await res.text()}`);
   }
 
+  /** Each segment percent-encoded, as the agent sends it: a name may hold '%', '#', '?', spaces. */
   async putArtifact(id: string, artifactPath: string, bytes: Buffer): Promise<void> {
-    const res = await fetch(`${this.url}/api/v1/runs/${id}/artifacts/${artifactPath}`, {
+    const res = await fetch(`${this.url}/api/v1/runs/${id}/artifacts/${artifactPath.split('/').map(encodeURIComponent).join('/')}`, {
       method: 'PUT',
       headers: this.headers({ 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }),
       body: bytes as unknown as BodyInit, // a Buffer is a valid body; the DOM and Node typings disagree
