@@ -29,8 +29,9 @@ export function compareView(root: HTMLElement, route: Route): () => void {
     const key = `${run.id}\u0000${name}`;
     const hit = cache.get(key);
     if (hit && hit.count === m.count) return hit.xy;
-    const xy = xyOfHistory(await getMetric(run.id, name, MAX_POINTS));
-    cache.set(key, { count: m.count, xy });
+    // Cut to this poll's summary, so the lines end where the table of last values does.
+    const xy = xyOfHistory(await getMetric(run.id, name, MAX_POINTS), m.count);
+    cache.set(key, { count: xy.count, xy });
     return xy;
   };
 
