@@ -6,6 +6,11 @@ import { startServer, TestServer } from './helpers/server';
 let server: TestServer;
 let browser: TestBrowser;
 const SWEEP = 1200;
+const MOONS = [
+  { id: 'moons_1795567819597_21ed', name: 'mlp-lr0.1', status: 'completed', lr: 0.1 },
+  { id: 'moons_1795567819612_9a3c', name: 'mlp-lr0.1', status: 'completed', lr: 0.1 },
+  { id: 'moons_1795567820001_07bb', name: 'mlp-lr0.01', status: 'failed', lr: 0.01 },
+];
 
 beforeAll(async () => {
   server = await startServer();
@@ -24,6 +29,21 @@ beforeAll(async () => {
       { step: 1, metrics: { loss: 1 - r.acc + 0.5, accuracy: r.acc - 0.1 } },
       { step: 2, metrics: { loss: 1 - r.acc, accuracy: r.acc } },
     ]);
+  }
+  // Two runs of one name (ids differ only at the end, as generated ids do), and metrics logged
+  // 30, 10, 5 times beside three logged once whose names sort first.
+  for (const [i, r] of MOONS.entries()) {
+    await api.putRun(r.id, { experiment: 'moons', name: r.name, status: r.status, startTime: new Date(t0 + i * 60_000).toISOString(), endTime: new Date(t0 + i * 60_000 + 30_000).toISOString() });
+    await api.log(r.id, [{ metrics: { epoch_time_ms: 12 + i, hidden: 16, lr: r.lr } }]);
+    await api.log(
+      r.id,
+      Array.from({ length: 30 }, (_, step) => {
+        const metrics: Record<string, number> = { loss: 1 / (step + 1 + i) };
+        if (step % 3 === 0) metrics.accuracy = 0.5 + step / 100;
+        if (step % 6 === 0 && r.status !== 'failed') metrics.val_accuracy = 0.4 + step / 100;
+        return { step, metrics };
+      }),
+    );
   }
   // A sweep big enough that the table must page its loading and virtualise its rows.
   await Promise.all(
@@ -139,4 +159,26 @@ test('while a run is running the list refreshes itself and shows it finish', asy
   await new Api(server.url).putRun('a3', { status: 'completed', exitCode: 0, endTime: '2025-06-01T10:20:00.000Z' });
   await page.locator('tr[data-run="a3"] .status-completed').waitFor();
   expect(await page.locator('tr[data-run="a3"]').innerText()).toContain('20m 00s');
+});
+
+test('compare labels two runs of one name apart, in the legend, the charts and the table', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/compare?runs=${MOONS[0].id},${MOONS[1].id},${MOONS[2].id}`);
+  const loss = page.locator('figure.chart[data-metric="loss"][data-series="3"]');
+  await loss.locator('canvas').waitFor();
+  const legend = await page.locator('.compare-legend .legend-item').evaluateAll((as) => as.map((a) => a.firstChild?.nextSibling?.textContent ?? ''));
+  const heads = await page.locator('.compare-table thead th').evaluateAll((ths) => ths.slice(1).map((th) => th.textContent ?? ''));
+  const series = await loss.locator('.u-legend .u-series .u-label').evaluateAll((ls) => ls.slice(1).map((l) => l.textContent ?? ''));
+  for (const labels of [legend, heads, series]) {
+    expect(labels).toHaveLength(3);
+    expect(new Set(labels).size).toBe(3);
+    expect(labels[0]).toContain('mlp-lr0.1');
+    expect(labels[1]).toContain('mlp-lr0.1');
+    // A name no other run has is shown alone.
+    expect(labels[2]).toBe('mlp-lr0.01');
+  }
+  // The shortest end of the ids that tells them apart.
+  expect(heads).toEqual(['mlp-lr0.1 (…21ed)', 'mlp-lr0.1 (…9a3c)', 'mlp-lr0.01']);
+  expect(legend).toEqual(heads);
+  expect(series).toEqual(heads);
 });
