@@ -161,6 +161,53 @@ test('while a run is running the list refreshes itself and shows it finish', asy
   expect(await page.locator('tr[data-run="a3"]').innerText()).toContain('20m 00s');
 });
 
+/** A fresh document (not a hash change, which would leave the last view up for a moment), once its runs show. */
+async function open(query: string, runs: number): Promise<void> {
+  await browser.page.goto('about:blank');
+  await browser.page.goto(`${server.url}/#/?${query}`);
+  await browser.page.locator('.count', { hasText: new RegExp(`^${runs} runs?\\b`) }).waitFor();
+}
+
+async function forgetColumns(experiment: string): Promise<void> {
+  if (!browser.page.url().startsWith(server.url)) await browser.page.goto(`${server.url}/#/assets`);
+  await browser.page.evaluate((e) => localStorage.removeItem(`outpost.columns.${e}`), experiment);
+}
+
+const metricColumns = () => browser.page.locator('button.sort[data-sort^="m:"]').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-sort')!.slice(2)));
+
+test('without a choice, the metric columns are the metrics logged most', async () => {
+  const { page } = browser;
+  await forgetColumns('moons');
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['loss', 'accuracy', 'val_accuracy']);
+  // The picker lists them in the same order, the ones logged once after.
+  await page.locator('details.picker summary').click();
+  expect(await page.locator('details.picker input').evaluateAll((is) => is.map((i) => (i as HTMLInputElement).value))).toEqual(['loss', 'accuracy', 'val_accuracy', 'epoch_time_ms', 'hidden', 'lr']);
+});
+
+test('the columns chosen are remembered for each experiment, also those hidden by a filter', async () => {
+  const { page } = browser;
+  await forgetColumns('moons');
+  await open('experiment=moons', 3);
+  await page.locator('details.picker summary').click();
+  await page.locator('details.picker input[value="lr"]').check();
+  await page.locator('details.picker input[value="accuracy"]').uncheck();
+  expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'lr']);
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'lr']);
+  // Another experiment keeps its own columns.
+  await open('experiment=mnist', 3);
+  expect(await metricColumns()).toEqual(['accuracy', 'loss']);
+  // The failed run has no val_accuracy: a change made while only it shows keeps that choice.
+  await open('experiment=moons&status=failed', 1);
+  expect(await metricColumns()).toEqual(['loss', 'lr']);
+  await page.locator('details.picker summary').click();
+  await page.locator('details.picker input[value="hidden"]').check();
+  expect(await metricColumns()).toEqual(['loss', 'hidden', 'lr']);
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'hidden', 'lr']);
+});
+
 test('compare labels two runs of one name apart, in the legend, the charts and the table', async () => {
   const { page } = browser;
   await page.goto(`${server.url}/#/compare?runs=${MOONS[0].id},${MOONS[1].id},${MOONS[2].id}`);
