@@ -208,6 +208,18 @@ test('the columns chosen are remembered for each experiment, also those hidden b
   expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'hidden', 'lr']);
 });
 
+test('a saved choice naming none of the metrics shown gives the default columns; an empty one, none', async () => {
+  const { page } = browser;
+  await forgetColumns('cifar');
+  await page.evaluate(() => localStorage.setItem('outpost.columns.cifar', JSON.stringify(['gone'])));
+  await open('experiment=cifar', 1);
+  expect(await metricColumns()).toEqual(['accuracy', 'loss']);
+  await page.evaluate(() => localStorage.setItem('outpost.columns.cifar', JSON.stringify([])));
+  await open('experiment=cifar', 1);
+  expect(await metricColumns()).toEqual([]);
+  expect(await page.locator('details.picker summary').innerText()).toBe('Metrics (0)');
+});
+
 test('compare labels two runs of one name apart, in the legend, the charts and the table', async () => {
   const { page } = browser;
   await page.goto(`${server.url}/#/compare?runs=${MOONS[0].id},${MOONS[1].id},${MOONS[2].id}`);
