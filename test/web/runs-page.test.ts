@@ -220,6 +220,30 @@ test('a saved choice naming none of the metrics shown gives the default columns;
   expect(await page.locator('details.picker summary').innerText()).toBe('Metrics (0)');
 });
 
+test('numeric headers line up with their right-aligned values, sorted or not', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a1"]').waitFor();
+  // Right edge of the header's label, and of the text in the same column of the first row.
+  const edges = (key: string) =>
+    page.evaluate((k) => {
+      const button = document.querySelector(`button.sort[data-sort="${k}"]`)!;
+      const th = button.closest('th')!;
+      const cell = document.querySelector('tbody tr[data-run]')!.children[[...th.parentElement!.children].indexOf(th)];
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      return { header: button.querySelector('.label')!.getBoundingClientRect().right, value: range.getBoundingClientRect().right };
+    }, key);
+  for (const key of ['duration', 'm:loss', 'm:accuracy']) {
+    const e = await edges(key);
+    expect(Math.abs(e.header - e.value)).toBeLessThanOrEqual(1);
+  }
+  await page.locator('button.sort[data-sort="m:accuracy"]').click();
+  await page.locator('th[aria-sort="descending"] button[data-sort="m:accuracy"], th[aria-sort="ascending"] button[data-sort="m:accuracy"]').waitFor();
+  const sorted = await edges('m:accuracy');
+  expect(Math.abs(sorted.header - sorted.value)).toBeLessThanOrEqual(1);
+});
+
 test('compare labels two runs of one name apart, in the legend, the charts and the table', async () => {
   const { page } = browser;
   await page.goto(`${server.url}/#/compare?runs=${MOONS[0].id},${MOONS[1].id},${MOONS[2].id}`);
