@@ -208,16 +208,19 @@ test('the columns chosen are remembered for each experiment, also those hidden b
   expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'hidden', 'lr']);
 });
 
-test('a saved choice naming none of the metrics shown gives the default columns; an empty one, none', async () => {
+test('a choice of no metric columns stays so, though a filter hides other chosen names', async () => {
   const { page } = browser;
-  await forgetColumns('cifar');
-  await page.evaluate(() => localStorage.setItem('outpost.columns.cifar', JSON.stringify(['gone'])));
-  await open('experiment=cifar', 1);
-  expect(await metricColumns()).toEqual(['accuracy', 'loss']);
-  await page.evaluate(() => localStorage.setItem('outpost.columns.cifar', JSON.stringify([])));
-  await open('experiment=cifar', 1);
+  await forgetColumns('moons');
+  await page.evaluate(() => localStorage.setItem('outpost.columns.moons', JSON.stringify(['loss', 'val_accuracy'])));
+  await open('experiment=moons&status=failed', 1);
+  expect(await metricColumns()).toEqual(['loss']);
+  await page.locator('details.picker summary').click();
+  await page.locator('details.picker input[value="loss"]').uncheck();
+  await open('experiment=moons&status=failed', 1);
   expect(await metricColumns()).toEqual([]);
   expect(await page.locator('details.picker summary').innerText()).toBe('Metrics (0)');
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['val_accuracy']);
 });
 
 test('numeric headers line up with their right-aligned values, sorted or not', async () => {

@@ -20,9 +20,7 @@ export function chosenColumns(experiment: string, available: string[], defaults:
   const saved = savedColumns(experiment);
   if (saved === null) return available.slice(0, defaults);
   const picked = new Set(saved);
-  const shown = available.filter((n) => picked.has(n));
-  // A choice made among other metrics says nothing about these runs.
-  return shown.length || saved.length === 0 ? shown : available.slice(0, defaults);
+  return available.filter((n) => picked.has(n));
 }
 
 function saveColumns(experiment: string, available: string[], names: string[]): void {

@@ -95,7 +95,7 @@ export function compareView(root: HTMLElement, route: Route): () => void {
  * their last characters ("<experiment>_<millis>_<hex>"), and a prefix like "moons_17" is the same
  * for all of a day's runs. Should two labels still meet, every run shows its whole id.
  */
-export function runLabels(runs: { id: string; name: string }[]): Map<string, string> {
+function runLabels(runs: { id: string; name: string }[]): Map<string, string> {
   const byName = new Map<string, string[]>();
   for (const r of runs) byName.set(r.name || r.id, [...(byName.get(r.name || r.id) ?? []), r.id]);
   const labels = new Map<string, string>();
