@@ -49,3 +49,38 @@ test('the chart of a running run grows as batches arrive, and the page stops fol
   expect(requests).toEqual([]);
   expect(await chart.getAttribute('data-points')).toBe('40');
 });
+
+test("a live chart counts the points its table row counts, though the series grew between the two requests", async () => {
+  const api = new Api(server.url);
+  await api.putRun('live-2', { experiment: 'live', name: 'racing', status: 'running', startTime: new Date().toISOString() });
+  const batch = (from: number, n: number) => Array.from({ length: n }, (_, i) => ({ step: from + i, metrics: { loss: 1 / (1 + from + i) } }));
+  await api.log('live-2', batch(0, 10));
+  const { page } = browser;
+  // The next fetch of the series happens after one more line is stored: the run's summary (and
+  // so the table) was read a moment before, with one line fewer. Real requests, real server.
+  let armed = false;
+  await page.route('**/api/v1/runs/live-2/metrics/loss?*', async (route) => {
+    if (!armed) return route.continue();
+    armed = false;
+    await api.log('live-2', batch(20, 1));
+    await route.continue();
+  });
+  await page.goto(`${server.url}/#/runs/live-2`);
+  await page.locator('figure.chart[data-metric="loss"][data-points="10"] canvas').waitFor();
+  armed = true;
+  await api.log('live-2', batch(10, 10));
+  // The first drawing after the table said 20: both must say the same.
+  const seen = await page.waitForFunction(() => {
+    const chart = document.querySelector<HTMLElement>('figure.chart[data-metric="loss"]')!;
+    if (chart.dataset.points === '10') return null;
+    const count = document.querySelector('tr[data-metric="loss"] td:last-child')!.textContent;
+    return { points: chart.dataset.points, note: chart.querySelector('.chart-note')!.textContent, count };
+  });
+  expect(await seen.jsonValue()).toEqual({ points: '20', note: '20 points', count: '20' });
+  // The next poll sees the 21st line everywhere.
+  await page.locator('figure.chart[data-metric="loss"][data-points="21"]').waitFor();
+  expect(await page.locator('tr[data-metric="loss"] td:last-child').innerText()).toBe('21');
+  expect(await page.locator('figure.chart[data-metric="loss"] .chart-note').innerText()).toBe('21 points');
+  await page.unroute('**/api/v1/runs/live-2/metrics/loss?*');
+  await api.putRun('live-2', { status: 'completed', exitCode: 0, endTime: new Date().toISOString() });
+});

@@ -6,6 +6,11 @@ import { startServer, TestServer } from './helpers/server';
 let server: TestServer;
 let browser: TestBrowser;
 const SWEEP = 1200;
+const MOONS = [
+  { id: 'moons_1795567819597_21ed', name: 'mlp-lr0.1', status: 'completed', lr: 0.1 },
+  { id: 'moons_1795567819612_9a3c', name: 'mlp-lr0.1', status: 'completed', lr: 0.1 },
+  { id: 'moons_1795567820001_07bb', name: 'mlp-lr0.01', status: 'failed', lr: 0.01 },
+];
 
 beforeAll(async () => {
   server = await startServer();
@@ -24,6 +29,21 @@ beforeAll(async () => {
       { step: 1, metrics: { loss: 1 - r.acc + 0.5, accuracy: r.acc - 0.1 } },
       { step: 2, metrics: { loss: 1 - r.acc, accuracy: r.acc } },
     ]);
+  }
+  // Two runs of one name (ids differ only at the end, as generated ids do), and metrics logged
+  // 30, 10, 5 times beside three logged once whose names sort first.
+  for (const [i, r] of MOONS.entries()) {
+    await api.putRun(r.id, { experiment: 'moons', name: r.name, status: r.status, startTime: new Date(t0 + i * 60_000).toISOString(), endTime: new Date(t0 + i * 60_000 + 30_000).toISOString() });
+    await api.log(r.id, [{ metrics: { epoch_time_ms: 12 + i, hidden: 16, lr: r.lr } }]);
+    await api.log(
+      r.id,
+      Array.from({ length: 30 }, (_, step) => {
+        const metrics: Record<string, number> = { loss: 1 / (step + 1 + i) };
+        if (step % 3 === 0) metrics.accuracy = 0.5 + step / 100;
+        if (step % 6 === 0 && r.status !== 'failed') metrics.val_accuracy = 0.4 + step / 100;
+        return { step, metrics };
+      }),
+    );
   }
   // A sweep big enough that the table must page its loading and virtualise its rows.
   await Promise.all(
@@ -139,4 +159,112 @@ test('while a run is running the list refreshes itself and shows it finish', asy
   await new Api(server.url).putRun('a3', { status: 'completed', exitCode: 0, endTime: '2025-06-01T10:20:00.000Z' });
   await page.locator('tr[data-run="a3"] .status-completed').waitFor();
   expect(await page.locator('tr[data-run="a3"]').innerText()).toContain('20m 00s');
+});
+
+/** A fresh document (not a hash change, which would leave the last view up for a moment), once its runs show. */
+async function open(query: string, runs: number): Promise<void> {
+  await browser.page.goto('about:blank');
+  await browser.page.goto(`${server.url}/#/?${query}`);
+  await browser.page.locator('.count', { hasText: new RegExp(`^${runs} runs?\\b`) }).waitFor();
+}
+
+async function forgetColumns(experiment: string): Promise<void> {
+  if (!browser.page.url().startsWith(server.url)) await browser.page.goto(`${server.url}/#/assets`);
+  await browser.page.evaluate((e) => localStorage.removeItem(`outpost.columns.${e}`), experiment);
+}
+
+const metricColumns = () => browser.page.locator('button.sort[data-sort^="m:"]').evaluateAll((bs) => bs.map((b) => b.getAttribute('data-sort')!.slice(2)));
+
+test('without a choice, the metric columns are the metrics logged most', async () => {
+  const { page } = browser;
+  await forgetColumns('moons');
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['loss', 'accuracy', 'val_accuracy']);
+  // The picker lists them in the same order, the ones logged once after.
+  await page.locator('details.picker summary').click();
+  expect(await page.locator('details.picker input').evaluateAll((is) => is.map((i) => (i as HTMLInputElement).value))).toEqual(['loss', 'accuracy', 'val_accuracy', 'epoch_time_ms', 'hidden', 'lr']);
+});
+
+test('the columns chosen are remembered for each experiment, also those hidden by a filter', async () => {
+  const { page } = browser;
+  await forgetColumns('moons');
+  await open('experiment=moons', 3);
+  await page.locator('details.picker summary').click();
+  await page.locator('details.picker input[value="lr"]').check();
+  await page.locator('details.picker input[value="accuracy"]').uncheck();
+  expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'lr']);
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'lr']);
+  // Another experiment keeps its own columns.
+  await open('experiment=mnist', 3);
+  expect(await metricColumns()).toEqual(['accuracy', 'loss']);
+  // The failed run has no val_accuracy: a change made while only it shows keeps that choice.
+  await open('experiment=moons&status=failed', 1);
+  expect(await metricColumns()).toEqual(['loss', 'lr']);
+  await page.locator('details.picker summary').click();
+  await page.locator('details.picker input[value="hidden"]').check();
+  expect(await metricColumns()).toEqual(['loss', 'hidden', 'lr']);
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['loss', 'val_accuracy', 'hidden', 'lr']);
+});
+
+test('a choice of no metric columns stays so, though a filter hides other chosen names', async () => {
+  const { page } = browser;
+  await forgetColumns('moons');
+  await page.evaluate(() => localStorage.setItem('outpost.columns.moons', JSON.stringify(['loss', 'val_accuracy'])));
+  await open('experiment=moons&status=failed', 1);
+  expect(await metricColumns()).toEqual(['loss']);
+  await page.locator('details.picker summary').click();
+  await page.locator('details.picker input[value="loss"]').uncheck();
+  await open('experiment=moons&status=failed', 1);
+  expect(await metricColumns()).toEqual([]);
+  expect(await page.locator('details.picker summary').innerText()).toBe('Metrics (0)');
+  await open('experiment=moons', 3);
+  expect(await metricColumns()).toEqual(['val_accuracy']);
+});
+
+test('numeric headers line up with their right-aligned values, sorted or not', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/?experiment=mnist`);
+  await page.locator('tr[data-run="a1"]').waitFor();
+  // Right edge of the header's label, and of the text in the same column of the first row.
+  const edges = (key: string) =>
+    page.evaluate((k) => {
+      const button = document.querySelector(`button.sort[data-sort="${k}"]`)!;
+      const th = button.closest('th')!;
+      const cell = document.querySelector('tbody tr[data-run]')!.children[[...th.parentElement!.children].indexOf(th)];
+      const range = document.createRange();
+      range.selectNodeContents(cell);
+      return { header: button.querySelector('.label')!.getBoundingClientRect().right, value: range.getBoundingClientRect().right };
+    }, key);
+  for (const key of ['duration', 'm:loss', 'm:accuracy']) {
+    const e = await edges(key);
+    expect(Math.abs(e.header - e.value)).toBeLessThanOrEqual(1);
+  }
+  await page.locator('button.sort[data-sort="m:accuracy"]').click();
+  await page.locator('th[aria-sort="descending"] button[data-sort="m:accuracy"], th[aria-sort="ascending"] button[data-sort="m:accuracy"]').waitFor();
+  const sorted = await edges('m:accuracy');
+  expect(Math.abs(sorted.header - sorted.value)).toBeLessThanOrEqual(1);
+});
+
+test('compare labels two runs of one name apart, in the legend, the charts and the table', async () => {
+  const { page } = browser;
+  await page.goto(`${server.url}/#/compare?runs=${MOONS[0].id},${MOONS[1].id},${MOONS[2].id}`);
+  const loss = page.locator('figure.chart[data-metric="loss"][data-series="3"]');
+  await loss.locator('canvas').waitFor();
+  const legend = await page.locator('.compare-legend .legend-item').evaluateAll((as) => as.map((a) => a.firstChild?.nextSibling?.textContent ?? ''));
+  const heads = await page.locator('.compare-table thead th').evaluateAll((ths) => ths.slice(1).map((th) => th.textContent ?? ''));
+  const series = await loss.locator('.u-legend .u-series .u-label').evaluateAll((ls) => ls.slice(1).map((l) => l.textContent ?? ''));
+  for (const labels of [legend, heads, series]) {
+    expect(labels).toHaveLength(3);
+    expect(new Set(labels).size).toBe(3);
+    expect(labels[0]).toContain('mlp-lr0.1');
+    expect(labels[1]).toContain('mlp-lr0.1');
+    // A name no other run has is shown alone.
+    expect(labels[2]).toBe('mlp-lr0.01');
+  }
+  // The shortest end of the ids that tells them apart.
+  expect(heads).toEqual(['mlp-lr0.1 (…21ed)', 'mlp-lr0.1 (…9a3c)', 'mlp-lr0.01']);
+  expect(legend).toEqual(heads);
+  expect(series).toEqual(heads);
 });

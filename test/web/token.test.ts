@@ -15,6 +15,7 @@ beforeAll(async () => {
   const api = new Api(server.url, TOKEN);
   await api.putRun('t1', { experiment: 'secure', name: 'guarded', status: 'completed', startTime: new Date().toISOString() });
   await api.putArtifact('t1', 'outputs/data.bin', bytes);
+  await api.putArtifact('t1', 'outputs/odd #1?/50%25 ü.bin', bytes.subarray(0, 999));
   browser = await openBrowser();
 });
 
@@ -49,4 +50,9 @@ test('an artifact downloads with the token and has the stored bytes', async () =
   const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
   expect(download.suggestedFilename()).toBe('data.bin');
   expect(fs.readFileSync((await download.path())!).equals(bytes)).toBe(true);
+  // Fetched with the token from the link's address: each segment of an odd name encoded once.
+  const odd = page.locator('a[data-download="outputs/odd #1?/50%25 ü.bin"]');
+  const [second] = await Promise.all([page.waitForEvent('download'), odd.click()]);
+  expect(second.suggestedFilename()).toBe('50%25 ü.bin');
+  expect(fs.readFileSync((await second.path())!).equals(bytes.subarray(0, 999))).toBe(true);
 });

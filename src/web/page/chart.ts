@@ -15,6 +15,9 @@ export interface ChartData {
   colors?: string[]; // one per y series; a run keeps its colour across compare charts
 }
 
+// x is always a step, an order or a list position: whole numbers, so ticks fall on whole numbers too.
+const WHOLE_INCRS = Array.from({ length: 16 }, (_, exp) => [1, 2, 2.5, 5].map((m) => m * 10 ** exp)).flat().filter(Number.isInteger);
+
 const PALETTE = ['#2f6fde', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d', '#862e9c', '#495057'];
 
 export function seriesColor(i: number): string {
@@ -105,6 +108,12 @@ export class Chart {
     return [xs, ...ys.map((y) => Array.from(y as ArrayLike<number | null>, (v) => (v !== null && v > 0 ? v : null)))];
   }
 
+  /** The x ticks drawn, kept in `data-x-ticks` (canvas text cannot be read back). */
+  private xTicks(u: uPlot, ticks: (number | null)[]): string[] {
+    this.el.dataset.xTicks = ticks.filter((t) => t !== null).join(',');
+    return tickLabels(u, ticks);
+  }
+
   private options(width: number): uPlot.Options {
     const css = getComputedStyle(document.documentElement);
     const axis = css.getPropertyValue('--chart-axis').trim() || '#666';
@@ -120,7 +129,7 @@ export class Chart {
       cursor: { drag: { x: true, y: false }, points: { size: 7 } },
       legend: { live: true },
       axes: [
-        { ...axisStyle, label: this.current.xLabel, labelSize: 18, labelFont: font, values: tickLabels },
+        { ...axisStyle, label: this.current.xLabel, labelSize: 18, labelFont: font, incrs: WHOLE_INCRS, values: (u, ticks) => this.xTicks(u, ticks) },
         { ...axisStyle, size: yAxisSize(font), values: tickLabels },
       ],
       series: [

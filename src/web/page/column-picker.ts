@@ -1,4 +1,7 @@
-/** "Columns": which metrics show as columns of the runs table; remembered per experiment. */
+/**
+ * "Metrics": which metrics show as columns of the runs table, remembered per experiment. A name
+ * chosen earlier but absent from the runs shown now (a filter hides them) stays chosen.
+ */
 import { h, replace } from './dom';
 
 const KEY = 'outpost.columns.';
@@ -12,9 +15,18 @@ export function savedColumns(experiment: string): string[] | null {
   }
 }
 
-function saveColumns(experiment: string, names: string[]): void {
+/** The columns to show: the choice saved for this experiment, else the first `defaults` names. */
+export function chosenColumns(experiment: string, available: string[], defaults: number): string[] {
+  const saved = savedColumns(experiment);
+  if (saved === null) return available.slice(0, defaults);
+  const picked = new Set(saved);
+  return available.filter((n) => picked.has(n));
+}
+
+function saveColumns(experiment: string, available: string[], names: string[]): void {
+  const hidden = (savedColumns(experiment) ?? []).filter((n) => !available.includes(n));
   try {
-    localStorage.setItem(KEY + experiment, JSON.stringify(names));
+    localStorage.setItem(KEY + experiment, JSON.stringify([...names, ...hidden]));
   } catch {
     /* storage disabled: the choice lasts until reload */
   }
@@ -56,7 +68,7 @@ export class ColumnPicker {
               if ((e.target as HTMLInputElement).checked) picked.add(name);
               else picked.delete(name);
               const names = available.filter((n) => picked.has(n));
-              saveColumns(experiment, names);
+              saveColumns(experiment, available, names);
               this.summary.textContent = `Metrics (${names.length})`;
               this.onChange(names);
             },

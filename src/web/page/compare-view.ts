@@ -29,8 +29,9 @@ export function compareView(root: HTMLElement, route: Route): () => void {
     const key = `${run.id}\u0000${name}`;
     const hit = cache.get(key);
     if (hit && hit.count === m.count) return hit.xy;
-    const xy = xyOfHistory(await getMetric(run.id, name, MAX_POINTS));
-    cache.set(key, { count: m.count, xy });
+    // Cut to this poll's summary, so the lines end where the table of last values does.
+    const xy = xyOfHistory(await getMetric(run.id, name, MAX_POINTS), m.count);
+    cache.set(key, { count: xy.count, xy });
     return xy;
   };
 
@@ -44,7 +45,7 @@ export function compareView(root: HTMLElement, route: Route): () => void {
       legend,
       runs.map((r, i) =>
         r
-          ? h('a', { class: 'legend-item', href: `#/runs/${encodeURIComponent(r.id)}` }, h('span', { class: 'swatch', style: `background:${colorOf.get(r.id)}` }), labels.get(r.id) ?? r.id, ' ', statusBadge(r.status))
+          ? h('a', { class: 'legend-item', href: `#/runs/${encodeURIComponent(r.id)}`, title: r.id }, h('span', { class: 'swatch', style: `background:${colorOf.get(r.id)}` }), labels.get(r.id) ?? r.id, ' ', statusBadge(r.status))
           : h('span', { class: 'legend-item bad' }, `${ids[i]}: not found`),
       ),
     );
@@ -88,11 +89,27 @@ export function compareView(root: HTMLElement, route: Route): () => void {
   };
 }
 
-/** A run's name, made unique with its id when two runs share one. */
-function runLabels(runs: RunInfo[]): Map<string, string> {
-  const seen = new Map<string, number>();
-  for (const r of runs) seen.set(r.name || r.id, (seen.get(r.name || r.id) ?? 0) + 1);
-  return new Map(runs.map((r) => [r.id, (seen.get(r.name || r.id) ?? 0) > 1 ? `${r.name} (${r.id.slice(0, 8)})` : r.name || r.id]));
+/**
+ * A run's name, or its id when it has none. Runs that share a name get the shortest end of their
+ * ids (4 characters at least) that no other run of that name ends with: generated ids differ in
+ * their last characters ("<experiment>_<millis>_<hex>"), and a prefix like "moons_17" is the same
+ * for all of a day's runs. Should two labels still meet, every run shows its whole id.
+ */
+function runLabels(runs: { id: string; name: string }[]): Map<string, string> {
+  const byName = new Map<string, string[]>();
+  for (const r of runs) byName.set(r.name || r.id, [...(byName.get(r.name || r.id) ?? []), r.id]);
+  const labels = new Map<string, string>();
+  for (const [name, ids] of byName) {
+    if (ids.length === 1) {
+      labels.set(ids[0], name);
+      continue;
+    }
+    let k = Math.min(4, ...ids.map((id) => id.length));
+    while (new Set(ids.map((id) => id.slice(-k))).size < ids.length && ids.some((id) => id.length > k)) k++;
+    for (const id of ids) labels.set(id, `${name} (${id.length > k ? `…${id.slice(-k)}` : id})`);
+  }
+  if (new Set(labels.values()).size < labels.size) return new Map(runs.map((r) => [r.id, r.name ? `${r.name} (${r.id})` : r.id]));
+  return labels;
 }
 
 function lastValues(runs: RunInfo[], labels: Map<string, string>): HTMLElement {
@@ -104,7 +121,7 @@ function lastValues(runs: RunInfo[], labels: Map<string, string>): HTMLElement {
     h(
       'table',
       { class: 'grid compare-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Metric'), runs.map((r) => h('th', { class: 'num' }, labels.get(r.id))))),
+      h('thead', {}, h('tr', {}, h('th', {}, 'Metric'), runs.map((r) => h('th', { class: 'num', title: r.id }, labels.get(r.id))))),
       h('tbody', {}, names.map((n) => h('tr', {}, h('td', {}, n), runs.map((r) => h('td', { class: 'num mono' }, formatValue(r.metrics[n]?.last)))))),
     ),
   );

@@ -15,16 +15,17 @@ export function formatNumber(n: number): string {
   return Number(n.toPrecision(5)).toString();
 }
 
+const BYTE_UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+
+/** 1024-based, so KiB, MiB, GiB: the same words and rounding as the CLI's sizes (src/cli/format-human.ts). */
 export function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
   let v = n;
-  let i = -1;
-  do {
+  let u = 0;
+  while (v >= 1024 && u < BYTE_UNITS.length - 1) {
     v /= 1024;
-    i++;
-  } while (v >= 1024 && i < units.length - 1);
-  return `${v >= 100 ? v.toFixed(0) : v.toFixed(1)} ${units[i]}`;
+    u++;
+  }
+  return u === 0 ? `${v} B` : `${v < 10 ? v.toFixed(1) : Math.round(v)} ${BYTE_UNITS[u]}`;
 }
 
 export function formatDuration(ms: number | null): string {

@@ -35,14 +35,15 @@ export class MetricCharts {
     const known = this.charts.get(name);
     if (known && known.count === summary.count && known.lastStep === summary.lastStep) return;
     const isList = summary.type === 'list';
-    const xy = isList ? xyOfList(summary.last as number[], summary.count) : xyOfHistory(await getMetric(run.id, name, MAX_POINTS));
+    const xy = isList ? xyOfList(summary.last as number[], summary.count) : xyOfHistory(await getMetric(run.id, name, MAX_POINTS), summary.count);
     const data = singleChartData(name, xy, isList);
+    // xy.count, not summary.count: a history that lagged behind is fetched again on the next poll.
     if (known) {
       known.chart.update(data);
-      known.count = summary.count;
+      known.count = xy.count;
       known.lastStep = summary.lastStep;
     } else {
-      this.charts.set(name, { chart: new Chart(name, data), count: summary.count, lastStep: summary.lastStep });
+      this.charts.set(name, { chart: new Chart(name, data), count: xy.count, lastStep: summary.lastStep });
     }
   }
 }

@@ -3,7 +3,7 @@
  * so any column sorts across every loaded run. Thousands of runs are a few hundred KB of JSON.
  */
 import type { RunStatus } from '../../protocol/api-types';
-import { listRuns, RunRow } from './api';
+import { getRun, listRuns, RunRow } from './api';
 import { runDuration } from './format';
 
 export const PAGE_SIZE = 500;
@@ -18,7 +18,7 @@ export interface Sort {
 /** Loads pages until done or `isCurrent()` turns false (the filters changed); reports each step. */
 export async function loadRuns(
   filter: { experiment?: string; status?: RunStatus },
-  onPage: (runs: RunRow[], total: number) => void,
+  onPage: (runs: RunRow[], total: number) => void | Promise<void>,
   isCurrent: () => boolean,
 ): Promise<void> {
   const runs: RunRow[] = [];
@@ -26,7 +26,8 @@ export async function loadRuns(
     const page = await listRuns({ ...filter, limit: PAGE_SIZE, offset: runs.length });
     if (!isCurrent()) return;
     runs.push(...page.runs);
-    onPage(runs, page.total);
+    await onPage(runs, page.total);
+    if (!isCurrent()) return;
     if (page.runs.length < PAGE_SIZE || runs.length >= Math.min(page.total, MAX_RUNS)) return;
   }
 }
@@ -68,11 +69,29 @@ export function sortRuns(runs: RunRow[], sort: Sort): RunRow[] {
   return keyed.map((k) => k.run);
 }
 
-/** Metric names across the runs, the most common first: the default columns and the picker's list. */
-export function metricNames(runs: RunRow[]): string[] {
+/**
+ * Metric names across the runs, the ones logged most first: by `logged` (points per name, summed
+ * over a sample of runs), then by how many runs have the name, then by name. The default columns
+ * are the first of them, and the picker lists them in this order.
+ */
+export function metricNames(runs: RunRow[], logged: ReadonlyMap<string, number> = new Map()): string[] {
   const counts = new Map<string, number>();
   for (const run of runs) for (const name in run.metrics) counts.set(name, (counts.get(name) ?? 0) + 1);
-  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+  return [...counts.entries()]
+    .sort((a, b) => (logged.get(b[0]) ?? 0) - (logged.get(a[0]) ?? 0) || b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([name]) => name);
+}
+
+/**
+ * How many points each metric has, summed over the newest `sample` runs that have metrics. The
+ * list of runs carries last values only; a run's summary has the counts, so a few are read.
+ */
+export async function loggedCounts(runs: RunRow[], sample: number): Promise<Map<string, number>> {
+  const ids = runs.filter((r) => Object.keys(r.metrics).length > 0).slice(0, sample).map((r) => r.id);
+  const infos = await Promise.all(ids.map((id) => getRun(id).catch(() => null)));
+  const logged = new Map<string, number>();
+  for (const info of infos) for (const [name, m] of Object.entries(info?.metrics ?? {})) logged.set(name, (logged.get(name) ?? 0) + m.count);
+  return logged;
 }
 
 /**

@@ -1,13 +1,14 @@
 /** The runs page: filters, metric columns, sortable virtual table, and a selection to compare. */
 import { RUN_STATUSES, RunStatus } from '../../protocol/api-types';
 import { listExperiments, listRuns, RunRow } from './api';
-import { ColumnPicker, savedColumns } from './column-picker';
+import { chosenColumns, ColumnPicker } from './column-picker';
 import { h, replace } from './dom';
 import { href, replaceQuery, Route } from './router';
-import { MAX_RUNS, PAGE_SIZE, loadRuns, mergeNewest, metricNames, Sort, SortKey, sortRuns } from './runs-data';
+import { MAX_RUNS, PAGE_SIZE, loadRuns, loggedCounts, mergeNewest, metricNames, Sort, SortKey, sortRuns } from './runs-data';
 import { RunsTable } from './runs-table';
 
 const DEFAULT_COLUMNS = 3;
+const COUNT_SAMPLE = 3; // newest runs whose metric counts rank the default columns
 const REFRESH_MS = 5000; // while some run is running: its status, duration and metrics move
 
 export function runsView(root: HTMLElement, route: Route): () => void {
@@ -92,10 +93,9 @@ export function runsView(root: HTMLElement, route: Route): () => void {
     saveQuery();
   }
 
-  function chooseColumns() {
-    const names = metricNames(state.runs);
-    const saved = savedColumns(state.experiment);
-    state.columns = saved ? saved.filter((n) => names.includes(n)) : names.slice(0, DEFAULT_COLUMNS);
+  function chooseColumns(logged: ReadonlyMap<string, number>) {
+    const names = metricNames(state.runs, logged);
+    state.columns = chosenColumns(state.experiment, names, DEFAULT_COLUMNS);
     picker.set(state.experiment, names, state.columns);
   }
 
@@ -123,12 +123,16 @@ export function runsView(root: HTMLElement, route: Route): () => void {
     state.runs = [];
     state.total = 0;
     count.textContent = 'Loading…';
+    let logged: Map<string, number> | null = null;
     loadRuns(
       { experiment: state.experiment || undefined, status: state.status },
-      (runs, total) => {
+      async (runs, total) => {
+        // Read once per load, before the first drawing, so the columns do not jump.
+        logged ??= await loggedCounts(runs, COUNT_SAMPLE);
+        if (mine !== generation) return;
         state.runs = runs;
         state.total = total;
-        chooseColumns();
+        chooseColumns(logged);
         redraw();
       },
       () => mine === generation,

@@ -18,12 +18,19 @@ export function isChartable(m: MetricSummary): boolean {
   return m.type === 'list' || ((m.type === 'integer' || m.type === 'float') && m.count > 1);
 }
 
-export function xyOfHistory(history: MetricHistory): XY {
-  const pts = history.points.filter((p) => typeof p.value === 'number');
+/**
+ * The series as the run's summary saw it: its first `count` points. The summary (the metrics
+ * table) and the history are two requests, and a running series grows between them; cut to the
+ * summary's moment, the chart and the table count the same points. A history behind the summary
+ * (a replica that lags) gives what it has, and says so in `count`.
+ */
+export function xyOfHistory(history: MetricHistory, count = history.count): XY {
+  const upTo = Math.min(count, history.count);
+  const pts = history.points.filter((p) => p.index < upTo && typeof p.value === 'number');
   const steps = pts.map((p) => p.step ?? NaN);
   let byStep = pts.length > 0;
   for (let i = 0; i < steps.length && byStep; i++) byStep = Number.isFinite(steps[i]) && (i === 0 || steps[i] > steps[i - 1]);
-  return { byStep, steps, order: pts.map((p) => p.index), ys: pts.map((p) => p.value as number), count: history.count, downsampled: history.downsampled };
+  return { byStep, steps, order: pts.map((p) => p.index), ys: pts.map((p) => p.value as number), count: upTo, downsampled: history.downsampled };
 }
 
 /** A list value is one chart on its own: x is the position in the list. */

@@ -46,8 +46,25 @@ export class Api {
     await this.call('POST', `/runs/${id}/metrics`, { stream, file: 'outputs/../metrics.jsonl', lines: [{ seq, time: Date.now() / 1000, error }] });
   }
 
+  /**
+   * Posts spool lines exactly as written, as the agent does (NDJSON): the service parses them and
+   * words the reason of each line it rejects. Continues the stream's sequence like log().
+   */
+  async ndjson(id: string, lines: string[], stream = 'metrics.jsonl', file = 'metrics.jsonl'): Promise<void> {
+    const key = `${id}/${stream}`;
+    const first = (this.seqs.get(key) ?? 0) + 1;
+    this.seqs.set(key, first + lines.length - 1);
+    const res = await fetch(`${this.url}/api/v1/runs/${id}/metrics`, {
+      method: 'POST',
+      headers: this.headers({ 'content-type': 'application/x-ndjson', 'x-outpost-stream': stream, 'x-outpost-first-seq': String(first), 'x-outpost-file': file }),
+      body: lines.map((l) => `${l}\n`).join(''),
+    });
+    if (!res.ok) throw new Error(`POST ndjson: ${res.status} ${await res.text()}`);
+  }
+
+  /** Each segment percent-encoded, as the agent sends it: a name may hold '%', '#', '?', spaces. */
   async putArtifact(id: string, artifactPath: string, bytes: Buffer): Promise<void> {
-    const res = await fetch(`${this.url}/api/v1/runs/${id}/artifacts/${artifactPath}`, {
+    const res = await fetch(`${this.url}/api/v1/runs/${id}/artifacts/${artifactPath.split('/').map(encodeURIComponent).join('/')}`, {
       method: 'PUT',
       headers: this.headers({ 'content-type': 'application/octet-stream', 'content-length': String(bytes.length) }),
       body: bytes as unknown as BodyInit, // a Buffer is a valid body; the DOM and Node typings disagree
