@@ -40,7 +40,7 @@ async function main(d: InProcessAgentData): Promise<void> {
     metricsFile: d.metricsFile,
     outputsDir: d.outputsDir,
   });
-  let service: RunningService | undefined;
+  let service: (RunningService & { token: string }) | undefined;
   if (!d.server) service = await startLocalService(d.projectDir, createLogger('service', process.env.OUTPOST_LOG_LEVEL ?? 'warn'));
   const url = d.server ?? service!.url;
   const agent = await startAgent({
@@ -50,7 +50,8 @@ async function main(d: InProcessAgentData): Promise<void> {
     outputsDir: folder.outputsDir,
     outputsAllowedIn: folder.outputsAllowedIn,
     serverUrl: url,
-    token: d.token,
+    token: service?.token ?? d.token,
+    localService: service !== undefined,
     log,
     run: d.run,
   });

@@ -338,3 +338,34 @@ test('outpost sync warns about a spool that no run folder owns (one written with
   expect(sync.status).toBe(0);
   expect(sync.stderr).toMatch(/warning: .*\.outpost\/runs\/metrics\.jsonl is a spool that no run folder owns.*outpost agent --run NEW_ID --metrics/);
 });
+
+test('in local mode the in-process service wants a token of its own: another process on the machine is refused, the run folder holds it for its owner only', () => {
+  const code = `import json, os, stat, urllib.request, urllib.error
+presence_file = os.path.join(".outpost", "runs", os.environ["OUTPOST_RUN_ID"], "agent.json")
+presence = json.load(open(presence_file))
+print("mode", oct(stat.S_IMODE(os.stat(presence_file).st_mode)))
+url = presence["server"] + "/api/v1/runs"
+def status(headers):
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers)).status
+    except urllib.error.HTTPError as e:
+        return e.code
+print("without", status({}))
+print("wrong", status({"Authorization": "Bearer " + "x" * len(presence["token"])}))
+print("with", status({"Authorization": "Bearer " + presence["token"]}))
+req = urllib.request.Request(url.replace("/runs", "/runs/intruder"), data=b"{}", method="PUT", headers={"content-type": "application/json"})
+try:
+    urllib.request.urlopen(req)
+    print("created")
+except urllib.error.HTTPError as e:
+    print("create", e.code)`;
+  const r = outpost(['run', '--', 'python3', '-c', code], { cwd: dir });
+  expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+  expect(r.stdout).toContain('mode 0o600');
+  expect(r.stdout).toContain('without 401');
+  expect(r.stdout).toContain('wrong 401');
+  expect(r.stdout).toContain('with 200');
+  expect(r.stdout).toContain('create 401');
+  const list = JSON.parse(outpost(['history', 'list', '--json'], { cwd: dir }).stdout) as { id: string }[];
+  expect(list.map((x) => x.id)).not.toContain('intruder');
+});
