@@ -17,8 +17,6 @@ export function idRule(maxChars: number): string {
   return `1 to ${maxChars} characters: letters, digits, ".", "_" or "-", the first a letter or digit`;
 }
 
-/** @deprecated idPattern(settings.limits.maxIdChars): this one is fixed at the default, 128. */
-export const ID_PATTERN = idPattern(128);
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'killed';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'killed'];

@@ -211,7 +211,9 @@ test('a command that cannot start gives a failed run with exit code 127, as a sh
 
 test('ids and settings that cannot be right are refused up front, by name', () => {
   const agent = outpost(['agent', '--run', '../escape', '--dir', dir], { cwd: dir });
-  expect([agent.status, agent.stderr]).toEqual([2, expect.stringContaining('--run "../escape"')]);
+  expect([agent.status, agent.stderr]).toEqual([2, expect.stringContaining("option '--run <id>' argument '../escape' is invalid. a run id is 1 to 128 characters")]);
+  const long = outpost(['history', 'info', '-r', 'a'.repeat(129)], { cwd: dir });
+  expect([long.status, long.stderr]).toEqual([2, expect.stringContaining('a run id is 1 to 128 characters')]);
   const sync = outpost(['sync', '--run', '../../etc'], { cwd: dir });
   expect(sync.status).toBe(2);
   const config = outpost(['history', 'list'], { cwd: dir, env: agentEnv({ OUTPOST_CONFIG: '{"limits":{"maxFileBytes":-1}}' }) });
