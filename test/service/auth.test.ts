@@ -73,7 +73,7 @@ describe('bearer-token auth', () => {
       encoding: 'utf8',
       timeout: 30_000,
     });
-    expect(res.status).toBe(1);
+    expect(res.status).toBe(2); // a usage error: the command needs another setting
     expect(res.stderr).toMatch(/0\.0\.0\.0.*needs a token.*OUTPOST_TOKEN/);
   });
 
@@ -87,10 +87,10 @@ describe('bearer-token auth', () => {
       encoding: 'utf8',
       timeout: 30_000,
     });
-    expect(res.status).toBe(1);
+    expect(res.status).toBe(2);
     expect(res.stderr).toBe(
       `outpost: the token has ${chars} character${chars === 1 ? '' : 's'} (surrounding whitespace not counted); a token needs at least 16 (service.minTokenChars): ` +
-        'set OUTPOST_TOKEN (or --token-file) to a longer one, such as the output of `openssl rand -hex 32`\n',
+        'set OUTPOST_TOKEN (or --token-file) to a longer one, such as the output of `openssl rand -hex 32`\n(add --help for usage)\n',
     );
   });
 
