@@ -1,6 +1,6 @@
 /**
  * `outpost history last | list | info | metric | promote`: the Workbench consumption commands
- * (`az ml history ...`, REFERENCE.md) over the service, or over the local store when no
+ * (`az ml history ...`, see docs/cli.md) over the service, or over the local store when no
  * --server / OUTPOST_SERVER is given.
  */
 import { Command, Option } from 'commander';
@@ -45,7 +45,7 @@ function listCommand(history: Command): void {
   addConnectionOptions(cmd).action(async (opts: ConnectionFlags & { experiment?: string; status?: RunStatus; limit?: number }) =>
     withConnection(opts, async ({ api }) => {
       const res = await api.get<RunSummary[]>('/runs', { params: { experiment: opts.experiment, status: opts.status, limit: opts.limit } });
-      // Exactly the fields DESIGN.md fixes, whatever else the service adds.
+      // Exactly the fields docs/cli.md fixes, whatever else the service adds.
       const runs = res.data.map(({ id, experiment, name, status, startTime, endTime }) => ({ id, experiment, name, status, startTime, endTime }));
       if (opts.json) return printJson(runs);
       if (runs.length === 0) return void process.stdout.write('no runs\n');

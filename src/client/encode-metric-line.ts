@@ -1,4 +1,4 @@
-/** Turns one log() call into one spool line (DESIGN.md "The metric line"), refusing what the agent would reject. */
+/** Turns one log() call into one spool line (docs/metric-line.md), refusing what the agent would reject. */
 import { settings } from '../../config';
 import { MetricValue, OutpostError, validateMetricObject } from '../protocol';
 

@@ -1,5 +1,5 @@
 /**
- * The metric line: the any-language contract (DESIGN.md). Parsing is hand-written because it
+ * The metric line: the any-language contract (docs/metric-line.md). Parsing is hand-written because it
  * is outpost's hot path and its error messages must name the exact reason.
  */
 import { describeValue, quote } from './describe';

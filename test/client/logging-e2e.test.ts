@@ -1,4 +1,4 @@
-/** The REFERENCE.md logging example, in Python and in TypeScript, under the real `outpost run` (local mode). */
+/** The Workbench logging example (docs/logging.md), in Python and in TypeScript, under the real `outpost run` (local mode). */
 import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -64,7 +64,7 @@ const getJson = (url, token) => new Promise((resolve, reject) => http.get(url, {
 describe.each([
   ['Python', 'train.py', pythonTrain, ['python3', 'train.py']],
   ['TypeScript (compiled JavaScript)', 'train.js', typescriptTrain, [process.execPath, 'train.js']],
-])('the REFERENCE.md example in %s under outpost run', (_lang, file, code, command) => {
+])('the Workbench logging example in %s under outpost run', (_lang, file, code, command) => {
   test('every value arrives with its type, wait() returns only once the service has the line, and the upload arrives intact', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-logging-'));
     fs.writeFileSync(path.join(dir, file), code);
