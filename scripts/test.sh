@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the tests need on a fresh machine, builds, runs jest,
+# The README's test command: installs what the tests need on a fresh machine, type-checks, builds, runs jest,
 # and ends with one plain line "N passed, N failed[, N skipped]".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +15,8 @@ fi
 
 echo "== npm ci"
 npm ci --no-audit --no-fund --loglevel=error || exit 1
+echo "== type-check (src, config, scripts and test)"
+npm run lint --silent || exit 1
 echo "== build"
 npm run build --silent || exit 1
 echo "== jest"

@@ -209,7 +209,7 @@ except ValueError as err:
 
   test('outside outpost run it warns once and logs to an offline run folder that outpost sync can ship', () => {
     const run = tempRun();
-    const env = { ...process.env, PYTHONPATH: pythonDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: pythonDir };
     for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER']) delete env[k];
     const out = runPython(`${referenceExample}\nlogger.log("my metric 1", 1).wait()\nfrom outpost_logger import get_azureml_logger\nassert get_azureml_logger() is logger\n`, { cwd: run.dir, env });
     expect(out.status).toBe(0);
@@ -261,7 +261,7 @@ except OSError as err:
     ['raises', 'raise RuntimeError("boom")\n', { status: 'failed', exitCode: 1 }],
   ])('an offline run that %s records how it ended in exit.json, for outpost sync', (_how, ending, expected) => {
     const run = tempRun();
-    const env = { ...process.env, PYTHONPATH: pythonDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: pythonDir };
     for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER']) delete env[k];
     const out = runPython(`from outpost_logger import get_logger\nget_logger().log("a", 1)\n${ending}`, { cwd: run.dir, env });
     expect(out.status).toBe(expected.exitCode);

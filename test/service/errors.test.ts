@@ -1,5 +1,5 @@
 import { startTempService } from './in-process-service';
-import { jsonRequest, rawRequest } from './raw-http';
+import { jsonRequest, rawRequest, RawResponse } from './raw-http';
 
 describe('the service refuses bad input with a 4xx JSON error naming what was wrong', () => {
   let svc: Awaited<ReturnType<typeof startTempService>>;
@@ -13,7 +13,7 @@ describe('the service refuses bad input with a 4xx JSON error naming what was wr
   });
   afterAll(() => svc.stopAndClean());
 
-  function expectError(res: { status: number; json(): any }, status: number, code: string, field?: string | RegExp) {
+  function expectError(res: RawResponse, status: number, code: string, field?: string | RegExp) {
     expect(res.status).toBe(status);
     const body = res.json();
     expect(body.error.code).toBe(code);

@@ -3,6 +3,7 @@ import { createHash } from 'crypto';
 import fs from 'fs';
 import http from 'http';
 import path from 'path';
+import type { ApiErrorBody, ArtifactInfo } from '../../src/protocol';
 import { startTempService } from './in-process-service';
 import { jsonRequest, rawRequest } from './raw-http';
 
@@ -12,7 +13,7 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 interface Sent {
   status: number;
-  body: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  body: Partial<ArtifactInfo> & Partial<ApiErrorBody>; // the stored artifact, or the error
 }
 
 /** A chunked PUT in 1 MiB pieces; `trailers` undefined sends none; `abort` cuts the body short. */
@@ -88,7 +89,7 @@ describe('an upload whose sha256 comes as a trailer', () => {
     const res = (await chunkedPut(svc.url, 'outputs/missing.bin', {})) as Sent;
     expect(res.status).toBe(400);
     expect(res.body.error).toMatchObject({ code: 'OUTPOST_ERR_TRAILER_MISSING', field: 'x-outpost-sha256' });
-    expect(res.body.error.message).toMatch(/trailer was announced but not sent/);
+    expect(res.body.error?.message).toMatch(/trailer was announced but not sent/);
     expect(await listed()).not.toContain('outputs/missing.bin');
   });
 
@@ -98,21 +99,21 @@ describe('an upload whose sha256 comes as a trailer', () => {
     expect(good.status).toBe(201);
     expect(good.body).toMatchObject({ size: 1000, sha256: sha(small) });
     const bad = (await chunkedPut(svc.url, 'outputs/small-bad.bin', { body: small, trailers: { 'x-outpost-sha256': sha(bytes) } })) as Sent;
-    expect(bad.body.error.code).toBe('OUTPOST_ERR_HASH_MISMATCH');
+    expect(bad.body.error?.code).toBe('OUTPOST_ERR_HASH_MISMATCH');
     expect(await listed()).not.toContain('outputs/small-bad.bin');
   });
 
   test('a chunked body needs x-outpost-size to match it', async () => {
     const res = (await chunkedPut(svc.url, 'outputs/short.bin', { size: SIZE + 1, trailers: { 'x-outpost-sha256': sha(bytes) } })) as Sent;
     expect(res.status).toBe(400);
-    expect(res.body.error.code).toBe('OUTPOST_ERR_LENGTH_MISMATCH');
+    expect(res.body.error?.code).toBe('OUTPOST_ERR_LENGTH_MISMATCH');
     expect(await listed()).not.toContain('outputs/short.bin');
   });
 
   test('a chunked body over the file limit is refused from x-outpost-size alone', async () => {
     const res = (await chunkedPut(svc.url, 'outputs/huge.bin', { size: 600 * 1024 * 1024, trailers: {} })) as Sent;
     expect(res.status).toBe(413);
-    expect(res.body.error.code).toBe('OUTPOST_ERR_TOO_LARGE');
+    expect(res.body.error?.code).toBe('OUTPOST_ERR_TOO_LARGE');
   });
 
   test('a request abandoned halfway (the agent saw the file change) leaves nothing behind', async () => {
