@@ -1,13 +1,13 @@
-/** Service hardening seen through the real agent and server processes. */
+/** Odd input through the real agent and server processes: a spool line nested 20,000 deep, file names holding "%" sequences. */
 import crypto from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
 import { artifactUrl } from '../../src/http/api-client';
 import type { AckWatermark, RunInfo } from '../../src/protocol';
-import { serverForFile, startAgentProcess, until } from '../agent/agent-process';
+import { serverForFile, startAgentProcess, until } from './agent-process';
 
-const shared = serverForFile('outpost-service-e2e-');
+const shared = serverForFile('outpost-odd-input-');
 const api = (p: string) => `${shared.server.url}/api/v1${p}`;
 
 /** A project folder of its own (the agent finds .outpost/ in the nearest folder above that has one). */

@@ -4,7 +4,7 @@ import fs from 'fs';
 import path from 'path';
 import type { RunInfo } from '../../src/protocol';
 import { BIN, startServerProcess, tempDir } from '../service/server-process';
-import { agentEnv, outpost, sleep, until } from './agent-process';
+import { agentEnv, outpost, sleep, until } from '../agent/agent-process';
 
 let dir: string;
 
