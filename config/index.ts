@@ -33,11 +33,12 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   const out: Record<string, Record<string, unknown>> = {};
   for (const [section, base] of Object.entries(defaults)) out[section] = { ...base };
   for (const [section, values] of Object.entries(overrides)) {
-    const base = out[section];
+    // Own keys only: "__proto__" or "toString" would otherwise be found on the prototype.
+    const base = Object.hasOwn(out, section) ? out[section] : undefined;
     if (!base) throw new Error(`OUTPOST_CONFIG: unknown section "${section}" (known: ${Object.keys(defaults).join(', ')})`);
     if (!isPlainObject(values)) throw new Error(`OUTPOST_CONFIG: section "${section}" must be an object`);
     for (const [key, value] of Object.entries(values)) {
-      if (!(key in base)) throw new Error(`OUTPOST_CONFIG: unknown setting "${section}.${key}"`);
+      if (!Object.hasOwn(base, key)) throw new Error(`OUTPOST_CONFIG: unknown setting "${section}.${key}"`);
       if (typeof value !== typeof base[key]) {
         throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be a ${typeof base[key]}, got ${JSON.stringify(value)}`);
       }
