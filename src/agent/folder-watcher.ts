@@ -74,11 +74,6 @@ export class FolderWatcher {
     this.failed.clear();
   }
 
-  /** Folders watched now. */
-  get size(): number {
-    return this.watches.size;
-  }
-
   /** Folders that could not be watched, still. */
   get unwatched(): number {
     return this.failed.size;

@@ -1,7 +1,6 @@
 /** Exit codes of every outpost command: 0 ok, 1 not found or refused, 2 usage. */
 import { ApiError } from '../http/api-client';
 
-export const EXIT_OK = 0;
 export const EXIT_REFUSED = 1;
 export const EXIT_USAGE = 2;
 

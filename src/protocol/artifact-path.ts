@@ -9,7 +9,6 @@ export function artifactPathProblem(path: string, maxChars = 1024): string | und
   if (path.includes('\\')) return 'path contains a backslash';
   if (path.startsWith('/')) return 'path is absolute';
   if (/^[A-Za-z]:/.test(path)) return 'path starts with a drive letter';
-  // eslint-disable-next-line no-control-regex
   if (/[\u0001-\u001f\u007f]/.test(path)) return 'path contains a control character';
   for (const segment of path.split('/')) {
     if (segment === '..') return 'path escapes the run ("..")';

@@ -14,7 +14,6 @@ const root = tempDir('outpost-disk-full-');
 const mount = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', root], { encoding: 'utf8' });
 const mounted = mount.status === 0;
 if (!mounted) {
-  // eslint-disable-next-line no-console
   console.warn(`disk-full tests skipped: mounting a tmpfs is not permitted here (${(mount.stderr || mount.error?.message || '').trim()})`);
 }
 
