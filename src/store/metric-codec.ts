@@ -1,32 +1,29 @@
 /** How a metric value sits in a SQLite column: a kind tag beside a number or a text. */
 import { MetricType, MetricValue, metricTypeOf } from '../protocol';
 
-export const KIND: Record<MetricType, number> = { integer: 0, float: 1, string: 2, boolean: 3, list: 4 };
-const TYPE_OF_KIND: MetricType[] = ['integer', 'float', 'string', 'boolean', 'list'];
+/** The kind tags of points.kind and series.last_kind. They are on disk: never renumber one. */
+export const KIND = { integer: 0, float: 1, string: 2, boolean: 3, list: 4 } as const satisfies Record<MetricType, number>;
+export type Kind = (typeof KIND)[MetricType];
 
-export function encodeValue(v: MetricValue): [kind: number, stored: number | string] {
-  if (typeof v === 'number') return [Number.isInteger(v) ? 0 : 1, v];
-  if (typeof v === 'string') return [2, v];
-  if (typeof v === 'boolean') return [3, v ? 1 : 0];
-  return [4, JSON.stringify(v)];
+export function encodeValue(v: MetricValue): [kind: Kind, stored: number | string] {
+  if (typeof v === 'number') return [Number.isInteger(v) ? KIND.integer : KIND.float, v];
+  if (typeof v === 'string') return [KIND.string, v];
+  if (typeof v === 'boolean') return [KIND.boolean, v ? 1 : 0];
+  return [KIND.list, JSON.stringify(v)];
 }
 
 export function decodeValue(kind: number, stored: unknown): MetricValue {
   switch (kind) {
-    case 0:
-    case 1:
+    case KIND.integer:
+    case KIND.float:
       return Number(stored);
-    case 2:
+    case KIND.string:
       return String(stored);
-    case 3:
+    case KIND.boolean:
       return stored === 1 || stored === 1n;
     default:
       return JSON.parse(String(stored)) as number[];
   }
-}
-
-export function typeOfKind(kind: number): MetricType {
-  return TYPE_OF_KIND[kind];
 }
 
 /** A series keeps the type of its first value, widening integer to float when floats follow. */

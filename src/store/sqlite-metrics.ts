@@ -16,7 +16,7 @@ import {
   surrogateProblem,
   validateMetricObject,
 } from '../protocol';
-import { decodeValue, encodeValue, widenType } from './metric-codec';
+import { decodeValue, encodeValue, Kind, KIND, widenType } from './metric-codec';
 import { whileWriting } from './storage-full';
 import type { HistoryQuery, IngestOptions } from './store';
 
@@ -35,7 +35,7 @@ interface SeriesState {
   id: number;
   count: number;
   type: MetricType;
-  lastKind: number;
+  lastKind: Kind;
   lastValue: number | string;
   lastStep: number | null;
   dirty: boolean;
@@ -82,7 +82,7 @@ export class SqliteMetrics {
       seriesInfo: db.prepare('SELECT id, type, count FROM series WHERE run_id = ? AND name = ?'),
       page: db.prepare('SELECT idx, step, time, kind, value FROM points WHERE series_id = ? AND idx >= ? ORDER BY idx LIMIT ?').raw(),
       point: db.prepare('SELECT idx, step, time, kind, value FROM points WHERE series_id = ? AND idx = ?').raw(),
-      numericPoints: db.prepare('SELECT idx, value FROM points WHERE series_id = ? AND kind <= 1 ORDER BY idx').raw(),
+      numericPoints: db.prepare(`SELECT idx, value FROM points WHERE series_id = ? AND kind IN (${KIND.integer}, ${KIND.float}) ORDER BY idx`).raw(),
       blocks: db.prepare('SELECT block, min_idx, min_value, max_idx, max_value FROM point_blocks WHERE series_id = ? ORDER BY block').raw(),
     };
   }
@@ -162,15 +162,15 @@ export class SqliteMetrics {
           series.set(name, st);
         }
         const idx = st.count++;
-        let kind: number;
+        let kind: Kind;
         let v: number | string;
         // Numbers are nearly every point: no tuple, no type lookup on their path.
         if (typeof value === 'number') {
-          kind = Number.isInteger(value) ? 0 : 1;
+          kind = Number.isInteger(value) ? KIND.integer : KIND.float;
           v = value;
           s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
           this.addToBlock(st, idx, value);
-          if (kind === 1 && st.type === 'integer') st.type = 'float';
+          if (kind === KIND.float && st.type === 'integer') st.type = 'float';
         } else {
           [kind, v] = encodeValue(value);
           s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
@@ -227,7 +227,7 @@ export class SqliteMetrics {
       const id = Number(this.s.seriesInsert.run(runId, name, type).lastInsertRowid);
       row = { id, count: 0, type };
     }
-    return { id: row.id, count: row.count, type: row.type, lastKind: 0, lastValue: 0, lastStep: null, dirty: false, block: null };
+    return { id: row.id, count: row.count, type: row.type, lastKind: KIND.integer, lastValue: 0, lastStep: null, dirty: false, block: null };
   }
 
   history(runId: string, name: string, q: HistoryQuery, maxPage: number): MetricHistory | null {

@@ -20,7 +20,7 @@ import {
   RunUpsert,
 } from '../protocol';
 import { BlobStore } from './blob-store';
-import { decodeValue } from './metric-codec';
+import { decodeValue, KIND } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { migrate } from './sqlite-migrations';
 import { whileWriting } from './storage-full';
@@ -199,7 +199,7 @@ export class SqliteStore implements Store {
 
   async lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>> {
     const out: Record<string, Record<string, unknown>> = {};
-    const stmt = this.stmt('SELECT name, last_kind, last_value FROM series WHERE run_id = ? AND count > 0 AND last_kind <> 4');
+    const stmt = this.stmt(`SELECT name, last_kind, last_value FROM series WHERE run_id = ? AND count > 0 AND last_kind <> ${KIND.list}`);
     for (const id of runIds) {
       const values: Record<string, unknown> = {};
       for (const r of stmt.all(id) as { name: string; last_kind: number; last_value: unknown }[]) values[r.name] = decodeValue(r.last_kind, r.last_value);
