@@ -7,7 +7,6 @@ import { execFileSync, spawn } from 'child_process';
 import { createHash } from 'crypto';
 import fs from 'fs';
 import http from 'http';
-import os from 'os';
 import path from 'path';
 import axios from 'axios';
 import { ratio, type Benchmark } from './harness';

@@ -3,7 +3,6 @@
  * ack watermark), beside a bare HTTP round trip storing one line in the same service.
  */
 import fs from 'fs';
-import os from 'os';
 import axios from 'axios';
 import { percentile, ratio, type Benchmark } from './harness';
 import { ackedLine, sleep, startAgentRig } from './processes';

@@ -5,7 +5,6 @@
  */
 import { execFileSync, spawn } from 'child_process';
 import fs from 'fs';
-import os from 'os';
 import path from 'path';
 import axios from 'axios';
 import { ratio, type Benchmark } from './harness';

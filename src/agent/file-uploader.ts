@@ -6,7 +6,6 @@
  */
 import { createHash } from 'crypto';
 import fs from 'fs';
-import path from 'path';
 import { pipeline } from 'stream/promises';
 import type { AxiosInstance } from 'axios';
 import { ApiError, artifactUrl } from '../http/api-client';
