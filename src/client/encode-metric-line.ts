@@ -1,6 +1,6 @@
 /** Turns one log() call into one spool line (docs/metric-line.md), refusing what the agent would reject. */
 import { settings } from '../../config';
-import { MetricValue, OutpostError, validateMetricObject } from '../protocol';
+import { E, MetricValue, validateMetricObject } from '../protocol';
 
 export interface LogOptions {
   /** Integer >= 0: the x axis of charts. */
@@ -41,14 +41,11 @@ export function encodeMetrics(metrics: Record<string, MetricValue>, opts?: LogOp
 
 function encode(obj: object, what: string): string {
   const checked = validateMetricObject(obj, settings.limits.maxNameChars);
-  if (!checked.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: ${checked.reason}`);
+  if (!checked.ok) throw E.cannotLog(what, checked.reason);
   const line = JSON.stringify(obj);
   // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need the exact count.
   if (line.length * 3 > settings.limits.maxLineBytes && Buffer.byteLength(line) > settings.limits.maxLineBytes) {
-    throw new OutpostError(
-      'OUTPOST_ERR_TOO_LARGE',
-      `cannot log ${what}: the line is ${Buffer.byteLength(line)} bytes, over the ${settings.limits.maxLineBytes}-byte limit of a metric line`,
-    );
+    throw E.lineTooLong(what, Buffer.byteLength(line), settings.limits.maxLineBytes);
   }
   return `${line}\n`;
 }
