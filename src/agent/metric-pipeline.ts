@@ -253,7 +253,9 @@ export class MetricPipeline {
     const end = this.tailer.position!;
     if (seg.kind === 'rejected') {
       const c = this.open('rejected', end, seg.seq);
-      c.rejected.push({ seq: seg.seq, time: Date.now() / 1000, error: `${path.basename(this.d.spoolFile)} line ${seg.seq}: ${seg.reason}` });
+      // The reason alone: the batch names the file, and the seq is the line.
+      c.rejected.push({ seq: seg.seq, time: Date.now() / 1000, error: seg.reason });
+      this.d.log.warn(`rejected: ${path.basename(this.d.spoolFile)} line ${seg.seq}: ${seg.reason}`);
       c.count++;
       c.end = { ...end, offset: seg.endOffset, line: seg.seq };
       this.bufferedLines++;
@@ -433,7 +435,8 @@ export class MetricPipeline {
     const file = path.basename(this.d.spoolFile);
     batch.kind = 'rejected';
     batch.chunks = [];
-    batch.rejected = [{ seq: batch.firstSeq, time: Date.now() / 1000, error: `${file} line ${batch.firstSeq}: refused by the service: ${reason}` }];
+    batch.rejected = [{ seq: batch.firstSeq, time: Date.now() / 1000, error: `refused by the service: ${reason}` }];
+    this.d.log.warn(`rejected: ${file} line ${batch.firstSeq}: refused by the service: ${reason}`);
   }
 
   /** Too large for the service: the first half goes now, the rest becomes the next batch. */
@@ -476,7 +479,7 @@ export class MetricPipeline {
       `sending lines ${batch.firstSeq}-${batch.firstSeq + batch.count - 1}: ${raw} bytes${headers['content-encoding'] ? `, gzipped to ${body.length}` : ''}`,
     );
     const ack = (await this.d.api.post(url, body, { headers })).data as NdjsonBatchAck;
-    for (const r of ack.rejected ?? []) this.d.log.warn(`rejected: ${r.reason}`);
+    for (const r of ack.rejected ?? []) this.d.log.warn(`rejected: ${file} line ${r.seq}: ${r.reason}`);
     return ack;
   }
 }

@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
 import { BATCH_HEADERS, E, MetricBatch, NDJSON_TYPE, NdjsonBatchAck } from '../protocol';
 import type { Store } from '../store/store';
-import { parseNdjsonBatch, tooManyCells } from './ndjson-batch';
+import { checkJsonBatch } from './json-batch';
+import { parseNdjsonBatch } from './ndjson-batch';
 import { JSON_TYPE } from './route-config';
 import { historyQuery, metricBatchBody, runIdParam } from './schemas';
 
@@ -27,16 +28,11 @@ export async function metricRoutes(app: FastifyInstance, store: Store): Promise<
       schema: { params: runIdParam, body: { content: { [JSON_TYPE]: { schema: metricBatchBody }, [NDJSON_TYPE]: { schema: {} } } } },
     },
     async (request) => {
-      const { id } = request.params;
-      if (!Buffer.isBuffer(request.body)) {
-        const batch = request.body;
-        let cells = 0;
-        for (const line of batch.lines) if ('metrics' in line) for (const _name in line.metrics) cells++;
-        if (cells > settings.limits.maxBatchCells) throw tooManyCells(settings.limits.maxBatchCells);
-        return store.ingestMetrics(id, batch);
-      }
-      const { batch, firstSeq, lastSeq } = parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits);
-      const ack: NdjsonBatchAck = await store.ingestMetrics(id, batch, { linesValidated: true, firstSeq, lastSeq });
+      // Either form is checked here with the metric line's rules; the store trusts what it is given.
+      const batch = Buffer.isBuffer(request.body)
+        ? parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits)
+        : checkJsonBatch(request.body, settings.limits);
+      const ack: NdjsonBatchAck = await store.ingestMetrics(request.params.id, batch);
       return ack;
     },
   );

@@ -25,7 +25,7 @@ import { decodeValue } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { migrate } from './sqlite-migrations';
 import { whileWriting } from './storage-full';
-import type { ArtifactBlobRef, ExperimentSummary, HistoryQuery, IngestOptions, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
+import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
 
 export const DB_FILE = 'outpost.db';
 const DB_WHERE = `the database ${DB_FILE}`;
@@ -66,8 +66,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     this.blobs = new BlobStore(dataDir);
-    const { maxNameChars, maxLineBytes, maxMetricsPerLine } = settings.limits;
-    this.metrics = new SqliteMetrics(this.db, { maxNameChars, maxLineBytes, maxMetricsPerLine, sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
+    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -216,8 +215,8 @@ export class SqliteStore implements Store {
     ).all() as ExperimentSummary[];
   }
 
-  async ingestMetrics(runId: string, batch: MetricBatch, opts: IngestOptions = {}): Promise<NdjsonBatchAck> {
-    return this.metrics.ingest(runId, batch, opts);
+  async ingestMetrics(runId: string, batch: CheckedBatch): Promise<NdjsonBatchAck> {
+    return this.metrics.ingest(runId, batch);
   }
 
   async metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null> {
