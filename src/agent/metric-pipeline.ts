@@ -46,7 +46,7 @@ export interface PipelineDeps {
   limits: { maxLineBytes: number; maxNameChars: number };
   log: Logger;
   /** Resolves once the run exists on the service. */
-  runReady: () => Promise<void>;
+  registerRun: () => Promise<void>;
   onReset: (reset: StreamReset) => void;
   /** Something about the spool a person should know (logged and recorded on the run). */
   onWarning: (message: string) => void;
@@ -317,7 +317,7 @@ export class MetricPipeline {
   }
 
   private async sendUntilDone(): Promise<void> {
-    await this.d.runReady();
+    await this.d.registerRun();
     // The checkpoint of one batch is written while the next is on its way (two fsyncs off the
     // critical path); each waits for the one before, so they stay in order.
     let saved: Promise<void> = Promise.resolve();

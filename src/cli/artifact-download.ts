@@ -11,7 +11,7 @@ import { pipeline } from 'stream/promises';
 import { SingleBar } from 'cli-progress';
 import { ApiError, AxiosInstance, artifactUrl } from '../http/api-client';
 import type { ApiErrorBody } from '../protocol';
-import { HashingCounter } from '../store/blob-store';
+import { HashingCounter } from './hashing-counter';
 import { CliError, EXIT_REFUSED } from './exit-codes';
 import { formatBytes } from './format-human';
 

@@ -3,7 +3,7 @@ import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
 import { createLogger } from '../log/logger';
-import { OutpostError } from '../protocol';
+import { ENV, OutpostError } from '../protocol';
 import { RunningService, resolveToken, ServiceOptions, startService } from '../service/server';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { parsePort } from './parse';
@@ -16,7 +16,7 @@ export function registerServerCommands(program: Command): void {
     .option('--host <host>', 'address to listen on (beyond loopback a token is required)', settings.service.host)
     .option('--port <port>', 'port to listen on', parsePort, settings.service.port)
     .option('--data <dir>', 'data folder (SQLite store and blobs)', '.outpost')
-    .option('--token-file <file>', `file holding the bearer token (else $${settings.service.tokenEnv})`)
+    .option('--token-file <file>', `file holding the bearer token (else $${ENV.token})`)
     .action(async (opts: { host: string; port: number; data: string; tokenFile?: string }) => {
       const log = createLogger('service');
       const service = await listen({ host: opts.host, port: opts.port, dataDir: path.resolve(opts.data), token: tokenFrom(opts.tokenFile), log });

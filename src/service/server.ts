@@ -2,7 +2,7 @@
 import fs from 'fs';
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
-import { E, isLoopback } from '../protocol';
+import { E, ENV, isLoopback } from '../protocol';
 import type { Logger } from '../log/logger';
 import { SqliteStore } from '../store/sqlite-store';
 import { buildApp } from './app';
@@ -29,7 +29,7 @@ export function resolveToken(tokenFile?: string, env: NodeJS.ProcessEnv = proces
     if (!token) throw E.startup(`token file ${tokenFile} is empty`);
     return token;
   }
-  const token = env[settings.service.tokenEnv];
+  const token = env[ENV.token];
   // Set but blank is a mistake to report, not "no token".
   return token === undefined || token === '' ? undefined : token.trim();
 }
@@ -45,10 +45,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const host = opts.host ?? settings.service.host;
   if (opts.token !== undefined) {
     const problem = tokenProblem(opts.token);
-    if (problem) throw E.startup(`${problem}: set ${settings.service.tokenEnv} (or --token-file) to a longer one, such as the output of \`openssl rand -hex 32\``);
+    if (problem) throw E.startup(`${problem}: set ${ENV.token} (or --token-file) to a longer one, such as the output of \`openssl rand -hex 32\``);
   }
   if (!isLoopback(host) && !opts.token) {
-    throw E.startup(`listening on ${host} (beyond loopback) needs a token: set ${settings.service.tokenEnv} or pass --token-file`);
+    throw E.startup(`listening on ${host} (beyond loopback) needs a token: set ${ENV.token} or pass --token-file`);
   }
   const store = await SqliteStore.open(opts.dataDir);
   const app = await buildApp({ store, log: opts.log, token: opts.token?.trim() });
