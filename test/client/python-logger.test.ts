@@ -113,7 +113,7 @@ logger.log("my metric 2", 2).wait(timeout=20)
     ]);
   });
 
-  test('wait() times out with an error saying whether an agent is running', () => {
+  test('wait() times out with an error saying whether an agent is running (strict, with one)', () => {
     const run = tempRun();
     const out = runPython(
       `
@@ -127,7 +127,7 @@ except AckTimeoutError as err:
 agent = os.path.join(os.path.dirname(os.environ["OUTPOST_METRICS_FILE"]), "agent.json")
 json.dump({"pid": os.getpid(), "server": "http://127.0.0.1:9", "startedTime": "now"}, open(agent, "w"))
 try:
-    logger.log("lonely", 2).wait(timeout=0.05)
+    logger.log("lonely", 2).wait(timeout=0.05, strict=True)
 except TimeoutError as err:
     print(err.agent_running, err)
 `,
@@ -269,5 +269,135 @@ except OSError as err:
     const runDir = path.join(run.dir, '.outpost/runs', runs[0]);
     expect(fs.readdirSync(runDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'exit.json'), 'utf8'))).toMatchObject(expected);
+  });
+});
+
+/** Python prelude for the wait() tests: the test plays the agent (agent.json with a live pid, the watermark). */
+const playAgent = `
+import json, os, subprocess, sys, threading
+from outpost_logger import get_logger, AckTimeoutError
+spool = os.environ["OUTPOST_METRICS_FILE"]
+def agent(pid):
+    with open(os.path.join(os.path.dirname(spool), "agent.json"), "w") as f:
+        json.dump({"pid": pid, "server": "http://127.0.0.1:9", "startedTime": "now"}, f)
+def ack():
+    st = os.stat(spool)
+    with open(spool + ".ack.tmp", "w") as f:
+        json.dump({"stream": "s1", "ino": st.st_ino, "offset": st.st_size, "line": 0, "time": "now"}, f)
+    os.replace(spool + ".ack.tmp", spool + ".ack")
+def outcome(call):
+    try:
+        call()
+        return "returned"
+    except AckTimeoutError as err:
+        return "raised (agent running: %s)" % err.agent_running
+`;
+
+describe('the Python helper\'s wait() while the service is silent and an agent owns the run', () => {
+  test('not strict (the default): returns after its timeout with the line fsynced and one warning; later waits return at once until the watermark moves', () => {
+    const run = tempRun();
+    const out = runPython(
+      `${playAgent}
+logger = get_logger()
+logger.log("first", 0)
+logger.flush()
+ack()
+agent(os.getpid())
+logger.log("epoch", 1).wait(timeout=0.05)
+print("after a timeout:", "returned", flush=True)
+logger.log("epoch", 2).wait(timeout=None)   # would block for ever if it sat out a timeout again
+logger.log_metrics({"a": 1, "b": 2}).wait(timeout=None)
+logger.wait(timeout=None)
+print("while silent:", "returned", flush=True)
+ack()   # the service is back: waits wait for the acknowledgement again
+waiter = threading.Thread(target=lambda: logger.log("epoch", 3).wait(timeout=None))
+waiter.start()
+waiter.join(0.2)
+print("after the watermark moved, still waiting:", waiter.is_alive(), flush=True)
+ack()
+waiter.join(20)
+print("acknowledged:", not waiter.is_alive(), flush=True)
+print("a second silence:", outcome(lambda: logger.log("epoch", 4).wait(timeout=0.05)), flush=True)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stdout.trim().split('\n')).toEqual([
+      'after a timeout: returned',
+      'while silent: returned',
+      'after the watermark moved, still waiting: True',
+      'acknowledged: True',
+      'a second silence: returned',
+    ]);
+    // One warning for the process, though two waits timed out.
+    expect(out.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(
+        /^outpost: the service has not acknowledged metric 'epoch' within 0.05 s \(.*metrics\.jsonl: acknowledged up to byte \d+, the line ends by byte \d+\); the line is safe in the spool \(fsynced\) and the agent \(pid \d+, server http:\/\/127.0.0.1:9\) will ship it once the service answers\. .*set OUTPOST_STRICT_WAIT=1 or call wait\(strict=True\) to have it raise instead$/,
+      ),
+    ]);
+    expect(out.status).toBe(0);
+    expect(readLines(run.metricsFile).map((l) => l.value ?? l.metrics)).toEqual([0, 1, 2, { a: 1, b: 2 }, 3, 4]);
+  });
+
+  test('strict waits raise as before: wait(strict=True), and OUTPOST_STRICT_WAIT=1; a value that is neither is said', () => {
+    const run = tempRun();
+    const script = `${playAgent}
+logger = get_logger()
+agent(os.getpid())
+print("default:", outcome(lambda: logger.log("a", 1).wait(timeout=0.05)))
+print("strict=True:", outcome(lambda: logger.log("b", 2).wait(timeout=0.05, strict=True)))
+print("Logger.wait(strict=True):", outcome(lambda: logger.wait(timeout=0.05, strict=True)))
+print("strict=False:", outcome(lambda: logger.log("c", 3).wait(timeout=0.05, strict=False)))
+`;
+    const plain = runPython(script, { cwd: run.dir, env: run.env });
+    expect(plain.stdout.trim().split('\n')).toEqual([
+      'default: returned',
+      'strict=True: raised (agent running: True)',
+      'Logger.wait(strict=True): raised (agent running: True)',
+      'strict=False: returned',
+    ]);
+    const strictEnv = runPython(script, { cwd: run.dir, env: { ...run.env, OUTPOST_STRICT_WAIT: '1' } });
+    // Only the wait that asked not to be strict warned.
+    expect(strictEnv.stderr).toMatch(/^outpost: the service has not acknowledged metric 'c' within 0.05 s [^\n]*\n$/);
+    expect(strictEnv.stdout.trim().split('\n')).toEqual([
+      'default: raised (agent running: True)',
+      'strict=True: raised (agent running: True)',
+      'Logger.wait(strict=True): raised (agent running: True)',
+      'strict=False: returned',
+    ]);
+    const typo = runPython(script, { cwd: run.dir, env: { ...run.env, OUTPOST_STRICT_WAIT: 'ture' } });
+    expect(typo.stdout).toMatch(/^default: returned\n/);
+    expect(typo.stderr).toMatch(/^outpost: OUTPOST_STRICT_WAIT="ture" is not one of 1, true, yes, on, 0, false, no, off; wait\(\) stays not strict\n/);
+  });
+
+  test('without a live agent it raises, also when the agent dies while the service is silent; an offline run returns, strict or not', () => {
+    const run = tempRun();
+    const out = runPython(
+      `${playAgent}
+logger = get_logger()
+proc = subprocess.Popen(["sleep", "60"])
+agent(proc.pid)
+print("agent alive:", outcome(lambda: logger.log("a", 1).wait(timeout=0.05)))
+proc.kill()
+proc.wait()
+try:
+    logger.log("b", 2).wait(timeout=0.05)
+except AckTimeoutError as err:
+    print("agent dead:", err.agent_running, err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    const [alive, dead] = out.stdout.trim().split('\n');
+    expect(alive).toBe('agent alive: returned');
+    expect(dead).toMatch(/^agent dead: False timed out after 0.05 s .*: no agent is running for run run-1 \(.*names pid \d+, which has exited/);
+
+    const offline = tempRun();
+    const env = { ...process.env, PYTHONPATH: pythonDir, OUTPOST_STRICT_WAIT: '1' };
+    for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER']) delete env[k];
+    const off = runPython(`${playAgent.replace('spool = os.environ["OUTPOST_METRICS_FILE"]', '')}
+logger = get_logger()
+print(outcome(lambda: logger.log("a", 1).wait(timeout=0.05)), outcome(lambda: logger.log("b", 2).wait(timeout=0.05, strict=True)), outcome(lambda: logger.wait()))
+`, { cwd: offline.dir, env });
+    expect(off.stdout).toBe('returned returned returned\n');
+    expect(off.status).toBe(0);
   });
 });

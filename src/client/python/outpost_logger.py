@@ -36,6 +36,7 @@ ENV_RUN_ID = "OUTPOST_RUN_ID"
 ENV_METRICS_FILE = "OUTPOST_METRICS_FILE"
 ENV_OUTPUTS_DIR = "OUTPOST_OUTPUTS_DIR"
 ENV_SERVER = "OUTPOST_SERVER"
+ENV_STRICT_WAIT = "OUTPOST_STRICT_WAIT"  # 1: wait() raises on timeout even while a live agent owns the run
 MAX_LINE_BYTES = 64 * 1024  # one metric line, newline excluded
 MAX_NAME_CHARS = 256  # one metric name
 MAX_FILE_BYTES = 512 * 1024 * 1024  # one artifact
@@ -45,7 +46,7 @@ UPLOAD_TEMP_PREFIX = ".outpost-tmp-"  # the agent skips these half-written files
 FLUSH_INTERVAL_S = 0.05  # a logged line waits at most this long in memory
 FLUSH_MAX_BYTES = 1024 * 1024  # buffered bytes that force a flush (bounds memory in tight loops)
 MAX_HELD_BYTES = 64 * 1024 * 1024  # lines held while the spool cannot be written; past it log() raises
-WAIT_TIMEOUT_S = 60.0  # default for wait()
+WAIT_TIMEOUT_S = 60.0  # s, default for wait(); then (not strict) it returns if a live agent owns the run
 _MAX_FLOAT = sys.float_info.max
 
 
@@ -77,9 +78,14 @@ class LogHandle:
         self._batch = batch
         self._what = what
 
-    def wait(self, timeout=WAIT_TIMEOUT_S):
-        """Blocks until the line is acknowledged; raises AckTimeoutError after `timeout` seconds (None: for ever)."""
-        self._logger._wait_for(self._batch, self._what, timeout)
+    def wait(self, timeout=WAIT_TIMEOUT_S, strict=None):
+        """Blocks until the line is acknowledged, at most `timeout` seconds (None: for ever).
+
+        On timeout it raises AckTimeoutError if no agent owns the run, or if `strict` (default: the
+        logger's strict_wait, from OUTPOST_STRICT_WAIT). Otherwise the line is fsynced in the spool,
+        the agent will ship it, and wait() returns, with one warning per process; until the service
+        acknowledges again, later waits return as soon as their line is durable."""
+        self._logger._wait_for(self._batch, self._what, timeout, strict)
         return self
 
 
@@ -92,6 +98,11 @@ class Logger:
         self.ack_file = self.metrics_file + ".ack"
         # Offline (no agent until `outpost sync`): wait() returns once the line is durable on disk.
         self.offline = offline
+        self.strict_wait = _env_flag(ENV_STRICT_WAIT)
+        # After a wait() timed out with a live agent: the watermark then (a tuple). Until it moves,
+        # waits do not sit out their timeout again (a loop waiting each epoch must not stall each time).
+        self._silent_at = None
+        self._dir_synced = False
         self._prefixes = {}
         self.max_held_bytes = MAX_HELD_BYTES
         self._reset_after_fork()
@@ -310,8 +321,10 @@ class Logger:
 
     # -- waiting -------------------------------------------------------------------------------
 
-    def wait(self, timeout=WAIT_TIMEOUT_S):
-        """Flushes, then blocks until everything logged so far (by any process) is acknowledged."""
+    def wait(self, timeout=WAIT_TIMEOUT_S, strict=None):
+        """Flushes, then blocks until everything logged so far (by any process) is acknowledged.
+
+        A timeout is handled as in LogHandle.wait()."""
         self.flush()
         try:
             st = os.stat(self.metrics_file)
@@ -319,29 +332,81 @@ class Logger:
             return
         batch = _Batch()
         batch.end, batch.ino = st.st_size, st.st_ino
-        self._wait_for(batch, None, timeout)
+        self._wait_for(batch, None, timeout, strict)
 
-    def _wait_for(self, batch, what, timeout):
+    def _wait_for(self, batch, what, timeout, strict=None):
         if batch.end < 0:
             self.flush()
         if batch.end < 0:  # another thread is flushing it right now
             with self._write_lock:
                 pass
         if self.offline:
-            if self._fd is not None:
-                os.fsync(self._fd)
+            self._make_durable()
+            return
+        strict = self.strict_wait if strict is None else strict
+        if not strict and self._silent_at is not None and self._still_silent(batch):
             return
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.002
         while True:
             mark = self._read_watermark()
-            if mark is not None and mark.get("ino") == batch.ino and mark.get("offset", -1) >= batch.end:
+            if _covers(mark, batch):
                 return
             if deadline is not None and time.monotonic() >= deadline:
-                raise self._timeout_error(batch, what, timeout, mark)
+                break
             # Polling: the stdlib has no portable file watch. Short at first, 50 ms at most.
             time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
             pause = min(pause * 2, 0.05)
+        running, detail = self._agent_status()
+        # No agent: a set-up mistake, said with how to fix it. Strict: the caller asked to know.
+        if strict or not running:
+            raise self._timeout_error(batch, what, timeout, mark, running, detail)
+        self._make_durable()
+        self._silent_at = _mark_key(mark)
+        _warn_not_acknowledged("the service has not acknowledged %s within %s s (%s: %s); the line is safe in the "
+                               "spool (fsynced) and the agent (%s) will ship it once the service answers. wait() "
+                               "returns without the acknowledgement until the service acknowledges again (said once "
+                               "per process); set %s=1 or call wait(strict=True) to have it raise instead"
+                               % (_what_text(what), timeout, self.metrics_file, _progress(mark, batch), detail,
+                                  ENV_STRICT_WAIT))
+
+    def _still_silent(self, batch):
+        """After a wait() gave up on a silent service: True (the line made durable) while the watermark stands
+        where it stood then and the agent lives; otherwise waits are normal again."""
+        mark = self._read_watermark()
+        if _covers(mark, batch):
+            return True
+        if _mark_key(mark) == self._silent_at and self._agent_status()[0]:
+            self._make_durable()
+            return True
+        self._silent_at = None
+        return False
+
+    def _make_durable(self):
+        """fsync of the spool; of its folder too, once (a spool created just now needs its entry durable)."""
+        fd = self._fd
+        if fd is not None:
+            os.fsync(fd)
+        else:  # this process has not written to it (a child waiting for everything, say)
+            try:
+                fd = os.open(self.metrics_file, os.O_RDWR)
+            except FileNotFoundError:
+                return
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if self._dir_synced:
+            return
+        try:
+            dir_fd = os.open(self.run_dir, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:  # not every platform can fsync a folder (Windows); the file is synced
+            pass
+        self._dir_synced = True
 
     def _read_watermark(self):
         try:
@@ -351,23 +416,13 @@ class Logger:
         except (OSError, ValueError):
             return None
 
-    def _timeout_error(self, batch, what, timeout, mark):
-        if mark is None:
-            progress = "nothing acknowledged yet"
-        elif mark.get("ino") != batch.ino:
-            progress = "the acknowledgements are for an older spool file"
-        else:
-            progress = "acknowledged up to byte %s, the line ends by byte %d" % (mark.get("offset"), batch.end)
-        if isinstance(what, tuple):
-            what = "metrics %s" % (list(what),)
-        elif what is not None:
-            what = "metric %r" % (what,)
-        else:
-            what = "everything logged so far"
-        head = "timed out after %s s waiting for the service to acknowledge %s (%s: %s)" % (
-            timeout, what, self.metrics_file, progress)
+    def _agent_status(self):
         by_id = os.path.join(_find_project_dir(os.getcwd()), ".outpost", "runs", self.run_id)
-        running, detail = _agent_status([self.run_dir] if by_id == self.run_dir else [self.run_dir, by_id])
+        return _agent_status([self.run_dir] if by_id == self.run_dir else [self.run_dir, by_id])
+
+    def _timeout_error(self, batch, what, timeout, mark, running, detail):
+        head = "timed out after %s s waiting for the service to acknowledge %s (%s: %s)" % (
+            timeout, _what_text(what), self.metrics_file, _progress(mark, batch))
         if running:
             return AckTimeoutError("%s: an agent is running (%s) but has not had it acknowledged; the service may be "
                                    "down or slow, the line is safe in the spool" % (head, detail), True)
@@ -552,6 +607,49 @@ def _agent_status(run_dirs):
     return True, "pid %d, server %s" % (pid, presence.get("server"))
 
 
+def _covers(mark, batch):
+    return mark is not None and mark.get("ino") == batch.ino and _offset(mark) >= batch.end
+
+
+def _offset(mark):
+    offset = mark.get("offset")
+    return offset if type(offset) is int else -1
+
+
+def _mark_key(mark):
+    return () if mark is None else (mark.get("ino"), _offset(mark))
+
+
+def _progress(mark, batch):
+    if mark is None:
+        return "nothing acknowledged yet"
+    if mark.get("ino") != batch.ino:
+        return "the acknowledgements are for an older spool file"
+    return "acknowledged up to byte %s, the line ends by byte %d" % (mark.get("offset"), batch.end)
+
+
+def _what_text(what):
+    if isinstance(what, tuple):
+        return "metrics %s" % (list(what),)
+    if what is not None:
+        return "metric %r" % (what,)
+    return "everything logged so far"
+
+
+def _env_flag(name):
+    """A yes/no variable; anything else is said once and taken as no (a typo must not kill a training job)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value not in ("", "0", "false", "no", "off"):
+        _warn_once("%s=%s is not one of 1, true, yes, on, 0, false, no, off; wait() stays not strict"
+                   % (name, json.dumps(raw)))
+    return False
+
+
 def _die_of(signum):
     """The signal's default action, as if we had never caught it."""
     import signal
@@ -561,11 +659,19 @@ def _die_of(signum):
 
 
 _warned = set()
+_warned_not_acknowledged = []
 
 
 def _warn_once(message):
     if message not in _warned:
         _warned.add(message)
+        sys.stderr.write("outpost: %s\n" % message)
+
+
+def _warn_not_acknowledged(message):
+    """Once per process, whatever the metric: a loop waiting each epoch would say it every epoch."""
+    if not _warned_not_acknowledged:
+        _warned_not_acknowledged.append(True)
         sys.stderr.write("outpost: %s\n" % message)
 
 
