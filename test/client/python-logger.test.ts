@@ -2,6 +2,7 @@
 import { spawn } from 'child_process';
 import fs from 'fs';
 import path from 'path';
+import { parseMetricLine } from '../../src/protocol';
 import { acknowledgeSpool, pythonDir, readLines, runPython, tempRun } from './client-helpers';
 
 const referenceExample = `
@@ -76,6 +77,39 @@ for call in [lambda: logger.log("m", 1, step=-1), lambda: logger.log("m", 1, ste
       'log_metrics() takes a non-empty dict of name -> value, got {}',
     ]);
     expect(fs.existsSync(run.metricsFile)).toBe(false);
+  });
+
+  test('a name or string value that is not valid Unicode (a lone surrogate) is refused, also for a name logged before', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+from outpost_logger import get_logger
+logger = get_logger()
+logger.log("cached", 1)               # the name is checked once, then cached
+logger.log("emoji \\U0001F600", "ok \\u00e9\\U0001F600")
+for call in [lambda: logger.log("bad \\ud800", 1), lambda: logger.log("cached", "x\\udc80y"), lambda: logger.log("a", "\\ud83d\\ude00"),
+             lambda: logger.log_metrics({"ok": 1, "bad \\udfff": 2}), lambda: logger.log_metrics({"ok": "\\ud800"})]:
+    try:
+        call()
+        print("accepted")
+    except ValueError as err:
+        print(err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual([
+      "metric name 'bad \\ud800' contains a lone surrogate (U+D800), not valid Unicode",
+      "cannot log metric 'cached': the string value contains a lone surrogate (U+DC80), not valid Unicode",
+      // Two surrogate code points are not a pair in Python: a str holds code points, not UTF-16.
+      "cannot log metric 'a': the string value contains a lone surrogate (U+D83D), not valid Unicode",
+      "metric name 'bad \\udfff' contains a lone surrogate (U+DFFF), not valid Unicode",
+      "cannot log metric 'ok': the string value contains a lone surrogate (U+D800), not valid Unicode",
+    ]);
+    // Only the valid lines reached the spool, and they are valid UTF-8 for the service.
+    const lines = readLines(run.metricsFile);
+    expect(lines.map(({ name, value }) => [name, value])).toEqual([['cached', 1], ['emoji \u{1F600}', 'ok \u00e9\u{1F600}']]);
+    for (const text of fs.readFileSync(run.metricsFile, 'utf8').trim().split('\n')) expect(parseMetricLine(text).ok).toBe(true);
   });
 
   test('wait() returns once the watermark covers the line (the test plays the agent)', async () => {

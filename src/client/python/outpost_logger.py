@@ -19,6 +19,7 @@ import errno
 import json
 import math
 import os
+import re
 import sys
 import threading
 import time
@@ -476,6 +477,24 @@ def _check_name(name):
         raise ValueError("metric name %r... is longer than %d characters" % (name[:40], MAX_NAME_CHARS))
     if "\0" in name:
         raise ValueError("metric name %r contains a NUL character" % (name,))
+    problem = _surrogate_problem(name)
+    if problem:
+        raise ValueError("metric name %r %s" % (name, problem))
+
+
+# Surrogate code points have no UTF-8 form: json.dumps would write one as a \u escape, and the
+# service would then have to refuse the line (or store U+FFFD, a different name).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_problem(text):
+    """None when `text` is valid Unicode, else why not (as the service words it)."""
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return "contains a lone surrogate (U+%04X), not valid Unicode" % ord(found.group())
 
 
 def _encode_step(name, step):
@@ -502,6 +521,9 @@ def _encode_value(name, value):
             return int.__repr__(value)
         raise ValueError("cannot log metric %r: the integer is too large for a JSON number" % (name,))
     if t is str:
+        problem = _surrogate_problem(value)
+        if problem:
+            raise ValueError("cannot log metric %r: the string value %s" % (name, problem))
         return json.dumps(value)
     if t is bool:
         return "true" if value else "false"
