@@ -1,9 +1,12 @@
 /** The Python helper (src/client/python/outpost_logger.py), driven through real python3 processes. */
-import { spawn } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { parseMetricLine } from '../../src/protocol';
 import { acknowledgeSpool, pythonDir, readLines, runPython, tempRun } from './client-helpers';
+
+/** Some cases need numpy; machines without it skip them (it is not a dependency of the helper). */
+const hasNumpy = spawnSync('python3', ['-c', 'import numpy']).status === 0;
 
 const referenceExample = `
 from outpost_logger import get_logger
@@ -110,6 +113,195 @@ for call in [lambda: logger.log("bad \\ud800", 1), lambda: logger.log("cached", 
     const lines = readLines(run.metricsFile);
     expect(lines.map(({ name, value }) => [name, value])).toEqual([['cached', 1], ['emoji \u{1F600}', 'ok \u00e9\u{1F600}']]);
     for (const text of fs.readFileSync(run.metricsFile, 'utf8').trim().split('\n')) expect(parseMetricLine(text).ok).toBe(true);
+  });
+
+  test('a name is limited to 256 characters as the service counts them (UTF-16 code units), so no accepted name is refused later', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+from outpost_logger import get_logger
+logger = get_logger()
+for name in ["\\U0001F600" * 128, "\\U0001F600" * 129, "x" * 257]:
+    try:
+        logger.log(name, 1)
+        print("accepted")
+    except ValueError as err:
+        print(err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual([
+      'accepted',
+      expect.stringMatching(/^metric name '(\u{1F600}){40}'\.\.\. is longer than 256 characters \(counted as the service counts them, in UTF-16 code units: a character beyond U\+FFFF takes two\)$/u),
+      `metric name '${'x'.repeat(40)}'... is longer than 256 characters`,
+    ]);
+    const [line] = fs.readFileSync(run.metricsFile, 'utf8').trim().split('\n');
+    expect(parseMetricLine(line, 256)).toMatchObject({ ok: true });
+  });
+
+  test('deep, recursive and hostile values are a ValueError naming the metric, never a RecursionError or a hang', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+import operator
+from outpost_logger import get_logger
+logger = get_logger()
+deep = []
+d = deep
+for _ in range(100000):
+    d.append([])
+    d = d[0]
+deep_dict = {}
+d = deep_dict
+for _ in range(100000):
+    d["a"] = {}
+    d = d["a"]
+looped = []
+looped.append(looped)
+looped_dict = {}
+looped_dict["self"] = looped_dict
+class SelfIndex:
+    def __index__(self): return self
+class RecursiveIndex:
+    def __index__(self): return operator.index(self)
+class OddFloat:
+    def __float__(self): return "1.5"
+class SelfArray:                      # numpy-like, but tolist() gives itself
+    ndim = 1
+    def tolist(self): return self
+class DeepArray:                      # numpy-like, tolist() nesting 100,000 deep
+    ndim = 1
+    def tolist(self): return deep
+class BrokenGetattr:
+    def __getattr__(self, name): return self.missing
+class EndlessList(list):
+    def __iter__(self):
+        while True: yield 1
+    def __repr__(self): return repr(self)
+class EndlessTuple(tuple):
+    def __iter__(self):
+        while True: yield 1
+class SelfStr(str):
+    def __str__(self): return SelfStr(self + "x")
+    def __repr__(self): return repr(self)
+    def __len__(self): return 0
+    def __hash__(self): return hash(self)
+class SelfInt(int):
+    def __index__(self): return self
+class EndlessDict(dict):
+    def items(self):
+        while True: yield "x", 1
+    def __iter__(self):
+        while True: yield "x"
+    def __len__(self): return 0
+cases = [
+    ("a list nested 100,000 deep", lambda: logger.log("m", deep)),
+    ("a list holding itself", lambda: logger.log("m", looped)),
+    ("a dict nested 100,000 deep, in a list", lambda: logger.log("m", [deep_dict])),
+    ("a dict holding itself", lambda: logger.log("m", looped_dict)),
+    ("log_metrics() of a deep list", lambda: logger.log_metrics(deep)),
+    ("a deep list as step", lambda: logger.log("m", 1, step=deep)),
+    ("__index__ returning self", lambda: logger.log("m", SelfIndex())),
+    ("__index__ returning self, in a list", lambda: logger.log("m", [SelfIndex()])),
+    ("__index__ returning self, as step", lambda: logger.log("m", 1, step=SelfIndex())),
+    ("__index__ recursing", lambda: logger.log("m", RecursiveIndex())),
+    ("__index__ recursing, in a list", lambda: logger.log("m", [1, RecursiveIndex()])),
+    ("__float__ returning a str", lambda: logger.log("m", OddFloat())),
+    ("tolist() returning self", lambda: logger.log("m", SelfArray())),
+    ("tolist() nesting deep", lambda: logger.log("m", DeepArray())),
+    ("__getattr__ recursing", lambda: logger.log("m", BrokenGetattr())),
+    ("a list of 1,000,000 items", lambda: logger.log("m", [0] * 1000000)),
+    ("a list subclass iterating for ever", lambda: logger.log("m", EndlessList([1, 2]))),
+    ("a tuple subclass iterating for ever", lambda: logger.log("m", EndlessTuple((3, 4)))),
+    ("a str subclass with recursive methods", lambda: logger.log("m", SelfStr("text"))),
+    ("a str subclass as the name", lambda: logger.log(SelfStr("subclassed name"), 5)),
+    ("an int subclass whose __index__ is itself", lambda: logger.log("m", SelfInt(6))),
+    ("a dict subclass iterating for ever", lambda: logger.log_metrics(EndlessDict(loss=7))),
+]
+for what, call in cases:
+    try:
+        call()
+        print(what, "-> accepted")
+    except ValueError as err:
+        print(what, "->", err)
+    except BaseException as err:
+        print(what, "-> NOT A ValueError:", type(err).__name__, err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.status).toBe(0);
+    const m = "cannot log metric 'm': ";
+    expect(out.stdout.trim().split('\n')).toEqual([
+      `a list nested 100,000 deep -> ${m}item 0 is a list; nested lists are not allowed (lists hold numbers only)`,
+      `a list holding itself -> ${m}item 0 is a list; nested lists are not allowed (lists hold numbers only)`,
+      `a dict nested 100,000 deep, in a list -> ${m}item 0 (a dict of 1 item) must be a finite number (lists hold numbers only)`,
+      `a dict holding itself -> ${m}a value must be a number, string, boolean or list of numbers, got dict`,
+      'log_metrics() of a deep list -> log_metrics() takes a non-empty dict of name -> value, got a list of 1 item',
+      `a deep list as step -> ${m}step must be an integer >= 0, got a list of 1 item`,
+      `__index__ returning self -> ${m}a value must be a number, string, boolean or list of numbers, got SelfIndex`,
+      `__index__ returning self, in a list -> ${m}item 0 (a value of type SelfIndex) must be a finite number (lists hold numbers only)`,
+      `__index__ returning self, as step -> ${m}step must be an integer >= 0, got a value of type SelfIndex`,
+      expect.stringMatching(/^__index__ recursing -> cannot log metric 'm': the value \(of type RecursiveIndex\) could not be read as a number: RecursionError: maximum recursion depth exceeded/),
+      expect.stringMatching(/^__index__ recursing, in a list -> cannot log metric 'm': item 1 \(of type RecursiveIndex\) could not be read as a number: RecursionError: /),
+      `__float__ returning a str -> ${m}a value must be a number, string, boolean or list of numbers, got OddFloat`,
+      `tolist() returning self -> ${m}tolist() of the SelfArray value gave a value of type SelfArray, not a number or a list of numbers`,
+      `tolist() nesting deep -> ${m}item 0 is a list; nested lists are not allowed (lists hold numbers only)`,
+      expect.stringMatching(/^__getattr__ recursing -> cannot log metric 'm': the value \(of type BrokenGetattr\) could not be read as a number: RecursionError: /),
+      `a list of 1,000,000 items -> ${m}the list has 1000000 items, more than a 65536-byte metric line holds`,
+      'a list subclass iterating for ever -> accepted',
+      'a tuple subclass iterating for ever -> accepted',
+      'a str subclass with recursive methods -> accepted',
+      'a str subclass as the name -> accepted',
+      'an int subclass whose __index__ is itself -> accepted',
+      'a dict subclass iterating for ever -> accepted',
+    ]);
+    // Subclasses are logged as the plain values they hold, not as their methods say.
+    expect(readLines(run.metricsFile).map(({ name, value, metrics }) => [name, value ?? metrics])).toEqual([
+      ['m', [1, 2]],
+      ['m', [3, 4]],
+      ['m', 'text'],
+      ['subclassed name', 5],
+      ['m', 6],
+      [undefined, { loss: 7 }],
+    ]);
+  });
+
+  (hasNumpy ? test : test.skip)('numpy: 1-d arrays and scalars are logged, deeper arrays and huge ones refused before tolist()', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+import numpy as np
+from outpost_logger import get_logger
+logger = get_logger()
+for what, value in [("0-d", np.array(2.5)), ("float64", np.float64(1.5)), ("int64", np.int64(7)), ("bool_", np.bool_(True)),
+                    ("1-d", np.arange(3)), ("items", [np.float32(0.5), np.int8(3)]), ("2-d", np.zeros((2, 2))),
+                    ("32-d", np.zeros((1,) * 32)), ("ragged objects", np.array([[1], [2, 3]], dtype=object)),
+                    ("1,000,000 items", np.zeros(1000000)), ("nan", np.array([np.nan]))]:
+    try:
+        logger.log(what, value, step=np.int64(1))
+        print(what, "-> accepted")
+    except ValueError as err:
+        print(what, "->", err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual([
+      '0-d -> accepted',
+      'float64 -> accepted',
+      'int64 -> accepted',
+      'bool_ -> accepted',
+      '1-d -> accepted',
+      'items -> accepted',
+      "2-d -> cannot log metric '2-d': a 2-dimensional array; only 1-dimensional ones (lists of numbers) can be logged",
+      "32-d -> cannot log metric '32-d': a 32-dimensional array; only 1-dimensional ones (lists of numbers) can be logged",
+      "ragged objects -> cannot log metric 'ragged objects': item 0 is a list; nested lists are not allowed (lists hold numbers only)",
+      "1,000,000 items -> cannot log metric '1,000,000 items': the array has 1000000 items, more than a 65536-byte metric line holds",
+      "nan -> cannot log metric 'nan': item 0 (nan) must be a finite number (lists hold numbers only)",
+    ]);
+    expect(readLines(run.metricsFile).map((l) => [l.value, l.step])).toEqual([[2.5, 1], [1.5, 1], [7, 1], [true, 1], [[0, 1, 2], 1], [[0.5, 3], 1]]);
   });
 
   test('wait() returns once the watermark covers the line (the test plays the agent)', async () => {

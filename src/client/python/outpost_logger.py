@@ -18,6 +18,7 @@ import datetime
 import errno
 import json
 import math
+import operator
 import os
 import re
 import sys
@@ -119,6 +120,7 @@ class Logger:
         """Logs a finite number, a string, a boolean, or a list of finite numbers."""
         prefix = self._prefixes.get(name) if type(name) is str else None
         if prefix is None:
+            name = _check_name(name)
             prefix = self._name_prefix(name)
         line = "%s%s%s,\"time\":%r}\n" % (prefix, _encode_value(name, value), _encode_step(name, step), time.time())
         if len(line) > MAX_LINE_BYTES + 1:  # ASCII only (json escapes the rest): chars are bytes
@@ -128,20 +130,23 @@ class Logger:
 
     def log_metrics(self, metrics, step=None):
         """Logs several values as one line (one step): log_metrics({"loss": 0.25, "acc": 0.91}, step=10)."""
-        if not isinstance(metrics, dict) or not metrics:
-            raise ValueError("log_metrics() takes a non-empty dict of name -> value, got %r" % (metrics,))
-        parts = []
-        for name, value in metrics.items():
-            _check_name(name)
+        # The dict's own entries, whatever a subclass's items() or __iter__ would say.
+        entries = list(dict.items(metrics)) if issubclass(type(metrics), dict) else None
+        if not entries:
+            raise ValueError("log_metrics() takes a non-empty dict of name -> value, got %s" % _describe(metrics))
+        names, parts = [], []
+        for name, value in entries:
+            name = _check_name(name)
+            names.append(name)
             parts.append("%s:%s" % (json.dumps(name), _encode_value(name, value)))
         line = "{\"metrics\":{%s}%s,\"time\":%r}\n" % (",".join(parts), _encode_step("metrics", step), time.time())
         if len(line) > MAX_LINE_BYTES + 1:
             raise ValueError("cannot log metrics %s: the line is %d bytes, over the %d-byte limit of a metric line"
-                             % (list(metrics), len(line) - 1, MAX_LINE_BYTES))
-        return LogHandle(self, self._push(line), tuple(metrics))
+                             % (names, len(line) - 1, MAX_LINE_BYTES))
+        return LogHandle(self, self._push(line), tuple(names))
 
     def _name_prefix(self, name):
-        _check_name(name)
+        """`{"name":NAME,"value":` for a name _check_name passed; kept, so the next log() of it skips the checks."""
         prefix = "{\"name\":%s,\"value\":" % json.dumps(name)
         if len(self._prefixes) < 10000:
             self._prefixes[name] = prefix
@@ -467,19 +472,42 @@ class Logger:
 
 
 # -- values ------------------------------------------------------------------------------------
+#
+# Values come from user code: nothing here recurses more than one level, and nothing trusts a
+# value's own methods beyond the number protocol (operator.index, float()), whose results are
+# taken as exact ints and floats. Subclasses of str, int, float, list and tuple are read through
+# the base type's own methods (their __iter__, __str__ or __repr__ may loop, recurse or lie), and
+# messages describe a value in a few words (_describe), never through its repr. So a deep,
+# recursive or hostile value is a ValueError naming the metric, never a RecursionError or a hang.
+
+# A list item takes at least two bytes ("1,"): a longer list cannot fit in a line.
+_MAX_LIST_ITEMS = MAX_LINE_BYTES // 2
+
 
 def _check_name(name):
-    if not isinstance(name, str):
-        raise ValueError("metric name must be a string, got %r" % (name,))
+    """The name as a plain str, or ValueError saying what is wrong with it."""
+    if type(name) is not str:
+        if not issubclass(type(name), str):
+            raise ValueError("metric name must be a string, got %s" % _describe(name))
+        name = str.__str__(name)
     if not name:
         raise ValueError("metric name is empty")
-    if len(name) > MAX_NAME_CHARS:
-        raise ValueError("metric name %r... is longer than %d characters" % (name[:40], MAX_NAME_CHARS))
+    if len(name) > MAX_NAME_CHARS or _utf16_len(name) > MAX_NAME_CHARS:
+        raise ValueError("metric name %r... is longer than %d characters%s" % (
+            name[:40], MAX_NAME_CHARS, "" if len(name) > MAX_NAME_CHARS else
+            " (counted as the service counts them, in UTF-16 code units: a character beyond U+FFFF takes two)"))
     if "\0" in name:
         raise ValueError("metric name %r contains a NUL character" % (name,))
     problem = _surrogate_problem(name)
     if problem:
         raise ValueError("metric name %r %s" % (name, problem))
+    return name
+
+
+def _utf16_len(text):
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for c in text if c > "\uffff")
 
 
 # Surrogate code points have no UTF-8 form: json.dumps would write one as a \u escape, and the
@@ -501,11 +529,17 @@ def _encode_step(name, step):
     if step is None:
         return ""
     if type(step) is not int:
-        if isinstance(step, bool) or not hasattr(step, "__index__"):
-            raise ValueError("cannot log metric %r: step must be an integer >= 0, got %r" % (name, step))
-        step = step.__index__()
+        n = None
+        if not issubclass(type(step), (bool, float)):
+            try:
+                n = int.__index__(operator.index(step))
+            except Exception:  # not an integer (its own __index__ may fail in any way)
+                pass
+        if n is None:
+            raise ValueError("cannot log metric %r: step must be an integer >= 0, got %s" % (name, _describe(step)))
+        step = n
     if step < 0 or step > 9007199254740991:  # JavaScript's largest safe integer
-        raise ValueError("cannot log metric %r: step must be an integer >= 0, got %r" % (name, step))
+        raise ValueError("cannot log metric %r: step must be an integer >= 0, got %s" % (name, _describe(step)))
     return ",\"step\":%d" % step
 
 
@@ -528,59 +562,124 @@ def _encode_value(name, value):
     if t is bool:
         return "true" if value else "false"
     if t is list or t is tuple:
+        if len(value) > _MAX_LIST_ITEMS:
+            raise ValueError("cannot log metric %r: the list has %d items, more than a %d-byte metric line holds"
+                             % (name, len(value), MAX_LINE_BYTES))
         return "[%s]" % ",".join([_encode_number(name, i, v) for i, v in enumerate(value)])
     return _encode_other(name, value)
 
 
 def _encode_number(name, i, v):
+    """One list item: a finite number, as JSON."""
     t = type(v)
     if t is int and -_MAX_FLOAT <= v <= _MAX_FLOAT:
         return int.__repr__(v)
     if t is float and v - v == 0.0:
         return repr(v)
-    if t is list or t is tuple:
+    if issubclass(t, (list, tuple)):
         raise ValueError("cannot log metric %r: item %d is a list; nested lists are not allowed (lists hold numbers only)"
                          % (name, i))
     if t is not bool and t is not int and t is not float:
-        n = _as_number(v)
-        if n is not None:
-            return _encode_number(name, i, n)
-    raise ValueError("cannot log metric %r: item %d (%r) must be a finite number (lists hold numbers only)"
-                     % (name, i, v))
+        n = _as_number(name, v, "item %d" % i)
+        if type(n) is int and -_MAX_FLOAT <= n <= _MAX_FLOAT:
+            return int.__repr__(n)
+        if type(n) is float and n - n == 0.0:
+            return repr(n)
+    raise ValueError("cannot log metric %r: item %d (%s) must be a finite number (lists hold numbers only)"
+                     % (name, i, _describe(v)))
 
 
-def _as_number(v):
-    """numpy scalars and other numbers (without importing numpy), else None."""
-    if isinstance(v, bool) or type(v).__name__ == "bool_":
+def _as_number(name, v, where):
+    """numpy scalars and other numbers (without importing numpy) as an exact int or float, else None."""
+    t = type(v)
+    if issubclass(t, bool) or t.__name__ == "bool_":
         return None
-    if hasattr(v, "__index__"):
-        return v.__index__()
-    if hasattr(v, "__float__") and not isinstance(v, (str, bytes, list, tuple, dict)):
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return None
+    try:
+        if hasattr(v, "__index__"):
+            return int.__index__(operator.index(v))
+        if hasattr(v, "__float__") and not issubclass(t, (str, bytes, list, tuple, dict)):
+            return float(v)  # an exact float, or TypeError
+    except (TypeError, ValueError, OverflowError):
+        return None
+    except Exception as err:  # the value's own code failed (a RecursionError, say)
+        raise _foreign_failure(name, where, v, err)
     return None
 
 
 def _encode_other(name, value):
+    """Anything but the plain types: None, subclasses of them, numpy (and torch) values, other numbers."""
     if value is None:
         raise ValueError("cannot log metric %r: the value is None" % (name,))
-    if isinstance(value, (str, bool, int, float, list, tuple)):  # subclasses
-        base = next(b for b in (bool, str, int, float, list, tuple) if isinstance(value, b))
-        return _encode_value(name, base(value))
-    if type(value).__name__ == "bool_":  # numpy.bool_
-        return "true" if value else "false"
-    if hasattr(value, "tolist") and hasattr(value, "ndim"):  # numpy arrays and scalars
-        plain = value.tolist()
-        if isinstance(plain, list) and any(isinstance(v, list) for v in plain):
-            raise ValueError("cannot log metric %r: nested lists are not allowed (lists hold numbers only)" % (name,))
-        return _encode_value(name, plain)
-    n = _as_number(value)
+    t = type(value)
+    # Subclasses: the plain value, read by the base type's own methods. Each gives a plain type, so
+    # _encode_value does not come back here.
+    if issubclass(t, str):
+        return _encode_value(name, str.__str__(value))
+    if issubclass(t, int):  # bool cannot be subclassed; IntEnum members land here
+        return _encode_value(name, int.__index__(value))
+    if issubclass(t, float):  # numpy.float64 too
+        return _encode_value(name, float.__float__(value))
+    if issubclass(t, list):
+        return _encode_value(name, list.__getitem__(value, slice(None)))
+    if issubclass(t, tuple):
+        return _encode_value(name, tuple.__getitem__(value, slice(None)))
+    try:
+        if t.__name__ == "bool_":  # numpy.bool_
+            return "true" if bool(value) else "false"
+        is_array = hasattr(value, "tolist") and hasattr(value, "ndim")
+        if is_array:
+            ndim, size = value.ndim, getattr(value, "size", None)
+    except Exception as err:
+        raise _foreign_failure(name, "the value", value, err)
+    if is_array:  # numpy arrays and scalars, torch tensors
+        if type(ndim) is int and ndim > 1:
+            raise ValueError("cannot log metric %r: a %d-dimensional array; only 1-dimensional ones (lists of numbers) "
+                             "can be logged" % (name, ndim))
+        if type(size) is int and size > _MAX_LIST_ITEMS:
+            raise ValueError("cannot log metric %r: the array has %d items, more than a %d-byte metric line holds"
+                             % (name, size, MAX_LINE_BYTES))
+        try:
+            plain = value.tolist()
+        except Exception as err:
+            raise _foreign_failure(name, "tolist() of the value", value, err)
+        if type(plain) in (int, float, bool, str, list, tuple):
+            return _encode_value(name, plain)
+        raise ValueError("cannot log metric %r: tolist() of the %s value gave %s, not a number or a list of numbers"
+                         % (name, t.__name__, _describe(plain)))
+    n = _as_number(name, value, "the value")
     if n is not None:
         return _encode_value(name, n)
     raise ValueError("cannot log metric %r: a value must be a number, string, boolean or list of numbers, got %s"
-                     % (name, type(value).__name__))
+                     % (name, t.__name__))
+
+
+def _foreign_failure(name, where, value, err):
+    try:
+        detail = str(err)[:200]
+    except Exception:
+        detail = ""
+    return ValueError("cannot log metric %r: %s (of type %s) could not be read as a number: %s%s"
+                      % (name, where, type(value).__name__, type(err).__name__, ": " + detail if detail else ""))
+
+
+def _describe(value):
+    """A value in a few words, for a message: a scalar as written (shortened), else its kind and size."""
+    t = type(value)
+    if value is None or t is bool or t is float:
+        return repr(value)
+    if t is int:
+        return int.__repr__(value) if value.bit_length() <= 64 else "an integer of %d bits" % value.bit_length()
+    if t is str:
+        return repr(value) if len(value) <= 40 else "%r... (%d characters)" % (value[:40], len(value))
+    if t is dict:
+        return "{}" if not dict.__len__(value) else "a dict of %s" % _items(dict.__len__(value))
+    if t is list or t is tuple:
+        return "a %s of %s" % (t.__name__, _items(len(value)))
+    return "a value of type %s" % t.__name__
+
+
+def _items(n):
+    return "1 item" if n == 1 else "%d items" % n
 
 
 def _artifact_path_problem(path):
