@@ -1,6 +1,14 @@
-/** Turns one log() call into one spool line (DESIGN.md "The metric line"), refusing what the agent would reject. */
+/**
+ * Turns one log() call into one spool line (DESIGN.md "The metric line"), refusing what the agent would reject.
+ *
+ * Values come from user code. What is checked is a copy read once (plain lists of what the items
+ * were, a plain object of the metrics), and that copy is what JSON.stringify writes: a getter, a
+ * Proxy or a toJSON cannot change the line after the check, nor make stringify recurse. Messages
+ * describe a value in a few words, never by serialising it. So a deep, cyclic or hostile value is
+ * an OUTPOST_ERR_BAD_LINE naming the metric, never a RangeError.
+ */
 import { settings } from '../../config';
-import { MetricValue, OutpostError, validateMetricObject } from '../protocol';
+import { MetricValue, OutpostError, setOwn, validateMetricObject } from '../protocol';
 
 export interface LogOptions {
   /** Integer >= 0: the x axis of charts. */
@@ -26,17 +34,22 @@ export function encodeMetric(name: string, value: MetricValue, opts?: LogOptions
 }
 
 function encodeObject(name: string, value: MetricValue, opts?: LogOptions): string {
-  const obj: { name: string; value: MetricValue; step?: number; time?: number } = { name, value };
-  if (opts?.step !== undefined) obj.step = opts.step;
+  const what = typeof name === 'string' ? `metric ${quote(name)}` : `a metric named by ${describe(name)}`;
+  const obj: { name: string; value: MetricValue; step?: number; time?: number } = { name, value: plainValue(value, what) };
+  const step = checkedStep(opts, what);
+  if (step !== undefined) obj.step = step;
   obj.time = Date.now() / 1000;
-  return encode(obj, `metric "${name}"`);
+  return encode(obj, what);
 }
 
 export function encodeMetrics(metrics: Record<string, MetricValue>, opts?: LogOptions): string {
-  const obj: { metrics: Record<string, MetricValue>; step?: number; time?: number } = { metrics };
-  if (opts?.step !== undefined) obj.step = opts.step;
+  const plain = isPlainObjectLike(metrics) ? plainMetrics(metrics) : metrics;
+  const what = isPlainObjectLike(plain) ? `metrics ${names(plain)}` : `metrics ${describe(plain)}`;
+  const obj: { metrics: Record<string, MetricValue>; step?: number; time?: number } = { metrics: plain };
+  const step = checkedStep(opts, what);
+  if (step !== undefined) obj.step = step;
   obj.time = Date.now() / 1000;
-  return encode(obj, `metrics ${JSON.stringify(Object.keys(metrics ?? {}))}`);
+  return encode(obj, what);
 }
 
 function encode(obj: object, what: string): string {
@@ -51,4 +64,95 @@ function encode(obj: object, what: string): string {
     );
   }
   return `${line}\n`;
+}
+
+/** The step, read once; the protocol's rule, checked here so that its message never serialises the value. */
+function checkedStep(opts: LogOptions | undefined, what: string): number | undefined {
+  const step: unknown = opts?.step;
+  if (step === undefined) return undefined;
+  if (typeof step === 'number' && Number.isSafeInteger(step) && step >= 0) return step;
+  throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: "step" must be an integer >= 0, got ${describe(step)}`);
+}
+
+/** A list copied item by item (each read once), anything else as it is: primitives, or what validation refuses. */
+function plainValue(v: unknown, what: string): MetricValue {
+  if (!Array.isArray(v)) return v as MetricValue;
+  return readForeign(what, () => {
+    const n = v.length;
+    // Each item takes at least two bytes ("1,"): a longer list cannot fit in a line.
+    if (n > settings.limits.maxLineBytes / 2) {
+      throw new OutpostError('OUTPOST_ERR_TOO_LARGE', `cannot log ${what}: the list has ${n} items, more than a ${settings.limits.maxLineBytes}-byte metric line holds`);
+    }
+    const copy = new Array<number>(n);
+    for (let i = 0; i < n; i++) copy[i] = v[i] as number;
+    return copy;
+  });
+}
+
+/** The metrics as a plain object of plain values, each entry read once (for...in, as validation walks them). */
+function plainMetrics(metrics: object): Record<string, MetricValue> {
+  return readForeign(`metrics`, () => {
+    const copy: Record<string, MetricValue> = {};
+    const src = metrics as Record<string, unknown>;
+    for (const name in src) setOwn(copy, name, plainValue(src[name], `metrics ${quote(name)}`));
+    return copy;
+  });
+}
+
+/** Runs code that reads the caller's value (a Proxy trap, a getter): what it throws becomes a refusal naming the metric. */
+function readForeign<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof OutpostError) throw err;
+    throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: reading the value failed (${err instanceof Error ? `${err.name}: ${err.message}` : typeof err})`);
+  }
+}
+
+function isPlainObjectLike(v: unknown): v is Record<string, MetricValue> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** ["a","b"], shortened past 10 names. */
+function names(metrics: object): string {
+  const all: string[] = [];
+  for (const name in metrics) all.push(quote(name));
+  return `[${all.slice(0, 10).join(',')}${all.length > 10 ? `,... (${all.length} names)` : ''}]`;
+}
+
+const SHOWN_CHARS = 40;
+
+/** A string as a short JSON literal: cut past 40 characters (a 1 MB name would make a 1 MB message). */
+function quote(s: string): string {
+  if (s.length <= SHOWN_CHARS) return JSON.stringify(s);
+  return `${JSON.stringify(s.slice(0, SHOWN_CHARS)).slice(0, -1)}..." (${s.length} characters)`;
+}
+
+/** A value in a few words: a scalar as written (shortened), else its kind. Never recursive. */
+function describe(v: unknown): string {
+  switch (typeof v) {
+    case 'string':
+      return quote(v);
+    case 'number':
+    case 'boolean':
+      return String(v);
+    case 'bigint':
+      return `${v}n`;
+    case 'undefined':
+      return 'nothing';
+    case 'object':
+      if (v === null) return 'null';
+      if (Array.isArray(v)) {
+        let n: unknown;
+        try {
+          n = v.length; // a Proxy's trap may throw
+        } catch {
+          return 'a list';
+        }
+        return `a list of ${String(n)} item${n === 1 ? '' : 's'}`;
+      }
+      return 'an object';
+    default:
+      return `a ${typeof v}`;
+  }
 }

@@ -99,3 +99,67 @@ const surrogateRuleInProtocol = !validateMetricObject({ name: 'x\ud800', value: 
   // A pair is one character, valid.
   expect(decoded(encodeMetric('emoji \ud83d\ude00', 'ok \ud83d\ude00'))).toMatchObject({ name: 'emoji 😀', value: 'ok 😀' });
 });
+
+describe('deep, cyclic and hostile values', () => {
+  const deep: unknown[] = [];
+  let d = deep;
+  for (let i = 0; i < 100_000; i++) {
+    const next: unknown[] = [];
+    d.push(next);
+    d = next;
+  }
+  const cyclic: unknown[] = [];
+  cyclic.push(cyclic);
+
+  const refusal = (f: () => unknown): OutpostError => {
+    try {
+      f();
+    } catch (err) {
+      return err as OutpostError;
+    }
+    throw new Error('accepted');
+  };
+
+  test.each([
+    ['a list nested 100,000 deep', () => encodeMetric('m', deep as never), /^cannot log metric "m": "value"\[0\] must be a finite number/],
+    ['a list nested 100,000 deep, in metrics', () => encodeMetrics({ m: deep as never }), /^cannot log metrics \["m"\]: metrics\["m"\]\[0\] must be a finite number/],
+    ['a list nested 100,000 deep, as the name', () => encodeMetric(deep as never, 1), /^cannot log a metric named by a list of 1 item: "name" must be a string/],
+    ['a symbol as the name', () => encodeMetric(Symbol('s') as never, 1), /^cannot log a metric named by a symbol: "name" must be a string/],
+    ['a list nested 100,000 deep, as the step', () => encodeMetric('m', 1, { step: deep as never }), /^cannot log metric "m": "step" must be an integer >= 0, got a list of 1 item$/],
+    ['a list holding itself, as the step', () => encodeMetrics({ m: 1 }, { step: cyclic as never }), /^cannot log metrics \["m"\]: "step" must be an integer >= 0, got a list of 1 item$/],
+    ['a BigInt as the step', () => encodeMetric('m', 1, { step: 10n as never }), /^cannot log metric "m": "step" must be an integer >= 0, got 10n$/],
+    ['a Proxy whose trap recurses', () => encodeMetric('m', new Proxy([1], { get: (t, k, r): unknown => (k === 'length' ? r.length : t[k as never]) }) as never), /^cannot log metric "m": reading the value failed \(RangeError: Maximum call stack size exceeded\)$/],
+  ])('%s is an OUTPOST_ERR_BAD_LINE naming the metric, not a RangeError', (_what, call, message) => {
+    const err = refusal(call);
+    expect(err).toBeInstanceOf(OutpostError);
+    expect(err.code).toBe('OUTPOST_ERR_BAD_LINE');
+    expect(err.message).toMatch(message);
+  });
+
+  test('a list too long for any line is refused before it is written out, and a huge name is not repeated whole', () => {
+    const long = refusal(() => encodeMetric('m', new Array(1_000_000).fill(0)));
+    expect(long.code).toBe('OUTPOST_ERR_TOO_LARGE');
+    expect(long.message).toBe('cannot log metric "m": the list has 1000000 items, more than a 65536-byte metric line holds');
+    const named = refusal(() => encodeMetric('n'.repeat(1_000_000), 1));
+    expect(named.message).toMatch(/^cannot log metric "n{40}\.\.\." \(1000000 characters\): metric name is longer than 256 characters$/);
+  });
+
+  test('what was checked is what is written: a toJSON, a getter or a class cannot change the line', () => {
+    const toJsonDeep = Object.assign([1, 2], { toJSON: () => deep });
+    const toJsonObject = Object.assign([3], { toJSON: () => ({ evil: true }) });
+    let reads = 0;
+    const flipping = [0];
+    Object.defineProperty(flipping, 0, { enumerable: true, get: () => (reads++ === 0 ? 4 : { evil: true }) });
+    class Metrics {
+      loss = 0.5;
+      toJSON() {
+        return { loss: [[1]] };
+      }
+    }
+    expect(decoded(encodeMetric('a', toJsonDeep))).toMatchObject({ value: [1, 2] });
+    expect(decoded(encodeMetric('b', toJsonObject))).toMatchObject({ value: [3] });
+    expect(decoded(encodeMetric('c', flipping))).toMatchObject({ value: [4] });
+    expect(decoded(encodeMetrics(new Metrics() as never))).toMatchObject({ metrics: { loss: 0.5 } });
+    expect(decoded(encodeMetrics({ list: toJsonObject }))).toMatchObject({ metrics: { list: [3] } });
+  });
+});
