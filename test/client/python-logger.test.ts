@@ -1,9 +1,10 @@
 /** The Python helper (src/client/python/outpost_logger.py), driven through real python3 processes. */
 import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
+import os from 'os';
 import path from 'path';
 import { parseMetricLine } from '../../src/protocol';
-import { acknowledgeSpool, pythonDir, readLines, runPython, tempRun } from './client-helpers';
+import { acknowledgeSpool, pythonDir, readLines, repoRoot, runPython, tempRun } from './client-helpers';
 
 /** Some cases need numpy; machines without it skip them (it is not a dependency of the helper). */
 const hasNumpy = spawnSync('python3', ['-c', 'import numpy']).status === 0;
@@ -446,6 +447,43 @@ except ValueError as err:
     const runDir = path.join(run.dir, '.outpost/runs', runs[0]);
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'))).toMatchObject({ id: runs[0], metricsFile: path.join(runDir, 'metrics.jsonl'), outputsDir: path.join(run.dir, 'outputs') });
     expect(readLines(path.join(runDir, 'metrics.jsonl')).map((l) => l.value)).toEqual([7, 3.141592, 'this is a string metric', [1, 3, 5, 10, 6, 4], 1]);
+  });
+
+  test('an offline run records its facts in run.json, and outpost sync registers it with its real start, command, folder and host', () => {
+    const run = tempRun();
+    const env = { ...process.env, PYTHONPATH: pythonDir };
+    for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER', 'OUTPOST_CONFIG', 'OUTPOST_TOKEN']) delete env[k];
+    // Already in outputs/ when the run starts: an earlier run's file, and a half-written upload() temp file.
+    fs.mkdirSync(path.join(run.dir, 'outputs'));
+    fs.writeFileSync(path.join(run.dir, 'outputs', 'old.txt'), 'earlier');
+    fs.writeFileSync(path.join(run.dir, 'outputs', '.outpost-tmp-123-abcdef'), 'half');
+    const script = path.join(run.dir, 'train.py');
+    fs.writeFileSync(script, 'import time\nfrom outpost_logger import get_logger\nlogger = get_logger()\nlogger.log("loss", 0.5, step=1)\ntime.sleep(0.05)\n');
+    const out = spawnSync('python3', [script, '--lr', "it's 0.1", 'two words'], { cwd: run.dir, env, encoding: 'utf8', timeout: 30_000 });
+    expect(out.status).toBe(0);
+    const id = fs.readdirSync(path.join(run.dir, '.outpost/runs')).find((r) => r !== 'run-1')!;
+    const runDir = path.join(run.dir, '.outpost/runs', id);
+    const info = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+    const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+    expect(info.createdTime).toMatch(iso);
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, 'exit.json'), 'utf8')).endTime).toMatch(iso);
+    const python = path.basename(spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim());
+    expect(info.facts).toEqual({
+      startTime: info.createdTime,
+      command: `${python} ${script} --lr 'it'\\''s 0.1' 'two words'`,
+      cwd: fs.realpathSync(run.dir),
+      host: os.hostname(),
+    });
+    expect(Object.keys(JSON.parse(fs.readFileSync(path.join(runDir, 'files.json'), 'utf8')).files)).toEqual(['old.txt']);
+
+    const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/outpost.js'), ...args], { cwd: run.dir, env, encoding: 'utf8', timeout: 60_000 });
+    const sync = cli(['sync', '--run', id]);
+    expect(sync.stderr).toMatch(new RegExp(`run ${id} completed; 1 metric line and 0 files shipped`));
+    expect(sync.status).toBe(0);
+    const synced = JSON.parse(cli(['history', 'info', '-r', id, '--json']).stdout);
+    expect(synced).toMatchObject({ status: 'completed', exitCode: 0, startTime: info.createdTime, command: info.facts.command, cwd: info.facts.cwd, host: info.facts.host });
+    expect(Date.parse(synced.startTime)).toBeLessThanOrEqual(Date.parse(synced.endTime));
+    expect(synced.artifacts).toEqual([]);
   });
 
   test('while the spool cannot be written, log() holds lines with one warning, and raises only at the held-bytes cap', () => {

@@ -21,6 +21,7 @@ import math
 import operator
 import os
 import re
+import socket
 import sys
 import threading
 import time
@@ -830,6 +831,7 @@ def _offline_logger():
     os.makedirs(run_dir, exist_ok=True)
     metrics_file = os.path.join(run_dir, "metrics.jsonl")
     outputs_dir = os.path.abspath("outputs")
+    created = _iso_now()
     info = {
         "id": run_id,
         "experiment": "default",
@@ -837,7 +839,14 @@ def _offline_logger():
         "server": os.environ.get(ENV_SERVER) or None,
         "outputsDir": outputs_dir,
         "metricsFile": metrics_file,
-        "createdTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "createdTime": created,
+        # What `outpost sync` registers the run with, later: its real start, and where it came from.
+        "facts": {
+            "startTime": created,
+            "command": _command_line([os.path.basename(sys.executable or "") or "python"] + list(sys.argv)),
+            "cwd": _printable(os.getcwd()),
+            "host": _printable(socket.gethostname()),
+        },
     }
     _write_json_atomic(os.path.join(run_dir, "run.json"), info, indent=2)
     _write_preexisting_outputs(run_dir, outputs_dir)
@@ -850,6 +859,28 @@ def _offline_logger():
                      "ship it with `outpost sync`, or start the program with `outpost run -- python ...`\n"
                      % (ENV_METRICS_FILE, run_dir))
     return Logger(metrics_file, outputs_dir, run_id, offline=True)
+
+
+def _iso_now():
+    """The time now in ISO 8601, UTC, with milliseconds and Z, as JavaScript's toISOString() writes it."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)
+
+
+_PLAIN_ARG = re.compile(r"[A-Za-z0-9_./=:,@%+-]+")
+
+
+def _command_line(argv):
+    """A shell-readable rendering of argv, as the agent's commandLine() (src/agent/run-facts.ts)."""
+    return " ".join(a if _PLAIN_ARG.fullmatch(a) else "'%s'" % a.replace("'", "'\\''") for a in map(_printable, argv))
+
+
+def _printable(text):
+    """Valid Unicode for the service: bytes that are not UTF-8 (kept by Python as lone surrogates) as \\xNN."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _find_project_dir(start):
@@ -891,7 +922,7 @@ def _record_exit_at_exit(run_dir):
             return
         code = 1 if failed else _exit_status(exit_code[-1] if exit_code else None)
         end = {"status": "failed" if code else "completed", "exitCode": code,
-               "endTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")}
+               "endTime": _iso_now()}
         try:
             _write_json_atomic(os.path.join(run_dir, "exit.json"), end)
         except OSError:
@@ -926,6 +957,8 @@ def _write_preexisting_outputs(run_dir, outputs_dir):
     files = {}
     for folder, dirs, names in os.walk(outputs_dir):
         for name in names:
+            if name.startswith(UPLOAD_TEMP_PREFIX):  # half-written by an upload(); the agent skips them too
+                continue
             full = os.path.join(folder, name)
             try:
                 st = os.lstat(full)
