@@ -1,6 +1,7 @@
 /**
- * A training job calling wait() each epoch under the real `outpost run` while its service is down:
- * the job goes on (one warning), and `outpost sync` ships every line once the service is back.
+ * Loggers whose service is down, with the real binary: a training job calling wait() each epoch
+ * goes on (one warning), and a run the service never saw is registered by `outpost sync` later
+ * with its real start, command, folder and host.
  */
 import { spawnSync } from 'child_process';
 import fs from 'fs';
@@ -73,4 +74,34 @@ describe.each([
       await server.stop();
     }
   });
+});
+
+test('getLogger() outside outpost run with its service down: outpost sync registers the run later with its real start, command, folder and host', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-in-process-down-'));
+  fs.writeFileSync(path.join(dir, 'train.js'), `const { getLogger } = require(${JSON.stringify(repoRoot)});\ngetLogger().log('loss', 0.5, { step: 1 });\n`);
+  const port = await closedPort();
+  const url = `http://127.0.0.1:${port}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, OUTPOST_SERVER: url, OUTPOST_LOG_LEVEL: 'error', OUTPOST_CONFIG: JSON.stringify({ agent: { finalSyncGraceMs: 1000 } }) };
+  for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_TOKEN']) delete env[k];
+  const job = spawnSync(process.execPath, ['train.js', '--lr', "it's 0.1"], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+  expect(job.status).toBe(0);
+  expect(job.stderr).toMatch(/the service could not be reached: 1 metric line .* kept on disk/);
+
+  const server = await startServerProcess({ dataDir: path.join(dir, 'service-data'), args: ['--port', String(port)] });
+  try {
+    // Registered only now, after the program ended.
+    const sync = cli(['sync', '--server', url], dir);
+    expect(sync.status).toBe(0);
+    const [run] = JSON.parse(cli(['history', 'list', '--json', '--server', url], dir).stdout) as { id: string }[];
+    const info = JSON.parse(cli(['history', 'info', '-r', run.id, '--json', '--server', url], dir).stdout);
+    expect(info).toMatchObject({
+      status: 'completed',
+      command: `${path.basename(process.execPath)} ${path.join(fs.realpathSync(dir), 'train.js')} --lr 'it'\\''s 0.1'`,
+      cwd: fs.realpathSync(dir),
+      host: os.hostname(),
+    });
+    expect(Date.parse(info.startTime)).toBeLessThanOrEqual(Date.parse(info.endTime));
+  } finally {
+    await server.stop();
+  }
 });
