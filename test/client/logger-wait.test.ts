@@ -251,3 +251,21 @@ describe('wait() while the service is silent and an agent owns the run (not stri
     }
   });
 });
+
+test('a hostile agent.json or watermark (nested 100,000 deep, a pid out of range) is no agent or no watermark, never a RangeError', async () => {
+  const { logger, run } = newLogger();
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  const agentFile = path.join(run.runDir, 'agent.json');
+  const strictly = (name: string) => logger.log(name, 1).wait({ timeoutMs: 30, strict: true }).catch((e: unknown) => e) as Promise<AckTimeoutError>;
+
+  fs.writeFileSync(agentFile, `{"pid":${process.pid},"server":${deep}}`);
+  fs.writeFileSync(`${run.metricsFile}.ack`, deep);
+  const deepServer = await strictly('a');
+  expect(deepServer).toBeInstanceOf(AckTimeoutError);
+  expect(deepServer.message).toMatch(new RegExp(`nothing acknowledged yet\\).*an agent is running \\(pid ${process.pid}, server unknown\\)`));
+
+  fs.writeFileSync(agentFile, '{"pid":1e300,"server":"http://127.0.0.1:9"}');
+  const hugePid = await strictly('b');
+  expect(hugePid).toBeInstanceOf(AckTimeoutError);
+  expect(hugePid.agentRunning).toBe(false);
+});

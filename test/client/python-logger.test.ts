@@ -534,6 +534,7 @@ except OSError as err:
     expect(fs.readdirSync(runDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect(JSON.parse(fs.readFileSync(path.join(runDir, 'exit.json'), 'utf8'))).toMatchObject(expected);
   });
+
 });
 
 /** Python prelude for the wait() tests: the test plays the agent (agent.json with a live pid, the watermark). */
@@ -663,5 +664,43 @@ print(outcome(lambda: logger.log("a", 1).wait(timeout=0.05)), outcome(lambda: lo
 `, { cwd: offline.dir, env });
     expect(off.stdout).toBe('returned returned returned\n');
     expect(off.status).toBe(0);
+  });
+
+  test('a hostile agent.json or watermark (nested 100,000 deep, a pid that is a bool or out of range) is no agent or no watermark, never a RecursionError', () => {
+    const run = tempRun();
+    const out = runPython(
+      `${playAgent}
+logger = get_logger()
+deep = "[" * 100000 + "]" * 100000
+agent_file = os.path.join(os.path.dirname(spool), "agent.json")
+for what, agent_json, ack_json in [
+    ("deep agent.json", '{"pid": %d, "server": %s}' % (os.getpid(), deep), None),
+    ("deep watermark", '{"pid": %d, "server": "http://127.0.0.1:9"}' % os.getpid(), deep),
+    ("a bool pid", '{"pid": true}', None),
+    ("a huge pid", '{"pid": %d}' % 2 ** 70, None),
+]:
+    with open(agent_file, "w") as f:
+        f.write(agent_json)
+    if ack_json:
+        with open(spool + ".ack", "w") as f:
+            f.write(ack_json)
+    try:
+        logger.log("m", 1).wait(timeout=0.02, strict=True)
+    except AckTimeoutError as err:
+        print(what, "->", err.agent_running, str(err).split("): ", 1)[1][:400])
+    except BaseException as err:
+        print(what, "-> NOT an AckTimeoutError:", type(err).__name__)
+    if ack_json:
+        os.remove(spool + ".ack")
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout.trim().split('\n')).toEqual([
+      expect.stringMatching(/^deep agent.json -> False no agent is running for run run-1 \(.*agent\.json is unreadable \(RecursionError: /),
+      expect.stringMatching(/^deep watermark -> True an agent is running \(pid \d+, server http:\/\/127.0.0.1:9\)/),
+      expect.stringMatching(/^a bool pid -> False no agent is running for run run-1 \(.*agent\.json names no pid\)/),
+      expect.stringMatching(/^a huge pid -> False no agent is running for run run-1 \(.*agent\.json names no pid\)/),
+    ]);
   });
 });

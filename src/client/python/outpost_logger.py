@@ -420,7 +420,7 @@ class Logger:
             with open(self.ack_file, "rb") as f:
                 mark = json.loads(f.read())
             return mark if isinstance(mark, dict) else None
-        except (OSError, ValueError):
+        except Exception:  # absent, half-written, or nested past the parser's depth (RecursionError)
             return None
 
     def _agent_status(self):
@@ -717,16 +717,17 @@ def _agent_status(run_dirs):
         pid = presence["pid"]
     except FileNotFoundError:
         return False, "no %s" % file
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        return False, "%s is unreadable (%s)" % (file, err)
-    if not isinstance(pid, int) or pid <= 0:
+    except Exception as err:  # not JSON, not an object, or nested past the parser's depth (RecursionError)
+        return False, "%s is unreadable (%s: %s)" % (file, type(err).__name__, str(err)[:200])
+    if type(pid) is not int or not 0 < pid < 2 ** 31:  # a bool is no pid; os.kill takes a C int
         return False, "%s names no pid" % file
     try:
         os.kill(pid, 0)
     except OSError as err:
         if err.errno != errno.EPERM:
             return False, "%s names pid %d, which has exited (killed?)" % (file, pid)
-    return True, "pid %d, server %s" % (pid, presence.get("server"))
+    server = presence.get("server")
+    return True, "pid %d, server %s" % (pid, server if type(server) is str else "unknown")
 
 
 def _covers(mark, batch):
