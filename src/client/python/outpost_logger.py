@@ -4,7 +4,8 @@
     logger = get_logger()
     logger.log("simple integer value", 7)
     logger.log("chart data points", [1, 3, 5, 10, 6, 4])
-    logger.log("my metric 1", 1).wait()          # returns once the service has stored it
+    logger.log("my metric 1", 1).wait()          # returns once the service has stored it (after 60 s
+                                                 # of silence, if an agent runs: once it is fsynced)
     logger.log_metrics({"loss": 0.25, "acc": 0.91}, step=10)
     logger.upload("artifact/path", "contents")   # written to outputs/artifact/path
 
