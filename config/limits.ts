@@ -5,6 +5,9 @@ export interface Limits {
   maxBatchBodyBytes: number;
   maxBatchLines: number;
   maxNameChars: number;
+  maxIdChars: number;
+  maxMetricsPerLine: number;
+  maxBatchCells: number;
   maxArtifactPathChars: number;
   maxHistoryPageSize: number;
   maxHistoryPoints: number;
@@ -16,7 +19,10 @@ export const limitDefaults: Readonly<Limits> = Object.freeze({
   maxLineBytes: 64 * 1024, // 64 KiB: one metric line in the spool, newline excluded
   maxBatchBodyBytes: 32 * 1024 * 1024, // 32 MiB: one metric batch request body, after decompression
   maxBatchLines: 50_000, // lines in one metric batch request
-  maxNameChars: 256, // characters in a metric, experiment, run or asset name
+  maxNameChars: 256, // characters in a metric or experiment name, or a run's display name
+  maxIdChars: 128, // characters in a run id or an asset name (they appear in URLs and folder names)
+  maxMetricsPerLine: 1_000, // metrics in one metric line (MLflow's log_batch takes 1,000); more is a rejected line
+  maxBatchCells: 100_000, // metric values in one batch request; more is a 413 (the agent halves the batch)
   maxArtifactPathChars: 1024, // characters in an artifact path
   maxHistoryPageSize: 100_000, // points in one page of a metric's raw history
   maxHistoryPoints: 10_000, // points a downsampled history may ask for

@@ -7,6 +7,14 @@ export interface ServiceSettings {
   closeGraceMs: number;
   sqliteBusyTimeoutMs: number;
   inlineBlobBytes: number;
+  ingestSliceCells: number;
+  bodyTimeoutMs: number;
+  uploadIdleTimeoutMs: number;
+  minUploadBytesPerSec: number;
+  maxBufferedBodyBytes: number;
+  busyRetryAfterS: number;
+  storageFullRetryAfterS: number;
+  minTokenChars: number;
 }
 
 export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
@@ -17,9 +25,18 @@ export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
   closeGraceMs: 10_000, // ms in-flight requests get after SIGTERM before the process exits anyway
   sqliteBusyTimeoutMs: 10_000, // ms a writer waits for another process's lock
   inlineBlobBytes: 64 * 1024, // 64 KiB: artifacts up to this size are kept in the database, not as files in blobs/
+  ingestSliceCells: 10_000, // metric values stored per transaction; between two, other requests are answered
+  bodyTimeoutMs: 30_000, // ms a JSON or NDJSON body has to arrive whole; also when an upload's rate floor starts
+  uploadIdleTimeoutMs: 30_000, // ms an artifact upload may go without a byte arriving
+  minUploadBytesPerSec: 64 * 1024, // 64 KiB/s: the least average rate of an upload once bodyTimeoutMs has passed
+  maxBufferedBodyBytes: 256 * 1024 * 1024, // 256 MiB: request bodies held in memory at once, over all requests in flight
+  busyRetryAfterS: 2, // seconds, the Retry-After of a 503 (memory for bodies in use, or the service closing)
+  storageFullRetryAfterS: 30, // seconds, the Retry-After of a 507 (the store's disk is full)
+  minTokenChars: 16, // characters a configured bearer token must have, surrounding whitespace not counted
 });
 
 /** Upper bounds, where a bigger value would be a mistake. */
 export const serviceMaxima: Readonly<Partial<Record<keyof ServiceSettings, number>>> = Object.freeze({
   inlineBlobBytes: 1024 * 1024, // such a body is held in memory while it arrives
+  ingestSliceCells: 1_000_000, // one transaction holds the database's write lock for all of them
 });

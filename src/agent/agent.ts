@@ -26,6 +26,8 @@ export interface AgentOptions {
   outputsAllowedIn: string | null;
   serverUrl: string;
   token?: string;
+  /** serverUrl is this process's own local service (local mode): its token goes into agent.json. */
+  localService?: boolean;
   log: Logger;
   /** What to register the run with (experiment, name, command...). */
   run?: RunUpsert;
@@ -106,8 +108,10 @@ export class Agent {
 
   async start(): Promise<void> {
     const presence: AgentPresence = { pid: process.pid, server: this.o.serverUrl, startedTime: new Date().toISOString() };
+    // The token of this process's own local service (never a server's): for who may read the run folder.
+    if (this.o.localService && this.o.token) presence.token = this.o.token;
     await fsp.mkdir(this.o.runDir, { recursive: true });
-    await writeFileAtomic(path.join(this.o.runDir, AGENT_FILE), JSON.stringify(presence));
+    await writeFileAtomic(path.join(this.o.runDir, AGENT_FILE), JSON.stringify(presence), 0o600);
     // Retryable failures wait in the background; a refusal (a bad token, say) is said at once.
     this.runReady().catch((err) => {
       if (!(err instanceof GaveUp)) this.o.log.error(`the service refused run ${this.o.runId}: ${(err as Error).message}; nothing will be shipped`);
@@ -204,7 +208,7 @@ export async function startAgent(opts: AgentOptions): Promise<Agent> {
 /** The agent of a run folder: how `run`, `agent` and `sync` all start one. */
 export function startFolderAgent(
   folder: RunFolder,
-  target: { url: string; token?: string },
+  target: { url: string; token?: string; local?: unknown },
   log: Logger,
   run: RunUpsert,
   opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number; laterHint?: string } = {},
@@ -221,6 +225,7 @@ export function startFolderAgent(
     laterHint: opts.laterHint,
     serverUrl: target.url,
     token: target.token,
+    localService: target.local !== undefined,
     log,
     run,
   });

@@ -3,9 +3,10 @@ import { randomBytes } from 'crypto';
 import { promises as fsp } from 'fs';
 import path from 'path';
 
-export async function writeFileAtomic(file: string, data: string | Buffer): Promise<void> {
+/** `mode`: the new file's permissions (0o600 for a file holding a token). */
+export async function writeFileAtomic(file: string, data: string | Buffer, mode = 0o644): Promise<void> {
   const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  const fh = await fsp.open(tmp, 'w');
+  const fh = await fsp.open(tmp, 'w', mode);
   try {
     await fh.writeFile(data);
     await fh.sync();

@@ -16,6 +16,9 @@ import type { SpoolCheckpoint } from './spool-checkpoint';
 import { SpoolPosition, SpoolSegment, SpoolTailer, StreamReset } from './spool-tailer';
 
 const gzipAsync = promisify(gzip);
+
+/** The batch in hand was given up because the spool is being read again from an earlier line. */
+class Rewound extends Error {}
 /** The sender is woken by every sealed batch; this is only a safety net. */
 const IDLE_SENDER_MS = 5_000;
 
@@ -67,6 +70,8 @@ export class MetricPipeline {
   private giveUpAt = Infinity;
   /** The last read failure said, while reads keep failing. */
   private readFailure: string | null = null;
+  /** The sender's request that the reader start a stream over (the service lacks lines of it). */
+  private rewindRequest: { stream: string; done: () => void } | null = null;
   acked: SpoolPosition | null = null;
   linesAcked = 0;
   /** Of those, lines the service (or the tailer) rejected as invalid. */
@@ -164,8 +169,18 @@ export class MetricPipeline {
       await this.readUntilDone();
     } finally {
       this.readerExited = true;
+      this.takeRewindRequest();
       this.poke();
     }
+  }
+
+  /** Done by the reader, between two reads, so that no read in flight adds lines from before it. */
+  private takeRewindRequest(): void {
+    const r = this.rewindRequest;
+    if (!r) return;
+    this.rewindRequest = null;
+    this.rewind(r.stream);
+    r.done();
   }
 
   private async readUntilDone(): Promise<void> {
@@ -173,6 +188,7 @@ export class MetricPipeline {
     while (!this.stopped) {
       // The sender gave up (deadline passed): nothing read now could be sent.
       if (this.senderExited) break;
+      this.takeRewindRequest();
       if (this.bufferedLines >= s.maxBufferedLines) {
         this.seal(); // what waits unsealed must be sendable, or backpressure never lifts
         await this.sleep('reader', s.spoolPollMs); // backpressure: memory stays bounded whatever the backlog
@@ -311,7 +327,13 @@ export class MetricPipeline {
           await this.sleep('sender', IDLE_SENDER_MS); // seal() wakes it at once
           continue;
         }
-        const ack = await this.send(batch);
+        let ack: BatchAck;
+        try {
+          ack = await this.send(batch);
+        } catch (err) {
+          if (err instanceof Rewound) continue; // the queue holds what is read again
+          throw err;
+        }
         this.queue.shift();
         this.bufferedLines -= batch.count;
         this.linesAcked += batch.count;
@@ -352,6 +374,14 @@ export class MetricPipeline {
           await this.d.onUnknownRun();
           continue;
         }
+        if (err.code === 'OUTPOST_ERR_SEQUENCE_GAP') {
+          // The service lacks lines this agent saw acknowledged (it lost them since, or is not the
+          // service that acknowledged them): the stream is read again from its first line, and the
+          // service skips what it has.
+          this.d.onWarning(`${err.message}; the spool is read again from its first line, and the service stores the lines it lacks`);
+          await this.requestRewind(batch.stream);
+          throw new Rewound();
+        }
         if (err.status === 413 && batch.kind === 'lines' && batch.count > 1) {
           this.split(batch);
           continue;
@@ -368,6 +398,36 @@ export class MetricPipeline {
         if (Date.now() >= this.giveUpAt) throw new GaveUp(err);
       }
     }
+  }
+
+  private requestRewind(stream: string): Promise<void> {
+    if (this.readerExited) {
+      this.rewind(stream);
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      this.rewindRequest = { stream, done: resolve };
+      this.poke('reader');
+    });
+  }
+
+  /** Drops what was read and not acknowledged, and reads `stream` again from its start. */
+  private rewind(stream: string): void {
+    if (this.tailer.position?.stream === stream) {
+      this.tailer.rewind();
+      this.queue = [];
+      this.current = null;
+      this.bufferedLines = 0;
+      return;
+    }
+    // An older incarnation of the spool, whose file is no longer at the path: what the service
+    // lacks of it cannot be read again, and its later lines cannot be stored after a gap.
+    const dropped = this.queue.filter((b) => b.stream === stream);
+    const lines = dropped.reduce((n, b) => n + b.count, 0);
+    this.queue = this.queue.filter((b) => b.stream !== stream);
+    if (this.current?.stream === stream) this.current = null;
+    this.bufferedLines -= lines;
+    this.d.onWarning(`${lines} lines of ${stream} are not sent: the service lacks the lines before them, and the file they came from was replaced`);
   }
 
   /** Turns a one-line batch into that line's rejection, with the service's reason. */

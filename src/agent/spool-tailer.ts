@@ -121,6 +121,17 @@ export class SpoolTailer {
     await this.close();
   }
 
+  /** Reads the same file again from its first line (same stream: the service skips what it has). */
+  rewind(): void {
+    if (!this.pos) return;
+    this.pos.offset = 0;
+    this.pos.line = 0;
+    this.deferred = null;
+    this.pending = Buffer.alloc(0);
+    this.oversized = 0;
+    this.lastSeen = null;
+  }
+
   /**
    * At the end of a run: an unfinished last line will never get its newline. It is taken as a
    * rejected line (so it is counted and named) and the position moves past it.

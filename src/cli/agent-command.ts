@@ -13,9 +13,10 @@ import { commandLine, hostName } from '../agent/run-facts';
 import { newRunId, prepareRunFolder, registrationOf, runsRoot } from '../agent/run-folder';
 import { finishRun } from '../agent/run-ending';
 import { createLogger } from '../log/logger';
-import { AGENT_FILE, AgentPresence, ENV, FINAL_FILE, findProjectDir, ID_PATTERN, isProcessAlive } from '../protocol';
+import { AGENT_FILE, AgentPresence, ENV, FINAL_FILE, findProjectDir, isProcessAlive } from '../protocol';
 import { connect } from './connect';
 import { CliError, EXIT_REFUSED, EXIT_USAGE } from './exit-codes';
+import { parseRunId } from './parse';
 import { warnIfShared } from './run-command';
 
 interface AgentCommandOptions {
@@ -39,7 +40,7 @@ export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description('sync a run whose process is started elsewhere; prints the new run id first when --run is not given')
-    .option('--run <id>', 'the run to sync (default: create one and print its id)')
+    .option('--run <id>', 'the run to sync (default: create one and print its id)', parseRunId)
     .option('--dir <dir>', 'project folder (.outpost/ and outputs/)', '.')
     .option('--metrics <file>', 'the spool to tail (default: .outpost/runs/<run>/metrics.jsonl)')
     .option('--outputs <dir>', "the folder whose files are the run's artifacts (default: $OUTPOST_OUTPUTS_DIR, else outputs/ in --dir)")
@@ -50,9 +51,6 @@ export function registerAgentCommand(program: Command): void {
     .option('--stop', 'end the run of a detached agent (--run, else $OUTPOST_RUN_ID): final sync, run marked completed; waits for it')
     .addOption(hiddenOption(program, '--announce'))
     .action(async (opts: AgentCommandOptions) => {
-      if (opts.run !== undefined && !new RegExp(ID_PATTERN).test(opts.run)) {
-        throw new CliError(`--run "${opts.run}": a run id is 1-128 letters, digits, ".", "_" or "-", starting with a letter or digit`, EXIT_USAGE);
-      }
       if (opts.detach && opts.stop) throw new CliError('--detach and --stop cannot be combined', EXIT_USAGE);
       if (opts.stop) return void (process.exitCode = await stopAgent(opts));
       if (opts.detach) return void (process.exitCode = await detachAgent(opts));
@@ -146,7 +144,11 @@ async function detachAgent(opts: AgentCommandOptions): Promise<number> {
 async function stopAgent(opts: AgentCommandOptions): Promise<number> {
   const runId = opts.run ?? process.env[ENV.runId];
   if (!runId) throw new CliError('--stop needs the run: --run ID, or OUTPOST_RUN_ID set (as `eval "$(outpost agent --detach)"` does)', EXIT_USAGE);
-  if (!new RegExp(ID_PATTERN).test(runId)) throw new CliError(`"${runId}" is not a run id`, EXIT_USAGE);
+  try {
+    parseRunId(runId);
+  } catch (err) {
+    throw new CliError(`${opts.run ? '--run' : ENV.runId}: ${(err as Error).message}`, EXIT_USAGE);
+  }
   const runDir = path.join(runsRoot(findProjectDir(path.resolve(opts.dir))), runId);
   let presence: AgentPresence;
   try {

@@ -48,10 +48,11 @@ export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
     return { api, url: remote, token, projectDir, close: async () => destroyAgents(api) };
   }
   const local = await startLocalService(projectDir, createLogger('service', process.env.OUTPOST_LOG_LEVEL ?? 'warn'));
-  const api = createApiClient({ baseUrl: local.url });
+  const api = createApiClient({ baseUrl: local.url, token: local.token });
   return {
     api,
     url: local.url,
+    token: local.token,
     local,
     projectDir,
     close: async () => {

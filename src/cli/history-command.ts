@@ -1,6 +1,6 @@
 /**
  * `outpost history last | list | info | metric | promote`: the Workbench consumption commands
- * (`az ml history ...`, REFERENCE.md) over the service, or over the local store when no
+ * (`az ml history ...`, see docs/cli.md) over the service, or over the local store when no
  * --server / OUTPOST_SERVER is given.
  */
 import { Command, Option } from 'commander';
@@ -10,7 +10,7 @@ import { CliError, EXIT_USAGE } from './exit-codes';
 import { formatBytes, formatDuration, formatTime } from './format-human';
 import { formatTable } from './format-table';
 import { metricPages, writeSeries } from './metric-series';
-import { parsePositiveInt } from './parse';
+import { parsePositiveInt, parseRunId } from './parse';
 import { renderRunInfo } from './run-info-view';
 import { acceptTwoLetterFlag } from './two-letter-flag';
 import { ConnectionFlags, addConnectionOptions, printJson, withConnection } from './with-connection';
@@ -45,7 +45,7 @@ function listCommand(history: Command): void {
   addConnectionOptions(cmd).action(async (opts: ConnectionFlags & { experiment?: string; status?: RunStatus; limit?: number }) =>
     withConnection(opts, async ({ api }) => {
       const res = await api.get<RunSummary[]>('/runs', { params: { experiment: opts.experiment, status: opts.status, limit: opts.limit } });
-      // Exactly the fields DESIGN.md fixes, whatever else the service adds.
+      // Exactly the fields docs/cli.md fixes, whatever else the service adds.
       const runs = res.data.map(({ id, experiment, name, status, startTime, endTime }) => ({ id, experiment, name, status, startTime, endTime }));
       if (opts.json) return printJson(runs);
       if (runs.length === 0) return void process.stdout.write('no runs\n');
@@ -61,7 +61,7 @@ function infoCommand(history: Command): void {
   const cmd = history
     .command('info')
     .description('one run: status, times, metrics, rejected lines, artifacts; with -a, download an artifact')
-    .requiredOption('-r, --run <id>', 'the run')
+    .requiredOption('-r, --run <id>', 'the run', parseRunId)
     .option('-a, --artifact <path>', 'download this artifact (verified by sha256)')
     .option('-o, --output <dest>', "where to write the artifact (a file or a folder; default: the artifact's name in the current folder)");
   addConnectionOptions(cmd).action(async (opts: ConnectionFlags & { run: string; artifact?: string; output?: string }) => {
@@ -89,7 +89,7 @@ function metricCommand(history: Command): void {
     .command('metric')
     .description("one metric's whole series, in spool order")
     .argument('<name>', 'metric name')
-    .requiredOption('-r, --run <id>', 'the run')
+    .requiredOption('-r, --run <id>', 'the run', parseRunId)
     .addOption(new Option('--csv', 'print CSV: step,time,value').conflicts('json'));
   addConnectionOptions(cmd).action(async (name: string, opts: ConnectionFlags & { run: string; csv?: boolean }) => {
     // `| head` closes stdout early: that is the reader's choice, not a failure.
@@ -104,7 +104,7 @@ function promoteCommand(history: Command): void {
   const cmd = history
     .command('promote')
     .description("promote a run's artifacts under a prefix to a named, versioned asset")
-    .requiredOption('-r, --run <id>', 'the run')
+    .requiredOption('-r, --run <id>', 'the run', parseRunId)
     .requiredOption('--artifact-prefix <prefix>', 'artifacts under this prefix ("" for all); -ap PREFIX works too, as in the Workbench')
     .requiredOption('-n, --name <name>', 'asset name; promoting again makes its next version');
   acceptTwoLetterFlag(cmd, '-ap', '--artifact-prefix');

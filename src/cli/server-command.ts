@@ -3,7 +3,7 @@ import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
 import { createLogger } from '../log/logger';
-import { RunningService, resolveToken, ServiceOptions, startService } from '../service/server';
+import { RunningService, resolveToken, ServiceOptions, startService, StartupError } from '../service/server';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { parsePort } from './parse';
 import { existingLocalStore } from './with-connection';
@@ -42,6 +42,7 @@ function tokenFrom(tokenFile: string | undefined): string | undefined {
   try {
     return resolveToken(tokenFile);
   } catch (err) {
+    if (err instanceof StartupError) throw new CliError(err.message, EXIT_USAGE);
     const e = err as NodeJS.ErrnoException;
     throw new CliError(e.code === 'ENOENT' ? `--token-file ${tokenFile}: no such file` : `--token-file ${tokenFile}: ${e.message}`, EXIT_USAGE);
   }
@@ -52,6 +53,8 @@ async function listen(opts: ServiceOptions): Promise<RunningService> {
   try {
     return await startService(opts);
   } catch (err) {
+    // The settings themselves (a token missing or too short): the message says which.
+    if (err instanceof StartupError) throw new CliError(err.message, EXIT_USAGE);
     const where = `${opts.host}:${opts.port}`;
     switch ((err as NodeJS.ErrnoException).code) {
       case 'EADDRINUSE':
@@ -60,9 +63,6 @@ async function listen(opts: ServiceOptions): Promise<RunningService> {
         throw new CliError(`cannot listen on ${where}: --host ${opts.host} is not an address of this machine`, EXIT_USAGE);
       case 'EACCES':
         throw new CliError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges)`);
-      case undefined:
-        // The settings themselves (a token missing or too short, say): the message says which.
-        throw new CliError((err as Error).message, EXIT_USAGE);
       default:
         throw new CliError(`cannot start the service (${(err as Error).message})`);
     }

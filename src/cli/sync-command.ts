@@ -7,9 +7,10 @@ import { readJsonFile } from '../agent/atomic-file';
 import { startFolderAgent } from '../agent/agent';
 import { loadRunFolder, registrationOf, RunFolder, runsRoot } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
-import { AGENT_FILE, AgentPresence, ID_PATTERN, isProcessAlive, RUN_FILE, SPOOL_FILE } from '../protocol';
+import { AGENT_FILE, AgentPresence, isProcessAlive, RUN_FILE, SPOOL_FILE } from '../protocol';
 import { connect, Connection } from './connect';
-import { CliError, EXIT_USAGE } from './exit-codes';
+import { parseRunId } from './parse';
+import { CliError } from './exit-codes';
 import { finishRun, isFinal, readExitRecord, shipped } from '../agent/run-ending';
 
 /** What finishes what this sync could not: itself, later. */
@@ -21,10 +22,8 @@ export function registerSyncCommand(program: Command): void {
     .description('ship what offline or crashed runs left in .outpost/runs, then mark them and exit')
     .argument('[dir]', 'project folder', '.')
     .option('--server <url>', 'history service (default: the one each run used, else the local store)')
-    .option('--run <id>', 'only this run')
+    .option('--run <id>', 'only this run', parseRunId)
     .action(async (dir: string, opts: { server?: string; run?: string }) => {
-      // It names a folder under .outpost/runs: "../x" must not reach outside.
-      if (opts.run !== undefined && !new RegExp(ID_PATTERN).test(opts.run)) throw new CliError(`--run "${opts.run}" is not a run id`, EXIT_USAGE);
       process.exitCode = await syncAll(path.resolve(dir), opts);
     });
 }

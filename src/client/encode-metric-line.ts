@@ -1,5 +1,5 @@
 /**
- * Turns one log() call into one spool line (DESIGN.md "The metric line"), refusing what the agent would reject.
+ * Turns one log() call into one spool line (docs/metric-line.md), refusing what the agent would reject.
  *
  * Values come from user code. What is checked is a copy read once (plain lists of what the items
  * were, a plain object of the metrics), and that copy is what JSON.stringify writes: a getter, a
@@ -8,7 +8,7 @@
  * an OUTPOST_ERR_BAD_LINE naming the metric, never a RangeError.
  */
 import { settings } from '../../config';
-import { MetricValue, OutpostError, setOwn, validateMetricObject } from '../protocol';
+import { describeValue, MetricValue, OutpostError, quote, setOwn, validateMetricObject } from '../protocol';
 
 export interface LogOptions {
   /** Integer >= 0: the x axis of charts. */
@@ -34,7 +34,8 @@ export function encodeMetric(name: string, value: MetricValue, opts?: LogOptions
 }
 
 function encodeObject(name: string, value: MetricValue, opts?: LogOptions): string {
-  const what = typeof name === 'string' ? `metric ${quote(name)}` : `a metric named by ${describe(name)}`;
+  // Not a string: the reason says what it is.
+  const what = typeof name === 'string' ? `metric ${quote(name)}` : 'a metric';
   const obj: { name: string; value: MetricValue; step?: number; time?: number } = { name, value: plainValue(value, what) };
   const step = checkedStep(opts, what);
   if (step !== undefined) obj.step = step;
@@ -44,7 +45,7 @@ function encodeObject(name: string, value: MetricValue, opts?: LogOptions): stri
 
 export function encodeMetrics(metrics: Record<string, MetricValue>, opts?: LogOptions): string {
   const plain = isPlainObjectLike(metrics) ? plainMetrics(metrics) : metrics;
-  const what = isPlainObjectLike(plain) ? `metrics ${names(plain)}` : `metrics ${describe(plain)}`;
+  const what = isPlainObjectLike(plain) ? `metrics ${names(plain)}` : 'metrics';
   const obj: { metrics: Record<string, MetricValue>; step?: number; time?: number } = { metrics: plain };
   const step = checkedStep(opts, what);
   if (step !== undefined) obj.step = step;
@@ -53,7 +54,7 @@ export function encodeMetrics(metrics: Record<string, MetricValue>, opts?: LogOp
 }
 
 function encode(obj: object, what: string): string {
-  const checked = validateMetricObject(obj, settings.limits.maxNameChars);
+  const checked = validateMetricObject(obj, settings.limits.maxNameChars, settings.limits.maxMetricsPerLine);
   if (!checked.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: ${checked.reason}`);
   const line = JSON.stringify(obj);
   // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need the exact count.
@@ -71,7 +72,8 @@ function checkedStep(opts: LogOptions | undefined, what: string): number | undef
   const step: unknown = opts?.step;
   if (step === undefined) return undefined;
   if (typeof step === 'number' && Number.isSafeInteger(step) && step >= 0) return step;
-  throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: "step" must be an integer >= 0, got ${describe(step)}`);
+  const got = readForeign(what, () => describeValue(step));
+  throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: "step" must be an integer >= 0, got ${got}`);
 }
 
 /** A list copied item by item (each read once), anything else as it is: primitives, or what validation refuses. */
@@ -115,44 +117,8 @@ function isPlainObjectLike(v: unknown): v is Record<string, MetricValue> {
 
 /** ["a","b"], shortened past 10 names. */
 function names(metrics: object): string {
-  const all: string[] = [];
-  for (const name in metrics) all.push(quote(name));
-  return `[${all.slice(0, 10).join(',')}${all.length > 10 ? `,... (${all.length} names)` : ''}]`;
-}
-
-const SHOWN_CHARS = 40;
-
-/** A string as a short JSON literal: cut past 40 characters (a 1 MB name would make a 1 MB message). */
-function quote(s: string): string {
-  if (s.length <= SHOWN_CHARS) return JSON.stringify(s);
-  return `${JSON.stringify(s.slice(0, SHOWN_CHARS)).slice(0, -1)}..." (${s.length} characters)`;
-}
-
-/** A value in a few words: a scalar as written (shortened), else its kind. Never recursive. */
-function describe(v: unknown): string {
-  switch (typeof v) {
-    case 'string':
-      return quote(v);
-    case 'number':
-    case 'boolean':
-      return String(v);
-    case 'bigint':
-      return `${v}n`;
-    case 'undefined':
-      return 'nothing';
-    case 'object':
-      if (v === null) return 'null';
-      if (Array.isArray(v)) {
-        let n: unknown;
-        try {
-          n = v.length; // a Proxy's trap may throw
-        } catch {
-          return 'a list';
-        }
-        return `a list of ${String(n)} item${n === 1 ? '' : 's'}`;
-      }
-      return 'an object';
-    default:
-      return `a ${typeof v}`;
-  }
+  const shown: string[] = [];
+  let n = 0;
+  for (const name in metrics) if (n++ < 10) shown.push(quote(name));
+  return `[${shown.join(',')}${n > 10 ? `,... (${n} names)` : ''}]`;
 }

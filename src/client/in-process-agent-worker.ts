@@ -42,7 +42,7 @@ async function main(d: InProcessAgentData): Promise<void> {
     // For a later `outpost sync`, should the service not be reached before the program ends.
     facts: { startTime: d.run.startTime, command: d.run.command, cwd: d.run.cwd, host: d.run.host },
   });
-  let service: RunningService | undefined;
+  let service: (RunningService & { token: string }) | undefined;
   if (!d.server) service = await startLocalService(d.projectDir, createLogger('service', process.env.OUTPOST_LOG_LEVEL ?? 'warn'));
   const url = d.server ?? service!.url;
   const agent = await startAgent({
@@ -52,7 +52,8 @@ async function main(d: InProcessAgentData): Promise<void> {
     outputsDir: folder.outputsDir,
     outputsAllowedIn: folder.outputsAllowedIn,
     serverUrl: url,
-    token: d.token,
+    token: service?.token ?? d.token,
+    localService: service !== undefined,
     log,
     run: d.run,
   });

@@ -1,4 +1,4 @@
-/** The package's entry point: the TypeScript logger (see docs/notes/logging.md). */
+/** The package's entry point: the TypeScript logger (see docs/logging.md). */
 export { getLogger, targetFromEnv } from './get-logger';
 export type { GetLoggerOptions } from './get-logger';
 export { Logger, LogHandle } from './logger';

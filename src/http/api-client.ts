@@ -6,7 +6,7 @@
 import http from 'http';
 import https from 'https';
 import axios, { AxiosInstance, AxiosRequestConfig, isAxiosError } from 'axios';
-import { API_PREFIX, ApiErrorBody } from '../protocol';
+import { API_PREFIX } from '../protocol';
 
 export class ApiError extends Error {
   constructor(
@@ -52,15 +52,36 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (isAxiosError(err)) {
     const status = err.response?.status;
-    const body = err.response?.data as ApiErrorBody | undefined;
     const retryAfter = parseRetryAfter(err.response?.headers?.['retry-after']);
-    if (body && typeof body === 'object' && 'error' in body && body.error) {
-      return new ApiError(body.error.message, status, body.error.code, body.error.field, retryAfter);
-    }
-    if (status !== undefined) return new ApiError(`HTTP ${status} from ${err.config?.url ?? 'the service'}`, status, undefined, undefined, retryAfter);
+    const where = `HTTP ${status} from ${err.config?.url ?? 'the service'}`;
+    const said = errorOf(err.response?.data);
+    if (said) return new ApiError(said.message || where, status, said.code, said.field, retryAfter);
+    if (status !== undefined) return new ApiError(where, status, undefined, undefined, retryAfter);
     return new ApiError(`cannot reach the service at ${err.config?.baseURL ?? ''}: ${err.code ?? err.message}`, undefined, err.code);
   }
   return new ApiError((err as Error)?.message ?? String(err), undefined, undefined);
+}
+
+/**
+ * What an error answer says, in any of the shapes one may come in: the service's own
+ * {"error": {"code", "message", "field"}}, fastify's {"error": "Bad Request", "code", "message"}
+ * (a proxy or an older service), or plain text.
+ */
+function errorOf(data: unknown): { message: string; code?: string; field?: string } | undefined {
+  const text = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  if (typeof data === 'string') {
+    const trimmed = data.trim().slice(0, 300);
+    return trimmed ? { message: trimmed } : undefined;
+  }
+  if (typeof data !== 'object' || data === null) return undefined;
+  const body = data as { error?: unknown; message?: unknown; code?: unknown; field?: unknown };
+  if (typeof body.error === 'object' && body.error !== null) {
+    const e = body.error as { message?: unknown; code?: unknown; field?: unknown };
+    return { message: text(e.message) ?? '', code: text(e.code), field: text(e.field) };
+  }
+  const message = [text(body.error), text(body.message)].filter((m) => m).join(': ');
+  if (!message && body.code === undefined) return undefined;
+  return { message, code: text(body.code), field: text(body.field) };
 }
 
 export function parseRetryAfter(value: unknown): number | undefined {

@@ -3,8 +3,20 @@ import type { MetricType, MetricValue } from './metric-line';
 
 export const API_PREFIX = '/api/v1';
 
-/** Run ids and asset names: they appear in URLs and folder names. */
-export const ID_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+/**
+ * Run ids and asset names appear in URLs and folder names: a letter or digit, then letters,
+ * digits, ".", "_" or "-", at most `maxChars` in all (limits.maxIdChars; protocol reads no config,
+ * so every door passes the setting).
+ */
+export function idPattern(maxChars: number): string {
+  return `^[A-Za-z0-9][A-Za-z0-9._-]{0,${Math.max(0, Math.floor(maxChars) - 1)}}$`;
+}
+
+/** The rule of idPattern in words, for error messages. */
+export function idRule(maxChars: number): string {
+  return `1 to ${maxChars} characters: letters, digits, ".", "_" or "-", the first a letter or digit`;
+}
+
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'killed';
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'completed', 'failed', 'killed'];
@@ -84,13 +96,21 @@ export type WireLine =
   | { seq: number; time: number; step?: number; metrics: Record<string, MetricValue> }
   | { seq: number; time: number; error: string };
 
-/** POST /runs/:id/metrics. `seq` is the line's number in its stream and must increase. */
+/**
+ * POST /runs/:id/metrics. `seq` is the line's number in its stream (1, 2, 3...) and must increase;
+ * a seq missing between two lines is a blank line. The batch covers its first to its last line's
+ * seq and may not start after the stream's last stored line + 1 (OUTPOST_ERR_SEQUENCE_GAP).
+ */
 export interface MetricBatch {
   stream: string;
   file?: string;
   lines: WireLine[];
 }
 
+/**
+ * `ackedSeq`: every line of the stream up to it is stored (or recorded as rejected). `skipped`: lines
+ * of this batch that were stored already (a retry), `stored`: the others.
+ */
 export interface BatchAck {
   stream: string;
   ackedSeq: number;
@@ -177,7 +197,7 @@ export const ARTIFACT_HEADERS = {
   size: 'x-outpost-size',
 } as const;
 
-/** The answer to an NDJSON batch: the ack, plus the lines the service rejected (newly stored ones). */
+/** The answer to a metric batch: the ack, plus the rejected lines this request stored. */
 export interface NdjsonBatchAck extends BatchAck {
   rejected: { seq: number; reason: string }[];
 }

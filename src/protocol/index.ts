@@ -5,3 +5,5 @@ export * from './metric-line';
 export * from './run-folder';
 export * from './project-dir';
 export * from './loopback';
+export * from './describe';
+export * from './unicode';

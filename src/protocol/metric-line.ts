@@ -1,7 +1,10 @@
 /**
- * The metric line: the any-language contract (DESIGN.md). Parsing is hand-written because it
+ * The metric line: the any-language contract (docs/metric-line.md). Parsing is hand-written because it
  * is outpost's hot path and its error messages must name the exact reason.
  */
+import { describeValue, quote } from './describe';
+import { surrogateProblem } from './unicode';
+
 export type MetricValue = number | string | boolean | number[];
 export type MetricType = 'integer' | 'float' | 'string' | 'boolean' | 'list';
 
@@ -21,11 +24,14 @@ const ALLOWED_KEYS = new Set(['name', 'value', 'metrics', 'step', 'time']);
 const NUM = '-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d+)?';
 const PLAIN_LINE = new RegExp(`^\\{"name":"([^"\\\\\\u0000-\\u001f]+)","value":(${NUM})(?:,"step":(0|[1-9]\\d{0,15}))?(?:,"time":(${NUM}))?\\}$`);
 
-/** Validates one decoded line (without its newline). `maxNameChars` bounds metric names. */
-export function parseMetricLine(text: string, maxNameChars = 256): LineResult {
+/**
+ * Validates one decoded line (without its newline). `maxNameChars` bounds metric names,
+ * `maxMetricsPerLine` the entries of "metrics".
+ */
+export function parseMetricLine(text: string, maxNameChars = 256, maxMetricsPerLine = Infinity): LineResult {
   const plain = parsePlainLine(text, maxNameChars);
   if (plain) return { ok: true, line: plain };
-  return parseGeneralLine(text, maxNameChars);
+  return parseGeneralLine(text, maxNameChars, maxMetricsPerLine);
 }
 
 /** The logger's common line, or undefined for anything the general path must look at. */
@@ -51,23 +57,27 @@ export function parsePlainLine(text: string, maxNameChars = 256): ParsedLine | u
 }
 
 /** Any line: JSON.parse, then every rule of the contract, each with its reason. */
-export function parseGeneralLine(text: string, maxNameChars = 256): LineResult {
+export function parseGeneralLine(text: string, maxNameChars = 256, maxMetricsPerLine = Infinity): LineResult {
   let obj: unknown;
   try {
     obj = JSON.parse(text);
   } catch (err) {
     return { ok: false, reason: `not valid JSON (${(err as Error).message})` };
   }
-  return validateMetricObject(obj, maxNameChars);
+  return validateMetricObject(obj, maxNameChars, maxMetricsPerLine);
 }
 
-export function validateMetricObject(obj: unknown, maxNameChars = 256): LineResult {
+/**
+ * Every rule of the metric line. Nothing here recurses into the value: a reason describes a bad
+ * value in a few words (describeValue), so a line nested 20,000 deep is just a rejected line.
+ */
+export function validateMetricObject(obj: unknown, maxNameChars = 256, maxMetricsPerLine = Infinity): LineResult {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) {
     return { ok: false, reason: 'a metric line must be a JSON object' };
   }
   const o = obj as Record<string, unknown>;
   for (const key in o) {
-    if (!ALLOWED_KEYS.has(key)) return { ok: false, reason: `unknown field "${key}"` };
+    if (!ALLOWED_KEYS.has(key)) return { ok: false, reason: `unknown field ${quote(key)}` };
   }
   const metrics: Record<string, MetricValue> = {};
   if (o.metrics !== undefined) {
@@ -78,15 +88,17 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256): LineResu
     if (typeof m !== 'object' || m === null || Array.isArray(m)) return { ok: false, reason: '"metrics" must be an object' };
     let n = 0;
     for (const name in m as Record<string, unknown>) {
-      const bad = checkName(name, maxNameChars) ?? checkValue((m as Record<string, unknown>)[name], `metrics["${name}"]`);
+      if (++n > maxMetricsPerLine) {
+        return { ok: false, reason: `"metrics" has more than ${maxMetricsPerLine} entries, the limit of a line (limits.maxMetricsPerLine)` };
+      }
+      const bad = checkName(name, maxNameChars) ?? checkValue((m as Record<string, unknown>)[name], `metrics[${quote(name)}]`);
       if (bad) return { ok: false, reason: bad };
       setOwn(metrics, name, (m as Record<string, MetricValue>)[name]);
-      n++;
     }
     if (n === 0) return { ok: false, reason: '"metrics" is empty' };
   } else {
     if (o.name === undefined) return { ok: false, reason: 'missing "name" (or "metrics")' };
-    if (typeof o.name !== 'string') return { ok: false, reason: '"name" must be a string' };
+    if (typeof o.name !== 'string') return { ok: false, reason: `"name" must be a string, got ${describeValue(o.name)}` };
     const bad = checkName(o.name, maxNameChars);
     if (bad) return { ok: false, reason: bad };
     if (o.value === undefined) return { ok: false, reason: 'missing "value"' };
@@ -97,13 +109,13 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256): LineResu
   const line: ParsedLine = { metrics };
   if (o.step !== undefined) {
     if (typeof o.step !== 'number' || !Number.isSafeInteger(o.step) || o.step < 0) {
-      return { ok: false, reason: `"step" must be an integer >= 0, got ${JSON.stringify(o.step)}` };
+      return { ok: false, reason: `"step" must be an integer >= 0, got ${describeValue(o.step)}` };
     }
     line.step = o.step;
   }
   if (o.time !== undefined) {
     if (typeof o.time !== 'number' || !Number.isFinite(o.time) || o.time < 0) {
-      return { ok: false, reason: `"time" must be seconds since the epoch, got ${JSON.stringify(o.time)}` };
+      return { ok: false, reason: `"time" must be seconds since the epoch, got ${describeValue(o.time)}` };
     }
     line.time = o.time;
   }
@@ -124,6 +136,8 @@ function checkName(name: string, maxNameChars: number): string | undefined {
   if (name.length === 0) return 'metric name is empty';
   if (name.length > maxNameChars) return `metric name is longer than ${maxNameChars} characters`;
   if (name.includes('\u0000')) return 'metric name contains a NUL character';
+  const surrogate = surrogateProblem(name);
+  if (surrogate) return `metric name ${quote(name)} ${surrogate}`;
   return undefined;
 }
 
@@ -131,19 +145,22 @@ function checkValue(v: unknown, where: string): string | undefined {
   switch (typeof v) {
     case 'number':
       return Number.isFinite(v) ? undefined : `${where} is not a finite number`;
-    case 'string':
+    case 'string': {
+      const surrogate = surrogateProblem(v);
+      return surrogate && `${where} ${quote(v)} ${surrogate}`;
+    }
     case 'boolean':
       return undefined;
     case 'object':
       if (Array.isArray(v)) {
         for (let i = 0; i < v.length; i++) {
           if (typeof v[i] !== 'number' || !Number.isFinite(v[i])) {
-            return `${where}[${i}] must be a finite number (lists hold numbers only)`;
+            return `${where}[${i}] must be a finite number (lists hold numbers only), got ${describeValue(v[i])}`;
           }
         }
         return undefined;
       }
-      return `${where} must be a number, string, boolean or list of numbers, got ${v === null ? 'null' : 'an object'}`;
+      return `${where} must be a number, string, boolean or list of numbers, got ${describeValue(v)}`;
     default:
       return `${where} must be a number, string, boolean or list of numbers`;
   }

@@ -69,10 +69,14 @@ export interface RunFacts {
   gitDirty?: boolean | null;
 }
 
-/** agent.json: present while an agent works on the run. */
+/**
+ * agent.json: present while an agent works on the run. In local mode `server` is the in-process
+ * service on a loopback port and `token` its bearer token (the file is readable by its owner only).
+ */
 export interface AgentPresence {
   pid: number;
   server: string;
+  token?: string;
   startedTime: string;
 }
 

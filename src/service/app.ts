@@ -8,9 +8,13 @@ import type { Store } from '../store/store';
 import { artifactRoutes } from './routes-artifacts';
 import { assetRoutes } from './routes-assets';
 import { installAuth } from './auth';
-import { installErrorHandler } from './error-handler';
+import { installBodyIntake } from './body-intake';
+import { errorBody, installErrorHandler } from './error-handler';
+import { clientErrorHandler, frameworkErrors } from './framework-errors';
 import { metricRoutes } from './routes-metrics';
+import { JSON_TYPE } from './route-config';
 import { runRoutes } from './routes-runs';
+import { installUnicodeCheck } from './unicode-body';
 import { webRoutes } from './routes-web';
 
 export interface AppOptions {
@@ -19,13 +23,21 @@ export interface AppOptions {
   token?: string;
 }
 
+// The router measures a param partly decoded (reserved characters stay percent-encoded): 12
+// bytes per character bound every spelling of a metric name or run id of the longest length.
+const MAX_PARAM_LENGTH = 12 * Math.max(settings.limits.maxNameChars, settings.limits.maxIdChars);
+
 export async function buildApp({ store, log, token }: AppOptions): Promise<FastifyInstance> {
   const app = Fastify({
     logger: false,
     bodyLimit: settings.limits.maxRequestBodyBytes,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Keep-alive sockets of idle agents must not hold a SIGTERM'd server open.
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // Answered below, in the service's shape and with Retry-After.
+    return503OnClosing: false,
+    frameworkErrors,
+    clientErrorHandler,
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
   });
   app.addHook('onResponse', async (request, reply) => {
@@ -37,14 +49,26 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
   app.addHook('preClose', async () => {
     closing = true;
   });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply
+      .status(503)
+      .header('retry-after', String(settings.service.busyRetryAfterS))
+      .header('connection', 'close')
+      .send(errorBody('OUTPOST_ERR_UNAVAILABLE', 'the service is shutting down: try again shortly'));
+    return reply;
+  });
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
   installErrorHandler(app, log);
+  installBodyIntake(app, settings.service);
+  installUnicodeCheck(app);
+  // Bodies are JSON unless a route says otherwise (fastify would also take text/plain as a string).
+  app.removeAllContentTypeParsers();
   // fastify's own JSON parser answers every bad body with "Body is not valid JSON", even valid
   // JSON it refuses for a "__proto__" key: this one says what was wrong, and where.
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (_request, body, done) => {
     if (body === '') return done(new OutpostError('OUTPOST_ERR_BAD_REQUEST', 'the JSON body is empty', 'body'), undefined);
     try {
       done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
@@ -67,9 +91,10 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
     async (api) => {
       installAuth(api, token);
       runRoutes(api, store);
-      metricRoutes(api, store);
-      artifactRoutes(api, store);
       assetRoutes(api, store);
+      // Scopes of their own: their content-type parsers differ from the JSON of every other route.
+      await api.register(async (scope) => metricRoutes(scope, store));
+      await api.register(async (scope) => artifactRoutes(scope, store));
     },
     { prefix: API_PREFIX },
   );

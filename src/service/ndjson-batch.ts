@@ -11,7 +11,22 @@ export interface NdjsonHeaders {
   time: number;
 }
 
-export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: { maxLineBytes: number; maxNameChars: number; maxBatchLines: number }): MetricBatch {
+export interface NdjsonLimits {
+  maxLineBytes: number;
+  maxNameChars: number;
+  maxBatchLines: number;
+  maxMetricsPerLine: number;
+  maxBatchCells: number;
+}
+
+/** The batch, and the sequence numbers it covers: blank lines too, so they advance the stream. */
+export interface ParsedNdjsonBatch {
+  batch: MetricBatch;
+  firstSeq: number;
+  lastSeq: number;
+}
+
+export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: NdjsonLimits): ParsedNdjsonBatch {
   if (body.length > 0 && body[body.length - 1] !== 0x0a) {
     throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', 'an NDJSON batch must end with a newline', 'body');
   }
@@ -24,6 +39,8 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: { maxLi
   const ascii = isAscii(body);
   const valid = ascii || isUtf8(body);
   const lines: WireLine[] = [];
+  // Counted as the lines are parsed, so a batch over the limit is refused before it is all decoded.
+  let cells = 0;
   for (let start = 0, seq = h.firstSeq; start < body.length; seq++) {
     const nl = body.indexOf(0x0a, start);
     const from = start;
@@ -39,17 +56,23 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: { maxLi
     }
     if (text.endsWith('\r')) text = text.slice(0, -1);
     if (text.length === 0 || text.trim() === '') continue;
-    const r = parseMetricLine(text, limits.maxNameChars);
+    const r = parseMetricLine(text, limits.maxNameChars, limits.maxMetricsPerLine);
     if (!r.ok) {
       lines.push(rejected(h, seq, r.reason));
       continue;
     }
     const { metrics, step, time } = r.line;
+    for (const _name in metrics) cells++;
+    if (cells > limits.maxBatchCells) throw tooManyCells(limits.maxBatchCells);
     const wire: WireLine = { seq, time: time ?? h.time, metrics };
     if (step !== undefined) wire.step = step;
     lines.push(wire);
   }
-  return { stream: h.stream, file: h.file, lines };
+  return { batch: { stream: h.stream, file: h.file, lines }, firstSeq: h.firstSeq, lastSeq: h.firstSeq + count - 1 };
+}
+
+export function tooManyCells(max: number): OutpostError {
+  return new OutpostError('OUTPOST_ERR_TOO_LARGE', `the batch holds more than ${max} metric values, the limit of one request (limits.maxBatchCells)`, 'body');
 }
 
 function countNewlines(body: Buffer): number {

@@ -5,18 +5,20 @@ import parseRange from 'range-parser';
 import { Readable } from 'stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { settings } from '../../config';
-import { ARTIFACT_HEADERS, OutpostError, artifactPathProblem } from '../protocol';
+import { ARTIFACT_HEADERS, OutpostError, artifactPathProblem, quote } from '../protocol';
 import { inlineBlob, type WrittenBlob } from '../store/blob-store';
 import type { ArtifactBlobRef, Store, StoredBlob } from '../store/store';
+import { runIdParam } from './schemas';
 
-// Decoded once by the router; anything still percent-encoded is a second layer of encoding.
-const ENCODED_TRICK = /%(2e|2f|5c|00)/i;
-
+/**
+ * The router decodes the URL once; the decoded name is what is judged and stored. So
+ * "v1%2e0.txt" (sent as v1%252e0.txt) is a legal literal name, and "..%2Fx" sent as such decodes
+ * to "../x" and is refused.
+ */
 export function checkedArtifactPath(raw: string | undefined): string {
   const p = raw ?? '';
-  const problem =
-    artifactPathProblem(p, settings.limits.maxArtifactPathChars) ?? (ENCODED_TRICK.test(p) ? 'path contains an encoded "." "/" "\\" or NUL' : undefined);
-  if (problem) throw new OutpostError('OUTPOST_ERR_BAD_PATH', `artifact path ${JSON.stringify(p)}: ${problem}`, 'path');
+  const problem = artifactPathProblem(p, settings.limits.maxArtifactPathChars);
+  if (problem) throw new OutpostError('OUTPOST_ERR_BAD_PATH', `artifact path ${quote(p)}: ${problem}`, 'path');
   return p;
 }
 
@@ -54,11 +56,17 @@ async function readBody(body: Readable, length: number, tooLarge: () => Error): 
 
 type ArtifactRequest = FastifyRequest<{ Params: { id: string; '*': string }; Querystring: { version?: string } }>;
 
-export function artifactRoutes(app: FastifyInstance, store: Store): void {
-  // Uploads reach the handler as the raw stream: nothing is buffered in memory.
-  app.addContentTypeParser('application/octet-stream', (_request, payload, done) => done(null, payload));
+/**
+ * Registered in a plugin scope of its own: an upload is the file's bytes whatever its Content-Type
+ * says (application/json included), so every type reaches the handler as the raw stream, and
+ * nothing is buffered in memory.
+ */
+export async function artifactRoutes(app: FastifyInstance, store: Store): Promise<void> {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+  const params = { schema: { params: runIdParam } };
 
-  app.put('/runs/:id/artifacts/*', async (request: ArtifactRequest, reply) => {
+  app.put('/runs/:id/artifacts/*', { ...params, config: { upload: true } }, async (request: ArtifactRequest, reply) => {
     const { id } = request.params;
     const artifactPath = checkedArtifactPath(request.params['*']);
     const length = declaredLength(request);
@@ -100,27 +108,35 @@ export function artifactRoutes(app: FastifyInstance, store: Store): void {
         );
       }
     };
-    let blob: StoredBlob;
-    if (length <= settings.service.inlineBlobBytes) {
-      blob = inlineBlob(await readBody(body, length, tooLarge));
-      check(blob);
-    } else {
-      blob = await store.blobs.write(body, length, tooLarge, check);
+    try {
+      let blob: StoredBlob;
+      if (length <= settings.service.inlineBlobBytes) {
+        blob = inlineBlob(await readBody(body, length, tooLarge));
+        check(blob);
+      } else {
+        blob = await store.blobs.write(body, length, tooLarge, check);
+      }
+      const result = await store.putArtifact(id, artifactPath, blob);
+      reply.status(result.unchanged ? 200 : 201);
+      return result;
+    } catch (err) {
+      // Name the file the full disk refused.
+      if (err instanceof OutpostError && err.code === 'OUTPOST_ERR_STORAGE_FULL') {
+        throw new OutpostError(err.code, `artifact ${quote(artifactPath)} of ${length} bytes not stored: ${err.message}`, err.field);
+      }
+      throw err;
     }
-    const result = await store.putArtifact(id, artifactPath, blob);
-    reply.status(result.unchanged ? 200 : 201);
-    return result;
   });
 
-  app.delete('/runs/:id/artifacts/*', async (request: ArtifactRequest) => {
+  app.delete('/runs/:id/artifacts/*', params, async (request: ArtifactRequest) => {
     const artifactPath = checkedArtifactPath(request.params['*']);
     const deleted = await store.deleteArtifact(request.params.id, artifactPath);
     return { path: artifactPath, deleted };
   });
 
-  app.get<{ Params: { id: string } }>('/runs/:id/artifacts', async (request) => store.listArtifacts(request.params.id));
+  app.get<{ Params: { id: string } }>('/runs/:id/artifacts', params, async (request) => store.listArtifacts(request.params.id));
 
-  app.get('/runs/:id/artifacts/*', async (request: ArtifactRequest, reply) => downloadArtifact(store, request, reply));
+  app.get('/runs/:id/artifacts/*', params, async (request: ArtifactRequest, reply) => downloadArtifact(store, request, reply));
 }
 
 async function downloadArtifact(store: Store, request: ArtifactRequest, reply: FastifyReply) {

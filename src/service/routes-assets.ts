@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
 import { OutpostError, PromoteRequest, artifactPrefixProblem } from '../protocol';
 import type { Store } from '../store/store';
-import { promoteBody } from './schemas';
+import { assetNameParam, promoteBody } from './schemas';
 
 export function assetRoutes(app: FastifyInstance, store: Store): void {
   app.post<{ Body: PromoteRequest }>('/assets', { schema: { body: promoteBody } }, async (request, reply) => {
@@ -16,7 +16,7 @@ export function assetRoutes(app: FastifyInstance, store: Store): void {
 
   app.get('/assets', async () => store.listAssets());
 
-  app.get<{ Params: { name: string } }>('/assets/:name', async (request) => {
+  app.get<{ Params: { name: string } }>('/assets/:name', { schema: { params: assetNameParam } }, async (request) => {
     const versions = await store.getAsset(request.params.name);
     if (!versions) throw new OutpostError('OUTPOST_ERR_ASSET_NOT_FOUND', `unknown asset "${request.params.name}"`, 'name');
     return { name: request.params.name, versions };

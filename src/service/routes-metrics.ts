@@ -1,13 +1,14 @@
-/** Metric batches in (gzip allowed), one metric's history out (paged, or downsampled). */
-import { createGunzip } from 'zlib';
+/** Metric batches in (JSON or NDJSON, gzip allowed), one metric's history out (paged, or downsampled). */
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
 import { BATCH_HEADERS, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, OutpostError } from '../protocol';
 import type { Store } from '../store/store';
-import { parseNdjsonBatch } from './ndjson-batch';
-import { historyQuery, metricBatchBody } from './schemas';
+import { parseNdjsonBatch, tooManyCells } from './ndjson-batch';
+import { JSON_TYPE } from './route-config';
+import { historyQuery, metricBatchBody, runIdParam } from './schemas';
 
-export function metricRoutes(app: FastifyInstance, store: Store): void {
+/** Registered in a plugin scope of its own: the NDJSON parser is for this route only. */
+export async function metricRoutes(app: FastifyInstance, store: Store): Promise<void> {
   // Raw spool lines from the agent: kept as bytes here, parsed line by line in the handler.
   app.addContentTypeParser(NDJSON_TYPE, { parseAs: 'buffer', bodyLimit: settings.limits.maxBatchBodyBytes }, (_request, body, done) => done(null, body));
 
@@ -15,38 +16,34 @@ export function metricRoutes(app: FastifyInstance, store: Store): void {
     '/runs/:id/metrics',
     {
       bodyLimit: settings.limits.maxBatchBodyBytes,
-      // The JSON schema is for JSON bodies; NDJSON bodies are checked line by line.
-      schema: { body: { content: { 'application/json': { schema: metricBatchBody }, [NDJSON_TYPE]: { schema: {} } } } },
-      preParsing: async (request, _reply, payload) => {
-        const encoding = request.headers['content-encoding'];
-        if (!encoding || encoding === 'identity') return payload;
-        if (encoding !== 'gzip') throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `unsupported Content-Encoding "${encoding}"`, 'content-encoding');
-        // fastify compares Content-Length with what the wire carried, and bodyLimit with what we decode.
-        const gunzip = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
-        gunzip.receivedEncodedLength = 0;
-        payload.on('data', (chunk: Buffer) => (gunzip.receivedEncodedLength += chunk.length));
-        payload.on('error', (err) => gunzip.destroy(err));
-        return payload.pipe(gunzip);
+      config: {
+        accepts: [JSON_TYPE, NDJSON_TYPE],
+        gzip: true,
+        bodyLimitSetting: 'limits.maxBatchBodyBytes',
+        // Each line's metrics are judged as a metric line: a bad one is named as that line (OUTPOST_ERR_BAD_LINE).
+        ownChecks: [['lines', '*', 'metrics']],
       },
+      // The JSON schema is for JSON bodies; NDJSON bodies are checked line by line.
+      schema: { params: runIdParam, body: { content: { [JSON_TYPE]: { schema: metricBatchBody }, [NDJSON_TYPE]: { schema: {} } } } },
     },
     async (request) => {
-      if (!Buffer.isBuffer(request.body)) return store.ingestMetrics(request.params.id, request.body);
-      const batch = parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits);
-      const ack = await store.ingestMetrics(request.params.id, batch, { linesValidated: true });
-      // Skipped lines are a prefix (sequences increase): the newly stored ones are the rest.
-      const rejected: NdjsonBatchAck['rejected'] = [];
-      for (let i = batch.lines.length - ack.stored; i < batch.lines.length; i++) {
-        const l = batch.lines[i];
-        if ('error' in l) rejected.push({ seq: l.seq, reason: l.error });
+      const { id } = request.params;
+      if (!Buffer.isBuffer(request.body)) {
+        const batch = request.body;
+        let cells = 0;
+        for (const line of batch.lines) if ('metrics' in line) for (const _name in line.metrics) cells++;
+        if (cells > settings.limits.maxBatchCells) throw tooManyCells(settings.limits.maxBatchCells);
+        return store.ingestMetrics(id, batch);
       }
-      const reply: NdjsonBatchAck = { ...ack, rejected };
-      return reply;
+      const { batch, firstSeq, lastSeq } = parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits);
+      const ack: NdjsonBatchAck = await store.ingestMetrics(id, batch, { linesValidated: true, firstSeq, lastSeq });
+      return ack;
     },
   );
 
   app.get<{ Params: { id: string; name: string }; Querystring: { maxPoints?: number; offset?: number; limit?: number } }>(
     '/runs/:id/metrics/:name',
-    { schema: { querystring: historyQuery } },
+    { schema: { params: runIdParam, querystring: historyQuery } },
     async (request) => {
       const { id, name } = request.params;
       const history = await store.metricHistory(id, name, request.query);

@@ -31,7 +31,7 @@ export function runRoutes(app: FastifyInstance, store: Store): void {
     return run;
   });
 
-  app.get<{ Params: { id: string } }>('/runs/:id', async (request) => {
+  app.get<{ Params: { id: string } }>('/runs/:id', { schema: { params: runIdParam } }, async (request) => {
     const run = await store.getRun(request.params.id);
     if (!run) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${request.params.id}"`, 'run');
     return run;
@@ -43,7 +43,7 @@ export function runRoutes(app: FastifyInstance, store: Store): void {
     async (request) => store.upsertRun(request.params.id, request.body ?? {}),
   );
 
-  app.post<{ Params: { id: string }; Body: RecordEvent }>('/runs/:id/events', { schema: { body: eventBody } }, async (request, reply) => {
+  app.post<{ Params: { id: string }; Body: RecordEvent }>('/runs/:id/events', { schema: { params: runIdParam, body: eventBody } }, async (request, reply) => {
     await store.recordEvent(request.params.id, request.body);
     reply.status(201);
     return { ok: true };

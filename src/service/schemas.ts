@@ -1,15 +1,24 @@
 /** JSON schemas for request bodies and queries; fastify (ajv) enforces them before a handler runs. */
-import { ID_PATTERN, RUN_STATUSES } from '../protocol';
+import { idPattern, RUN_STATUSES } from '../protocol';
 import { settings } from '../../config';
 
 const name = { type: 'string', minLength: 1, maxLength: settings.limits.maxNameChars };
+/** Run ids and asset names: one rule (limits.maxIdChars) at every door. */
+const id = { type: 'string', pattern: idPattern(settings.limits.maxIdChars) };
 const nullableString = { type: ['string', 'null'], maxLength: 4096 };
 const isoTime = { type: 'string', format: 'date-time' };
 
+/** Params of every route under /runs/:id (the others, such as :name or *, are judged by the route). */
 export const runIdParam = {
   type: 'object',
-  properties: { id: { type: 'string', pattern: ID_PATTERN } },
+  properties: { id },
   required: ['id'],
+} as const;
+
+export const assetNameParam = {
+  type: 'object',
+  properties: { name: id },
+  required: ['name'],
 } as const;
 
 export const runUpsertBody = {
@@ -95,8 +104,8 @@ export const promoteBody = {
   additionalProperties: false,
   required: ['run', 'prefix', 'name'],
   properties: {
-    run: { type: 'string', minLength: 1, maxLength: 128 },
+    run: id,
     prefix: { type: 'string', maxLength: settings.limits.maxArtifactPathChars },
-    name: { type: 'string', pattern: ID_PATTERN },
+    name: id,
   },
 } as const;

@@ -22,23 +22,48 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** The token: OUTPOST_TOKEN, else the file named by --token-file. */
+/**
+ * The service cannot start as configured: a sentence for the operator, not a fault in outpost, so
+ * its stack is its message (a command prints it as one line).
+ */
+export class StartupError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StartupError';
+    this.stack = message;
+  }
+}
+
+/** The token: OUTPOST_TOKEN, else the file named by --token-file; surrounding whitespace is not part of it. */
 export function resolveToken(tokenFile?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (tokenFile) {
     const token = fs.readFileSync(tokenFile, 'utf8').trim();
-    if (!token) throw new Error(`token file ${tokenFile} is empty`);
+    if (!token) throw new StartupError(`token file ${tokenFile} is empty`);
     return token;
   }
-  return env[settings.service.tokenEnv] || undefined;
+  const token = env[settings.service.tokenEnv];
+  // Set but blank is a mistake to report, not "no token".
+  return token === undefined || token === '' ? undefined : token.trim();
+}
+
+/** A configured token must be long enough to guess at no better than by chance. */
+export function tokenProblem(token: string, minChars = settings.service.minTokenChars): string | undefined {
+  const length = token.trim().length;
+  if (length >= minChars) return undefined;
+  return `the token has ${length} character${length === 1 ? '' : 's'} (surrounding whitespace not counted); a token needs at least ${minChars} (service.minTokenChars)`;
 }
 
 export async function startService(opts: ServiceOptions): Promise<RunningService> {
   const host = opts.host ?? settings.service.host;
+  if (opts.token !== undefined) {
+    const problem = tokenProblem(opts.token);
+    if (problem) throw new StartupError(`${problem}: set ${settings.service.tokenEnv} (or --token-file) to a longer one, such as the output of \`openssl rand -hex 32\``);
+  }
   if (!isLoopback(host) && !opts.token) {
-    throw new Error(`listening on ${host} (beyond loopback) needs a token: set ${settings.service.tokenEnv} or pass --token-file`);
+    throw new StartupError(`listening on ${host} (beyond loopback) needs a token: set ${settings.service.tokenEnv} or pass --token-file`);
   }
   const store = await SqliteStore.open(opts.dataDir);
-  const app = await buildApp({ store, log: opts.log, token: opts.token });
+  const app = await buildApp({ store, log: opts.log, token: opts.token?.trim() });
   await app.listen({ host, port: opts.port ?? settings.service.port });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;

@@ -12,6 +12,7 @@ import { Transform, TransformCallback, Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
 import { isProcessAlive } from '../protocol';
+import { storageFull } from './storage-full';
 
 export interface WrittenBlob {
   sha256: string;
@@ -131,7 +132,7 @@ export class BlobStore {
   private readonly tmpRoot: string;
   private readonly madeDirs = new Set<string>();
 
-  constructor(dataDir: string) {
+  constructor(private readonly dataDir: string) {
     this.blobDir = path.join(dataDir, 'blobs');
     this.tmpRoot = path.join(dataDir, 'tmp');
     // One temp folder per process: several processes may serve the same local store at once.
@@ -159,7 +160,11 @@ export class BlobStore {
    */
   async write(source: Readable, maxBytes: number, onTooLarge: () => Error, check?: (b: WrittenBlob) => void): Promise<WrittenBlob> {
     const tmp = this.tmpName();
-    const fd = await fsp.open(tmp, 'wx');
+    // A full disk (or quota) is said as such, naming the file: the client may retry later.
+    const where = `${path.relative(this.dataDir, tmp)} (an artifact's bytes on their way to blobs/)`;
+    const fd = await fsp.open(tmp, 'wx').catch((err: Error) => {
+      throw storageFull(err, where) ?? err;
+    });
     try {
       const writer = new BlobFileWriter(fd, maxBytes, onTooLarge);
       await pipeline(source, writer);
@@ -171,7 +176,7 @@ export class BlobStore {
     } catch (err) {
       await fd.close().catch(() => undefined);
       fs.rmSync(tmp, { force: true });
-      throw err;
+      throw storageFull(err, where) ?? err;
     }
   }
 

@@ -1,19 +1,24 @@
 /**
- * Metric ingest and history over SQLite. Ingest is one transaction per batch and idempotent:
- * each stream remembers the highest sequence stored, and lines at or below it are skipped.
+ * Metric ingest and history over SQLite. Idempotent: each stream remembers the highest sequence
+ * stored (acked_seq), lines at or below it are skipped, and a batch may not start after it + 1.
+ * A big batch is stored in slices, one transaction each, with the event loop given back between.
  */
 import type Database from 'better-sqlite3';
 import {
-  BatchAck,
   MetricBatch,
   MetricHistory,
   MetricType,
+  NdjsonBatchAck,
   OutpostError,
+  WireLine,
   metricTypeOf,
+  quote,
+  surrogateProblem,
   validateMetricObject,
 } from '../protocol';
 import { decodeValue, encodeValue, widenType } from './metric-codec';
-import type { HistoryQuery } from './store';
+import { whileWriting } from './storage-full';
+import type { HistoryQuery, IngestOptions } from './store';
 
 /** Points per rollup block: downsampling a long series reads count/BLOCK_POINTS rows. */
 export const BLOCK_POINTS = 64;
@@ -37,13 +42,22 @@ interface SeriesState {
   block: Block | null;
 }
 
+export interface IngestLimits {
+  maxNameChars: number;
+  maxLineBytes: number;
+  maxMetricsPerLine: number;
+  /** Metric values stored per transaction (service.ingestSliceCells). */
+  sliceCells: number;
+}
+
 export class SqliteMetrics {
   private readonly s;
 
   constructor(
     private readonly db: Database.Database,
-    private readonly maxNameChars: number,
-    private readonly maxLineBytes = Infinity,
+    private readonly limits: IngestLimits,
+    /** The database file, named when the disk is full. */
+    private readonly dbFile = 'the database',
   ) {
     this.s = {
       runExists: db.prepare('SELECT 1 FROM runs WHERE id = ?').pluck(),
@@ -73,31 +87,69 @@ export class SqliteMetrics {
     };
   }
 
-  /** Validates the whole batch first (unless the caller's parser built it): a malformed batch stores nothing. */
-  ingest(runId: string, batch: MetricBatch, linesValidated = false): BatchAck {
+  /**
+   * Validates the whole batch first (unless the caller's parser built it): a malformed batch stores
+   * nothing. Then stores it slice by slice; each slice's transaction re-reads the stream and the
+   * series (another request for the same stream may have stored lines in between) and advances
+   * acked_seq over what it covered, so a crash between two slices still gives exactly-once on retry.
+   */
+  async ingest(runId: string, batch: MetricBatch, opts: IngestOptions = {}): Promise<NdjsonBatchAck> {
     if (!this.s.runExists.get(runId)) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
-    if (!linesValidated) checkBatch(batch, this.maxNameChars, this.maxLineBytes);
-    return this.db.transaction(() => this.ingestChecked(runId, batch)).immediate();
+    if (!opts.linesValidated) checkBatch(batch, this.limits);
+    const lines = batch.lines;
+    const firstSeq = opts.firstSeq ?? lines[0]?.seq;
+    const lastSeq = opts.lastSeq ?? lines[lines.length - 1]?.seq;
+    const ack: NdjsonBatchAck = { stream: batch.stream, ackedSeq: 0, stored: 0, skipped: 0, rejected: [] };
+    if (firstSeq === undefined || lastSeq === undefined || lastSeq < firstSeq) {
+      // An empty batch covers nothing: it only learns where the stream stands.
+      ack.ackedSeq = (this.s.streamGet.get(runId, batch.stream) as { acked_seq: number } | undefined)?.acked_seq ?? 0;
+      return ack;
+    }
+    const sliceCells = Math.max(1, this.limits.sliceCells);
+    for (let from = 0, start = firstSeq; ; ) {
+      let to = from;
+      for (let cells = 0; to < lines.length && (to === from || cells < sliceCells); to++) cells += cellsOf(lines[to]);
+      const end = to < lines.length ? lines[to].seq - 1 : lastSeq;
+      const slice = { from, to, start, end, first: from === 0 };
+      whileWriting(this.dbFile, () => this.db.transaction(() => this.ingestSlice(runId, batch, slice, ack)).immediate());
+      if (to >= lines.length) return ack;
+      from = to;
+      start = end + 1;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
   }
 
-  private ingestChecked(runId: string, batch: MetricBatch): BatchAck {
+  /** One transaction: lines[from, to) of the batch, which cover seqs start..end (blank lines too). */
+  private ingestSlice(
+    runId: string,
+    batch: MetricBatch,
+    { from, to, start, end, first }: { from: number; to: number; start: number; end: number; first: boolean },
+    ack: NdjsonBatchAck,
+  ): void {
     const s = this.s;
     s.streamInsert.run(runId, batch.stream, batch.file ?? null);
     const stream = s.streamGet.get(runId, batch.stream) as { id: number; acked_seq: number };
+    if (first && start > stream.acked_seq + 1) {
+      throw new OutpostError(
+        'OUTPOST_ERR_SEQUENCE_GAP',
+        `stream ${JSON.stringify(batch.stream)} has lines up to ${stream.acked_seq} stored; this batch starts at ${start}, ` +
+          `so lines ${stream.acked_seq + 1}-${start - 1} would be missing: send the stream again from line ${stream.acked_seq + 1}`,
+      );
+    }
     const series = new Map<string, SeriesState>();
     let acked = stream.acked_seq;
-    let stored = 0;
-    let skipped = 0;
     let rejected = 0;
-    for (const line of batch.lines) {
+    for (let i = from; i < to; i++) {
+      const line = batch.lines[i];
       if (line.seq <= acked) {
-        skipped++;
+        ack.skipped++;
         continue;
       }
       acked = line.seq;
-      stored++;
+      ack.stored++;
       if ('error' in line) {
         s.rejectedInsert.run(runId, stream.id, line.seq, line.error, line.time);
+        ack.rejected.push({ seq: line.seq, reason: line.error });
         rejected++;
         continue;
       }
@@ -136,8 +188,10 @@ export class SqliteMetrics {
       s.seriesUpdate.run(st.count, st.type, st.lastKind, st.lastValue, st.lastStep, st.id);
     }
     if (rejected) s.runRejected.run(rejected, runId);
+    // Blank lines up to `end` carry nothing but are the stream's too: the next batch starts after them.
+    acked = Math.max(acked, end);
     if (acked !== stream.acked_seq) s.streamAck.run(acked, stream.id);
-    return { stream: batch.stream, ackedSeq: acked, stored, skipped };
+    ack.ackedSeq = acked;
   }
 
   private addToBlock(st: SeriesState, idx: number, v: number): void {
@@ -241,7 +295,16 @@ function toPoint(row: unknown[]): MetricHistory['points'][number] {
   return { index: idx, step, time, value: decodeValue(kind, value) };
 }
 
-function checkBatch(batch: MetricBatch, maxNameChars: number, maxLineBytes: number): void {
+/** Metric values in a line; a rejected line costs one insert too. */
+function cellsOf(line: WireLine): number {
+  if ('error' in line) return 1;
+  let n = 0;
+  for (const _name in line.metrics) n++;
+  return Math.max(1, n);
+}
+
+function checkBatch(batch: MetricBatch, limits: IngestLimits): void {
+  const { maxNameChars, maxLineBytes, maxMetricsPerLine } = limits;
   let prev = -Infinity;
   for (let i = 0; i < batch.lines.length; i++) {
     const line = batch.lines[i];
@@ -258,10 +321,12 @@ function checkBatch(batch: MetricBatch, maxNameChars: number, maxLineBytes: numb
     }
     if ('error' in line) {
       if (typeof line.error !== 'string') throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error must be a string`, `${where}.error`);
+      const surrogate = surrogateProblem(line.error);
+      if (surrogate) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error ${quote(line.error)} ${surrogate}`, `${where}.error`);
       continue;
     }
-    if (isPlainNumericLine(line, maxNameChars)) continue;
-    const result = validateMetricObject({ metrics: line.metrics, step: line.step, time: line.time }, maxNameChars);
+    if (isPlainNumericLine(line, maxNameChars, maxMetricsPerLine)) continue;
+    const result = validateMetricObject({ metrics: line.metrics, step: line.step, time: line.time }, maxNameChars, maxMetricsPerLine);
     if (!result.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: ${result.reason}`, where);
     const bytes = lineBytesOver(line.metrics, maxLineBytes);
     if (bytes !== undefined) {
@@ -274,7 +339,7 @@ function checkBatch(batch: MetricBatch, maxNameChars: number, maxLineBytes: numb
  * The common line, checked without allocating: a valid step and a few finite numbers under
  * short names can be neither invalid nor over the line limit. Anything else takes the full check.
  */
-function isPlainNumericLine(line: { step?: unknown; metrics?: unknown }, maxNameChars: number): boolean {
+function isPlainNumericLine(line: { step?: unknown; metrics?: unknown }, maxNameChars: number, maxMetricsPerLine: number): boolean {
   if (line.step !== undefined && !(typeof line.step === 'number' && Number.isSafeInteger(line.step) && line.step >= 0)) return false;
   const m = line.metrics as Record<string, unknown> | undefined;
   if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
@@ -282,7 +347,7 @@ function isPlainNumericLine(line: { step?: unknown; metrics?: unknown }, maxName
   for (const name in m) {
     const v = m[name];
     if (typeof v !== 'number' || !Number.isFinite(v) || name.length === 0 || name.length > Math.min(maxNameChars, 256) || name.includes('\u0000')) return false;
-    if (++n > 32) return false;
+    if (!name.isWellFormed() || ++n > Math.min(32, maxMetricsPerLine)) return false;
   }
   return n > 0;
 }

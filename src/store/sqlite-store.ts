@@ -7,9 +7,9 @@ import {
   ArtifactInfo,
   AssetSummary,
   AssetVersion,
-  BatchAck,
   MetricBatch,
   MetricHistory,
+  NdjsonBatchAck,
   setOwn,
   OutpostError,
   PromoteRequest,
@@ -23,9 +23,11 @@ import { BlobStore } from './blob-store';
 import { decodeValue } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { migrate } from './sqlite-migrations';
-import type { ArtifactBlobRef, ExperimentSummary, HistoryQuery, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
+import { whileWriting } from './storage-full';
+import type { ArtifactBlobRef, ExperimentSummary, HistoryQuery, IngestOptions, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
 
 export const DB_FILE = 'outpost.db';
+const DB_WHERE = `the database ${DB_FILE}`;
 const REJECTED_SHOWN = 100;
 
 interface RunRow {
@@ -63,7 +65,8 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     this.blobs = new BlobStore(dataDir);
-    this.metrics = new SqliteMetrics(this.db, settings.limits.maxNameChars, settings.limits.maxLineBytes);
+    const { maxNameChars, maxLineBytes, maxMetricsPerLine } = settings.limits;
+    this.metrics = new SqliteMetrics(this.db, { maxNameChars, maxLineBytes, maxMetricsPerLine, sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -84,38 +87,41 @@ export class SqliteStore implements Store {
     return store;
   }
 
+  /** One write transaction; a full disk comes out as OUTPOST_ERR_STORAGE_FULL naming the database. */
+  private write<T>(fn: () => T): T {
+    return whileWriting(DB_WHERE, () => this.db.transaction(fn).immediate());
+  }
+
   async upsertRun(id: string, patch: RunUpsert): Promise<RunInfo> {
-    this.db
-      .transaction(() => {
-        const exists = this.stmt('SELECT 1 FROM runs WHERE id = ?').get(id);
-        const experimentId = patch.experiment !== undefined || !exists ? this.experimentId(patch.experiment ?? 'default') : undefined;
-        if (!exists) {
-          this.stmt(`INSERT INTO runs (id, experiment_id, name, status, start_time) VALUES (?, ?, ?, 'running', ?)`).run(
-            id,
-            experimentId,
-            patch.name ?? id,
-            patch.startTime ?? new Date().toISOString(),
-          );
-        }
-        const columns: Record<string, unknown> = {
-          experiment_id: experimentId,
-          name: patch.name,
-          status: patch.status,
-          exit_code: patch.exitCode,
-          start_time: patch.startTime,
-          end_time: patch.endTime,
-          command: patch.command,
-          cwd: patch.cwd,
-          host: patch.host,
-          git_commit: patch.gitCommit,
-          git_dirty: patch.gitDirty === undefined || patch.gitDirty === null ? patch.gitDirty : patch.gitDirty ? 1 : 0,
-        };
-        const set = Object.entries(columns).filter(([, v]) => v !== undefined);
-        if (set.length) {
-          this.stmt(`UPDATE runs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
-        }
-      })
-      .immediate();
+    this.write(() => {
+      const exists = this.stmt('SELECT 1 FROM runs WHERE id = ?').get(id);
+      const experimentId = patch.experiment !== undefined || !exists ? this.experimentId(patch.experiment ?? 'default') : undefined;
+      if (!exists) {
+        this.stmt(`INSERT INTO runs (id, experiment_id, name, status, start_time) VALUES (?, ?, ?, 'running', ?)`).run(
+          id,
+          experimentId,
+          patch.name ?? id,
+          patch.startTime ?? new Date().toISOString(),
+        );
+      }
+      const columns: Record<string, unknown> = {
+        experiment_id: experimentId,
+        name: patch.name,
+        status: patch.status,
+        exit_code: patch.exitCode,
+        start_time: patch.startTime,
+        end_time: patch.endTime,
+        command: patch.command,
+        cwd: patch.cwd,
+        host: patch.host,
+        git_commit: patch.gitCommit,
+        git_dirty: patch.gitDirty === undefined || patch.gitDirty === null ? patch.gitDirty : patch.gitDirty ? 1 : 0,
+      };
+      const set = Object.entries(columns).filter(([, v]) => v !== undefined);
+      if (set.length) {
+        this.stmt(`UPDATE runs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
+      }
+    });
     return (await this.getRun(id))!;
   }
 
@@ -209,8 +215,8 @@ export class SqliteStore implements Store {
     ).all() as ExperimentSummary[];
   }
 
-  async ingestMetrics(runId: string, batch: MetricBatch, opts: { linesValidated?: boolean } = {}): Promise<BatchAck> {
-    return this.metrics.ingest(runId, batch, opts.linesValidated === true);
+  async ingestMetrics(runId: string, batch: MetricBatch, opts: IngestOptions = {}): Promise<NdjsonBatchAck> {
+    return this.metrics.ingest(runId, batch, opts);
   }
 
   async metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null> {
@@ -219,12 +225,14 @@ export class SqliteStore implements Store {
 
   async recordEvent(runId: string, event: RecordEvent): Promise<void> {
     this.requireRun(runId);
-    this.stmt('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)').run(
-      runId,
-      new Date().toISOString(),
-      event.kind,
-      event.path ?? null,
-      event.message,
+    this.write(() =>
+      this.stmt('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)').run(
+        runId,
+        new Date().toISOString(),
+        event.kind,
+        event.path ?? null,
+        event.message,
+      ),
     );
   }
 
@@ -237,43 +245,39 @@ export class SqliteStore implements Store {
   /** A new version unless the latest one already has these bytes. */
   async putArtifact(runId: string, artifactPath: string, blob: StoredBlob): Promise<PutArtifactResult> {
     this.requireRun(runId);
-    return this.db
-      .transaction((): PutArtifactResult => {
-        const latest = this.latestVersion(runId, artifactPath);
-        if (latest && !latest.deleted && latest.sha256 === blob.sha256) {
-          return { path: artifactPath, size: latest.size, sha256: latest.sha256, time: latest.time, versions: latest.versions, unchanged: true };
-        }
-        const time = new Date().toISOString();
-        // In the same transaction as the row naming it: no fsync per small file, and never a row without its bytes.
-        if (blob.bytes) this.stmt('INSERT OR IGNORE INTO inline_blobs (sha256, data) VALUES (?, ?)').run(blob.sha256, blob.bytes);
-        this.stmt('INSERT INTO artifact_versions (run_id, path, size, sha256, time) VALUES (?, ?, ?, ?, ?)').run(
-          runId,
-          artifactPath,
-          blob.size,
-          blob.sha256,
-          time,
-        );
-        return { path: artifactPath, size: blob.size, sha256: blob.sha256, time, versions: (latest?.versions ?? 0) + 1, unchanged: false };
-      })
-      .immediate();
+    return this.write((): PutArtifactResult => {
+      const latest = this.latestVersion(runId, artifactPath);
+      if (latest && !latest.deleted && latest.sha256 === blob.sha256) {
+        return { path: artifactPath, size: latest.size, sha256: latest.sha256, time: latest.time, versions: latest.versions, unchanged: true };
+      }
+      const time = new Date().toISOString();
+      // In the same transaction as the row naming it: no fsync per small file, and never a row without its bytes.
+      if (blob.bytes) this.stmt('INSERT OR IGNORE INTO inline_blobs (sha256, data) VALUES (?, ?)').run(blob.sha256, blob.bytes);
+      this.stmt('INSERT INTO artifact_versions (run_id, path, size, sha256, time) VALUES (?, ?, ?, ?, ?)').run(
+        runId,
+        artifactPath,
+        blob.size,
+        blob.sha256,
+        time,
+      );
+      return { path: artifactPath, size: blob.size, sha256: blob.sha256, time, versions: (latest?.versions ?? 0) + 1, unchanged: false };
+    });
   }
 
   async deleteArtifact(runId: string, artifactPath: string): Promise<boolean> {
     this.requireRun(runId);
-    return this.db
-      .transaction(() => {
-        const latest = this.latestVersion(runId, artifactPath);
-        if (!latest || latest.deleted) return false;
-        this.stmt('INSERT INTO artifact_versions (run_id, path, size, sha256, time, deleted) VALUES (?, ?, ?, ?, ?, 1)').run(
-          runId,
-          artifactPath,
-          latest.size,
-          latest.sha256,
-          new Date().toISOString(),
-        );
-        return true;
-      })
-      .immediate();
+    return this.write(() => {
+      const latest = this.latestVersion(runId, artifactPath);
+      if (!latest || latest.deleted) return false;
+      this.stmt('INSERT INTO artifact_versions (run_id, path, size, sha256, time, deleted) VALUES (?, ?, ?, ?, ?, 1)').run(
+        runId,
+        artifactPath,
+        latest.size,
+        latest.sha256,
+        new Date().toISOString(),
+      );
+      return true;
+    });
   }
 
   private latestVersion(runId: string, artifactPath: string) {
@@ -329,29 +333,27 @@ export class SqliteStore implements Store {
     if (files.length === 0) {
       throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${req.run}" has no artifact under "${req.prefix}"`, 'prefix');
     }
-    return this.db
-      .transaction((): AssetVersion => {
-        const version = ((this.stmt('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;
-        const createdTime = new Date().toISOString();
-        const assetId = this.stmt('INSERT INTO assets (name, version, source_run, prefix, created_time) VALUES (?, ?, ?, ?, ?)').run(
-          req.name,
-          version,
-          req.run,
-          prefix,
-          createdTime,
-        ).lastInsertRowid;
-        const insert = this.stmt('INSERT INTO asset_files (asset_id, path, size, sha256) VALUES (?, ?, ?, ?)');
-        for (const f of files) insert.run(assetId, f.path, f.size, f.sha256);
-        return {
-          name: req.name,
-          version,
-          sourceRun: req.run,
-          prefix,
-          createdTime,
-          files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
-        };
-      })
-      .immediate();
+    return this.write((): AssetVersion => {
+      const version = ((this.stmt('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;
+      const createdTime = new Date().toISOString();
+      const assetId = this.stmt('INSERT INTO assets (name, version, source_run, prefix, created_time) VALUES (?, ?, ?, ?, ?)').run(
+        req.name,
+        version,
+        req.run,
+        prefix,
+        createdTime,
+      ).lastInsertRowid;
+      const insert = this.stmt('INSERT INTO asset_files (asset_id, path, size, sha256) VALUES (?, ?, ?, ?)');
+      for (const f of files) insert.run(assetId, f.path, f.size, f.sha256);
+      return {
+        name: req.name,
+        version,
+        sourceRun: req.run,
+        prefix,
+        createdTime,
+        files: files.map((f) => ({ path: f.path, size: f.size, sha256: f.sha256 })),
+      };
+    });
   }
 
   async listAssets(): Promise<AssetSummary[]> {

@@ -3,9 +3,9 @@ import type {
   ArtifactInfo,
   AssetSummary,
   AssetVersion,
-  BatchAck,
   MetricBatch,
   MetricHistory,
+  NdjsonBatchAck,
   PromoteRequest,
   RecordEvent,
   RunInfo,
@@ -44,6 +44,17 @@ export interface ArtifactBlobRef {
   version: number;
 }
 
+export interface IngestOptions {
+  /**
+   * The lines come from the service's own NDJSON parser, which checked each one (sequence, time,
+   * names, values, size on the bytes written), so they are not checked again.
+   */
+  linesValidated?: boolean;
+  /** The sequence numbers the batch covers, blank lines included; default: its first and last line's. */
+  firstSeq?: number;
+  lastSeq?: number;
+}
+
 export interface StoredBlob {
   size: number;
   sha256: string;
@@ -67,10 +78,11 @@ export interface Store {
   lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>>;
   listExperiments(): Promise<ExperimentSummary[]>;
   /**
-   * `linesValidated`: the lines come from the service's own NDJSON parser, which checked each one
-   * (sequence, time, names, values, size on the bytes written), so they are not checked again.
+   * Stores a batch exactly once: lines at or below the stream's acknowledged seq are skipped; a
+   * batch starting after it + 1 is refused whole (OUTPOST_ERR_SEQUENCE_GAP). The answer lists the
+   * rejected lines this call stored. A full disk is OUTPOST_ERR_STORAGE_FULL, as for every write.
    */
-  ingestMetrics(runId: string, batch: MetricBatch, opts?: { linesValidated?: boolean }): Promise<BatchAck>;
+  ingestMetrics(runId: string, batch: MetricBatch, opts?: IngestOptions): Promise<NdjsonBatchAck>;
   metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null>;
   recordEvent(runId: string, event: RecordEvent): Promise<void>;
   /** `blob.bytes`, when given, are stored in the database itself (small files), else blobs/ holds them. */

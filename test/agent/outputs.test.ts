@@ -509,9 +509,9 @@ test('with HTTP_PROXY set, small and big files go through the proxy like every o
 
 test('a refused token loses no file: nothing is marked refused, and outpost sync with the right token ships it', async () => {
   const { dir, outputs } = project('token');
-  const guarded = await startServerProcess({ dataDir: path.join(dir, 'guarded-data'), env: { OUTPOST_TOKEN: 'right' } });
+  const guarded = await startServerProcess({ dataDir: path.join(dir, 'guarded-data'), env: { OUTPOST_TOKEN: 'right-token-0123456789' } });
   try {
-    const agent = startAgentProcess(['--run', 'tok', '--dir', dir, '--server', guarded.url], agentEnv({ OUTPOST_TOKEN: 'wrong' }));
+    const agent = startAgentProcess(['--run', 'tok', '--dir', dir, '--server', guarded.url], agentEnv({ OUTPOST_TOKEN: 'wrong-token-0123456789' }));
     await until(() => fs.existsSync(path.join(dir, '.outpost/runs/tok/files.json')), 'agent started');
     fs.writeFileSync(path.join(outputs, 'model.txt'), 'weights');
     await until(() => agent.output().includes('outputs/model.txt not uploaded'), 'the failed upload to be reported');
@@ -520,9 +520,9 @@ test('a refused token loses no file: nothing is marked refused, and outpost sync
     expect(agent.output()).not.toContain('refused by the service');
     expect(fs.readFileSync(path.join(dir, '.outpost/runs/tok/files.json'), 'utf8')).not.toContain('refused');
 
-    const sync = outpost(['sync', '--server', guarded.url], { cwd: dir, env: agentEnv({ OUTPOST_TOKEN: 'right' }) });
+    const sync = outpost(['sync', '--server', guarded.url], { cwd: dir, env: agentEnv({ OUTPOST_TOKEN: 'right-token-0123456789' }) });
     expect({ status: sync.status, stderr: sync.stderr }).toMatchObject({ status: 0 });
-    const res = await axios.get(`${guarded.url}/api/v1/runs/tok/artifacts/outputs/model.txt`, { headers: { authorization: 'Bearer right' }, responseType: 'text' });
+    const res = await axios.get(`${guarded.url}/api/v1/runs/tok/artifacts/outputs/model.txt`, { headers: { authorization: 'Bearer right-token-0123456789' }, responseType: 'text' });
     expect(res.data).toBe('weights');
   } finally {
     await guarded.stop();

@@ -211,7 +211,9 @@ test('a command that cannot start gives a failed run with exit code 127, as a sh
 
 test('ids and settings that cannot be right are refused up front, by name', () => {
   const agent = outpost(['agent', '--run', '../escape', '--dir', dir], { cwd: dir });
-  expect([agent.status, agent.stderr]).toEqual([2, expect.stringContaining('--run "../escape"')]);
+  expect([agent.status, agent.stderr]).toEqual([2, expect.stringContaining("option '--run <id>' argument '../escape' is invalid. a run id is 1 to 128 characters")]);
+  const long = outpost(['history', 'info', '-r', 'a'.repeat(129)], { cwd: dir });
+  expect([long.status, long.stderr]).toEqual([2, expect.stringContaining('a run id is 1 to 128 characters')]);
   const sync = outpost(['sync', '--run', '../../etc'], { cwd: dir });
   expect(sync.status).toBe(2);
   const config = outpost(['history', 'list'], { cwd: dir, env: agentEnv({ OUTPOST_CONFIG: '{"limits":{"maxFileBytes":-1}}' }) });
@@ -337,4 +339,35 @@ test('outpost sync warns about a spool that no run folder owns (one written with
   const sync = outpost(['sync'], { cwd: dir });
   expect(sync.status).toBe(0);
   expect(sync.stderr).toMatch(/warning: .*\.outpost\/runs\/metrics\.jsonl is a spool that no run folder owns.*outpost agent --run NEW_ID --metrics/);
+});
+
+test('in local mode the in-process service wants a token of its own: another process on the machine is refused, the run folder holds it for its owner only', () => {
+  const code = `import json, os, stat, urllib.request, urllib.error
+presence_file = os.path.join(".outpost", "runs", os.environ["OUTPOST_RUN_ID"], "agent.json")
+presence = json.load(open(presence_file))
+print("mode", oct(stat.S_IMODE(os.stat(presence_file).st_mode)))
+url = presence["server"] + "/api/v1/runs"
+def status(headers):
+    try:
+        return urllib.request.urlopen(urllib.request.Request(url, headers=headers)).status
+    except urllib.error.HTTPError as e:
+        return e.code
+print("without", status({}))
+print("wrong", status({"Authorization": "Bearer " + "x" * len(presence["token"])}))
+print("with", status({"Authorization": "Bearer " + presence["token"]}))
+req = urllib.request.Request(url.replace("/runs", "/runs/intruder"), data=b"{}", method="PUT", headers={"content-type": "application/json"})
+try:
+    urllib.request.urlopen(req)
+    print("created")
+except urllib.error.HTTPError as e:
+    print("create", e.code)`;
+  const r = outpost(['run', '--', 'python3', '-c', code], { cwd: dir });
+  expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+  expect(r.stdout).toContain('mode 0o600');
+  expect(r.stdout).toContain('without 401');
+  expect(r.stdout).toContain('wrong 401');
+  expect(r.stdout).toContain('with 200');
+  expect(r.stdout).toContain('create 401');
+  const list = JSON.parse(outpost(['history', 'list', '--json'], { cwd: dir }).stdout) as { id: string }[];
+  expect(list.map((x) => x.id)).not.toContain('intruder');
 });

@@ -3,7 +3,8 @@ import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
 import type { AckWatermark, RunInfo } from '../../src/protocol';
-import { AgentProcess, agentEnv, serverForFile, startAgentProcess, until } from './agent-process';
+import { startServerProcess } from '../service/server-process';
+import { AgentProcess, agentEnv, FAST_CONFIG, serverForFile, startAgentProcess, until } from './agent-process';
 
 const shared = serverForFile('outpost-spool-');
 
@@ -206,4 +207,42 @@ test('an unterminated last line at the end of a run is recorded as rejected, and
   expect(run.rejected[0]).toMatchObject({ line: 2 });
   expect(run.rejected[0].reason).toMatch(/no newline before the run ended/);
   expect(watermark(spool)?.offset).toBe(fs.statSync(spool).size);
+});
+
+test('a run id of the longest length allowed (limits.maxIdChars) works end to end: lines and files arrive', async () => {
+  const id = `r${'x'.repeat(127)}`;
+  const spool = spoolOf(id);
+  fs.writeFileSync(spool, '{"name":"long","value":1}\n');
+  fs.mkdirSync(path.join(shared.dir, 'outputs'), { recursive: true });
+  fs.writeFileSync(path.join(shared.dir, 'outputs', `${id}.txt`), 'a file');
+  const config = JSON.parse(FAST_CONFIG) as { agent: Record<string, unknown> };
+  config.agent.uploadExisting = true;
+  const agent = startAgentProcess(['--run', id, '--dir', shared.dir, '--server', shared.server.url], agentEnv({ OUTPOST_CONFIG: JSON.stringify(config) }));
+  await until(() => watermark(spool)?.line === 1, 'the line acknowledged');
+  await stop(agent);
+  expect(agent.output()).toContain('1 metric line and 1 file shipped');
+  expect(await values(id, 'long')).toEqual([1]);
+});
+
+test('a service that lacks lines the agent saw acknowledged (restored from an older backup) refuses the gap; the agent reads the spool again and every line arrives once, in order', async () => {
+  const spool = spoolOf('gap');
+  const line = (v: number) => `{"name":"g","value":${v}}\n`;
+  fs.writeFileSync(spool, Array.from({ length: 100 }, (_, i) => line(i + 1)).join(''));
+  const first = agentFor('gap');
+  await until(() => watermark(spool)?.line === 100, '100 lines acknowledged');
+  await stop(first);
+  // Another service, with nothing of this run: the checkpoint says 100 lines are stored.
+  const restored = await startServerProcess({ dataDir: path.join(shared.dir, 'restored-service') });
+  try {
+    fs.appendFileSync(spool, Array.from({ length: 10 }, (_, i) => line(101 + i)).join(''));
+    const second = startAgentProcess(['--run', 'gap', '--dir', shared.dir, '--server', restored.url]);
+    const got = async () => ((await axios.get(`${restored.url}/api/v1/runs/gap/metrics/g`).catch(() => null))?.data.points ?? []).map((p: { value: number }) => p.value);
+    await until(async () => (await got()).length === 110, 'all 110 lines on the restored service');
+    await stop(second);
+    expect(await got()).toEqual(Array.from({ length: 110 }, (_, i) => i + 1));
+    const run = (await axios.get(`${restored.url}/api/v1/runs/gap`)).data as RunInfo;
+    expect(run.events.some((e) => e.kind === 'warning' && /read again from its first line/.test(e.message))).toBe(true);
+  } finally {
+    await restored.stop();
+  }
 });

@@ -24,7 +24,7 @@ describe('outpost history and assets against a server (--server / OUTPOST_SERVER
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('list --json is exactly the DESIGN.md fields, newest first', async () => {
+  test('list --json is exactly the documented fields (docs/cli.md), newest first', async () => {
     const runs = await json('history', 'list');
     expect(runs.map((r: { id: string }) => r.id)).toEqual(['r-new', 'r-mid', 'r-old']);
     expect(runs[2]).toEqual({ id: 'r-old', experiment: 'mnist', name: 'baseline', status: 'completed', startTime: '2025-01-01T10:00:00.000Z', endTime: '2025-01-01T11:02:03.000Z' });

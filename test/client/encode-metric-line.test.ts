@@ -123,11 +123,11 @@ describe('deep, cyclic and hostile values', () => {
   test.each([
     ['a list nested 100,000 deep', () => encodeMetric('m', deep as never), /^cannot log metric "m": "value"\[0\] must be a finite number/],
     ['a list nested 100,000 deep, in metrics', () => encodeMetrics({ m: deep as never }), /^cannot log metrics \["m"\]: metrics\["m"\]\[0\] must be a finite number/],
-    ['a list nested 100,000 deep, as the name', () => encodeMetric(deep as never, 1), /^cannot log a metric named by a list of 1 item: "name" must be a string/],
-    ['a symbol as the name', () => encodeMetric(Symbol('s') as never, 1), /^cannot log a metric named by a symbol: "name" must be a string/],
+    ['a list nested 100,000 deep, as the name', () => encodeMetric(deep as never, 1), /^cannot log a metric: "name" must be a string, got a list of 1 item$/],
+    ['a symbol as the name', () => encodeMetric(Symbol('s') as never, 1), /^cannot log a metric: "name" must be a string, got symbol$/],
     ['a list nested 100,000 deep, as the step', () => encodeMetric('m', 1, { step: deep as never }), /^cannot log metric "m": "step" must be an integer >= 0, got a list of 1 item$/],
     ['a list holding itself, as the step', () => encodeMetrics({ m: 1 }, { step: cyclic as never }), /^cannot log metrics \["m"\]: "step" must be an integer >= 0, got a list of 1 item$/],
-    ['a BigInt as the step', () => encodeMetric('m', 1, { step: 10n as never }), /^cannot log metric "m": "step" must be an integer >= 0, got 10n$/],
+    ['a BigInt as the step', () => encodeMetric('m', 1, { step: 10n as never }), /^cannot log metric "m": "step" must be an integer >= 0, got 10$/],
     ['a Proxy whose trap recurses', () => encodeMetric('m', new Proxy([1], { get: (t, k, r): unknown => (k === 'length' ? r.length : t[k as never]) }) as never), /^cannot log metric "m": reading the value failed \(RangeError: Maximum call stack size exceeded\)$/],
   ])('%s is an OUTPOST_ERR_BAD_LINE naming the metric, not a RangeError', (_what, call, message) => {
     const err = refusal(call);

@@ -1,4 +1,4 @@
-/** The REFERENCE.md logging example, in Python and in TypeScript, under the real `outpost run` (local mode). */
+/** The Workbench logging example (docs/logging.md), in Python and in TypeScript, under the real `outpost run` (local mode). */
 import { spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -27,9 +27,9 @@ logger.log("chart data points", [1, 3, 5, 10, 6, 4])           # a list: drawn a
 logger.log("my metric 1", 1).wait()     # blocking
 # Right after wait(): the service already has the line.
 run_dir = os.path.dirname(os.environ["OUTPOST_METRICS_FILE"])
-server = json.load(open(os.path.join(run_dir, "agent.json")))["server"]
-url = "%s/api/v1/runs/%s/metrics/%s" % (server, os.environ["OUTPOST_RUN_ID"], urllib.parse.quote("my metric 1"))
-history = json.load(urllib.request.urlopen(url))
+presence = json.load(open(os.path.join(run_dir, "agent.json")))  # the local service and its token
+url = "%s/api/v1/runs/%s/metrics/%s" % (presence["server"], os.environ["OUTPOST_RUN_ID"], urllib.parse.quote("my metric 1"))
+history = json.load(urllib.request.urlopen(urllib.request.Request(url, headers={"Authorization": "Bearer " + presence["token"]})))
 print("after wait:", history["count"], json.dumps(history["points"][0]["value"]))
 logger.log("my metric 2", 2).wait()
 
@@ -48,12 +48,13 @@ logger.log('simple float value', 3.141592);
 logger.log('simple string value', 'this is a string metric');
 logger.log('chart data points', [1, 3, 5, 10, 6, 4]);
 
-const getJson = (url) => new Promise((resolve, reject) => http.get(url, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => resolve(JSON.parse(b))); }).on('error', reject));
+const getJson = (url, token) => new Promise((resolve, reject) => http.get(url, { headers: { authorization: 'Bearer ' + token } }, (res) => { let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => resolve(JSON.parse(b))); }).on('error', reject));
 
 (async () => {
   await logger.log('my metric 1', 1).wait();
-  const { server } = JSON.parse(fs.readFileSync(path.join(path.dirname(process.env.OUTPOST_METRICS_FILE), 'agent.json'), 'utf8'));
-  const history = await getJson(server + '/api/v1/runs/' + process.env.OUTPOST_RUN_ID + '/metrics/' + encodeURIComponent('my metric 1'));
+  // The local service and its token.
+  const { server, token } = JSON.parse(fs.readFileSync(path.join(path.dirname(process.env.OUTPOST_METRICS_FILE), 'agent.json'), 'utf8'));
+  const history = await getJson(server + '/api/v1/runs/' + process.env.OUTPOST_RUN_ID + '/metrics/' + encodeURIComponent('my metric 1'), token);
   console.log('after wait:', history.count, JSON.stringify(history.points[0].value));
   await logger.log('my metric 2', 2).wait();
   logger.upload('artifact/path', ${JSON.stringify(CONTENT)});
@@ -63,7 +64,7 @@ const getJson = (url) => new Promise((resolve, reject) => http.get(url, (res) =>
 describe.each([
   ['Python', 'train.py', pythonTrain, ['python3', 'train.py']],
   ['TypeScript (compiled JavaScript)', 'train.js', typescriptTrain, [process.execPath, 'train.js']],
-])('the REFERENCE.md example in %s under outpost run', (_lang, file, code, command) => {
+])('the Workbench logging example in %s under outpost run', (_lang, file, code, command) => {
   test('every value arrives with its type, wait() returns only once the service has the line, and the upload arrives intact', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-e2e-logging-'));
     fs.writeFileSync(path.join(dir, file), code);

@@ -20,7 +20,7 @@ logger.log("chart data points", [1, 3, 5, 10, 6, 4])           # a list: drawn a
 `;
 
 describe('the Python helper', () => {
-  test('the REFERENCE.md example writes each value with its JSON type', () => {
+  test('the Workbench logging example (docs/logging.md) writes each value with its JSON type', () => {
     const run = tempRun();
     const out = runPython(`${referenceExample}\nlogger.log("flag", True)\nlogger.log_metrics({"loss": 0.25, "accuracy": 0.91}, step=10)\n`, { cwd: run.dir, env: run.env });
     expect(out.stderr).toBe('');

@@ -200,8 +200,6 @@ describe('the service refuses bad input with a 4xx JSON error naming what was wr
       ['a backslash (%5C)', '..%5Cescape.txt'],
       ['encoded dots (%2e%2e)', '%2e%2e/escape.txt'],
       ['an encoded slash (%2F)', '..%2Fescape.txt'],
-      ['double-encoded dots (%252e%252e)', '%252e%252e/escape.txt'],
-      ['a double-encoded slash (%252F)', '..%252Fescape.txt'],
       ['an empty segment', 'outputs//a.txt'],
     ];
 
@@ -222,9 +220,29 @@ describe('the service refuses bad input with a 4xx JSON error naming what was wr
       expectError(await api('POST', '/assets', { run: 'r1', prefix: '../other', name: 'a' }), 400, 'OUTPOST_ERR_BAD_PATH', 'prefix');
     });
 
-    test('after all of that the run still has only its one artifact', async () => {
-      const list = (await api('GET', '/runs/r1/artifacts')).json();
-      expect(list.map((a: { path: string }) => a.path)).toEqual(['outputs/ok.txt']);
+    // The router decodes once and the decoded name is judged: a name that is still percent-encoded
+    // after that was sent double-encoded, so its "%" is a literal character of a legal name.
+    const literal: [string, string, string][] = [
+      ['double-encoded dots (%252e%252e)', '%252e%252e/escape.txt', '%2e%2e/escape.txt'],
+      ['a double-encoded slash (%252F)', '..%252Fescape.txt', '..%2Fescape.txt'],
+      ['a double-encoded backslash and NUL', 'outputs/a%255Cb%2500.txt', 'outputs/a%5Cb%00.txt'],
+    ];
+
+    test.each(literal)('a name with %s is a legal literal name, stored inside the run and fetched by it', async (_what, p, stored) => {
+      const body = `bytes of ${stored}`;
+      const up = await rawRequest(svc.url, { method: 'PUT', path: `/api/v1/runs/r1/artifacts/${p}`, headers: { 'content-type': 'application/octet-stream' }, body });
+      expect(up.status).toBe(201);
+      expect(up.json().path).toBe(stored);
+      const down = await rawRequest(svc.url, { path: `/api/v1/runs/r1/artifacts/${p}` });
+      expect([down.status, down.body.toString()]).toEqual([200, body]);
+      expect((await rawRequest(svc.url, { method: 'DELETE', path: `/api/v1/runs/r1/artifacts/${p}` })).json()).toEqual({ path: stored, deleted: true });
+    });
+
+    test('after all of that the run has only its own artifacts, every one inside it', async () => {
+      const run = (await api('GET', '/runs/r1')).json();
+      expect(run.artifacts.map((a: { path: string }) => a.path)).toEqual(['outputs/ok.txt']);
+      expect(run.deletedArtifacts.sort()).toEqual(literal.map(([, , stored]) => stored).sort());
+      for (const p of [...run.artifacts.map((a: { path: string }) => a.path), ...run.deletedArtifacts]) expect(p.split('/')).not.toContain('..');
     });
   });
 });
