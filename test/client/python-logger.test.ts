@@ -141,6 +141,26 @@ for name in ["\\U0001F600" * 128, "\\U0001F600" * 129, "x" * 257]:
     expect(parseMetricLine(line, 256)).toMatchObject({ ok: true });
   });
 
+  test('log_metrics() takes at most 1,000 metrics, the service\'s limit of a line (limits.maxMetricsPerLine)', () => {
+    const run = tempRun();
+    const out = runPython(
+      `
+from outpost_logger import get_logger
+logger = get_logger()
+logger.log_metrics({"m%d" % i: i for i in range(1000)})
+try:
+    logger.log_metrics({"m%d" % i: i for i in range(1001)})
+except ValueError as err:
+    print(err)
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe('cannot log 1001 metrics in one line: the limit is 1000 (MAX_METRICS_PER_LINE); split them over several log_metrics() calls\n');
+    const [line] = fs.readFileSync(run.metricsFile, 'utf8').trim().split('\n');
+    expect(parseMetricLine(line, 256, 1000)).toMatchObject({ ok: true });
+  });
+
   test('deep, recursive and hostile values are a ValueError naming the metric, never a RecursionError or a hang', () => {
     const run = tempRun();
     const out = runPython(

@@ -42,7 +42,8 @@ ENV_OUTPUTS_DIR = "OUTPOST_OUTPUTS_DIR"
 ENV_SERVER = "OUTPOST_SERVER"
 ENV_STRICT_WAIT = "OUTPOST_STRICT_WAIT"  # 1: wait() raises on timeout even while a live agent owns the run
 MAX_LINE_BYTES = 64 * 1024  # one metric line, newline excluded
-MAX_NAME_CHARS = 256  # one metric name
+MAX_NAME_CHARS = 256  # one metric name, in UTF-16 code units (as the service counts)
+MAX_METRICS_PER_LINE = 1000  # metrics in one log_metrics() line (limits.maxMetricsPerLine)
 MAX_FILE_BYTES = 512 * 1024 * 1024  # one artifact
 MAX_PATH_CHARS = 1024  # one artifact path
 UPLOAD_TEMP_PREFIX = ".outpost-tmp-"  # the agent skips these half-written files
@@ -136,6 +137,9 @@ class Logger:
         entries = list(dict.items(metrics)) if issubclass(type(metrics), dict) else None
         if not entries:
             raise ValueError("log_metrics() takes a non-empty dict of name -> value, got %s" % _describe(metrics))
+        if len(entries) > MAX_METRICS_PER_LINE:
+            raise ValueError("cannot log %d metrics in one line: the limit is %d (MAX_METRICS_PER_LINE); "
+                             "split them over several log_metrics() calls" % (len(entries), MAX_METRICS_PER_LINE))
         names, parts = [], []
         for name, value in entries:
             name = _check_name(name)
