@@ -9,6 +9,7 @@ import { gzip } from 'zlib';
 import type { AgentSettings } from '../../config/agent';
 import type { AxiosInstance } from 'axios';
 import { ApiError } from '../http/api-client';
+import { classify } from '../http/classify';
 import type { Logger } from '../log/logger';
 import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, WireLine, isLoopback } from '../protocol';
 import { GaveUp, untilDeadline, withRetry } from './retry';
@@ -368,13 +369,14 @@ export class MetricPipeline {
       try {
         return await withRetry(() => this.post(batch), retry);
       } catch (raw) {
-        if (raw instanceof GaveUp) throw raw;
-        const err = raw as ApiError;
-        if (err.status === 404 && err.code === 'OUTPOST_ERR_RUN_NOT_FOUND') {
+        if (!(raw instanceof ApiError)) throw raw; // GaveUp (the deadline passed), or not the service's doing
+        const err = raw;
+        const verdict = classify(err);
+        if (verdict === 'register') {
           await this.d.onUnknownRun();
           continue;
         }
-        if (err.code === 'OUTPOST_ERR_SEQUENCE_GAP') {
+        if (verdict === 'rewind') {
           // The service lacks lines this agent saw acknowledged (it lost them since, or is not the
           // service that acknowledged them): the stream is read again from its first line, and the
           // service skips what it has.
@@ -382,13 +384,9 @@ export class MetricPipeline {
           await this.requestRewind(batch.stream);
           throw new Rewound();
         }
-        if (err.status === 413 && batch.kind === 'lines' && batch.count > 1) {
-          this.split(batch);
-          continue;
-        }
-        if (err.code === 'OUTPOST_ERR_BAD_LINE' && batch.kind === 'lines') {
-          // A line the service refuses whatever we do must not hold back the lines after it:
-          // halve the batch down to that line, then record it as rejected.
+        if (batch.kind === 'lines' && (verdict === 'smaller' || (verdict === 'refuse' && err.code === 'OUTPOST_ERR_BAD_LINE'))) {
+          // Too large, or a line the service refuses whatever we do: the lines must not wait for
+          // ever behind it. Halve the batch down to one line, then record that line as rejected.
           if (batch.count > 1) this.split(batch);
           else this.reject(batch, err.message);
           continue;

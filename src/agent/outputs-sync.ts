@@ -6,7 +6,8 @@
 import path from 'path';
 import type { AxiosInstance } from 'axios';
 import type { AgentSettings } from '../../config/agent';
-import { ApiError, artifactUrl, toApiError } from '../http/api-client';
+import { ApiError, artifactUrl } from '../http/api-client';
+import { classify } from '../http/classify';
 import type { Logger } from '../log/logger';
 import { FILES_STATE_FILE, RecordEvent } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
@@ -418,20 +419,16 @@ export class OutputsSync {
         this.unsynced.add(rel);
         return;
       }
-      const api = err instanceof FileChanged ? null : toApiError(err);
-      if (
-        err instanceof FileChanged ||
-        api?.code === 'OUTPOST_ERR_HASH_MISMATCH' ||
-        api?.code === 'OUTPOST_ERR_LENGTH_MISMATCH' ||
-        (err as NodeJS.ErrnoException).code === 'ENOENT'
-      ) {
+      const verdict = err instanceof ApiError ? classify(err) : undefined;
+      if (err instanceof FileChanged || verdict === 'resend' || (err as NodeJS.ErrnoException).code === 'ENOENT') {
         // Rewritten during the upload: that version is discarded; try again once it settles, or
         // at once when the run is ending (a stability timer would not be waited for).
         if (this.giveUpAt === Infinity && !this.closed) this.touched(rel);
         else if (Date.now() < this.giveUpAt) this.queued.set(rel, null);
         return;
       }
-      if (putting && api && refusesThisFile(api)) return this.refuse(rel, artifactPath, before, api);
+      // A 4xx about the file itself (too large, a bad path): sending it again cannot help.
+      if (putting && err instanceof ApiError && (verdict === 'refuse' || verdict === 'smaller')) return this.refuse(rel, artifactPath, before, err);
       // Not the file's fault (unreadable here, a bad token, the run refused): it stays owed, is
       // tried again at the next scan, and the sync is not reported complete.
       this.unsynced.add(rel);
@@ -496,13 +493,6 @@ export class OutputsSync {
     await writeFileAtomic(this.stateFile, JSON.stringify(out));
     this.lastSaveMs = Date.now() - t0;
   }
-}
-
-/** A 4xx about the file itself (too large, bad path): sending it again cannot help. */
-function refusesThisFile(err: ApiError): boolean {
-  const s = err.status;
-  if (s === undefined || s < 400 || s >= 500) return false;
-  return s !== 401 && s !== 403 && s !== 408 && s !== 429 && err.code !== 'OUTPOST_ERR_RUN_NOT_FOUND';
 }
 
 function mib(bytes: number): string {

@@ -3,7 +3,8 @@ import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
 import { createLogger } from '../log/logger';
-import { RunningService, resolveToken, ServiceOptions, startService, StartupError } from '../service/server';
+import { OutpostError } from '../protocol';
+import { RunningService, resolveToken, ServiceOptions, startService } from '../service/server';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { parsePort } from './parse';
 import { existingLocalStore } from './with-connection';
@@ -38,11 +39,13 @@ export function registerServerCommands(program: Command): void {
     });
 }
 
+const isStartupError = (err: unknown): err is OutpostError => err instanceof OutpostError && err.code === 'OUTPOST_ERR_STARTUP';
+
 function tokenFrom(tokenFile: string | undefined): string | undefined {
   try {
     return resolveToken(tokenFile);
   } catch (err) {
-    if (err instanceof StartupError) throw new CliError(err.message, EXIT_USAGE);
+    if (isStartupError(err)) throw new CliError(err.message, EXIT_USAGE);
     const e = err as NodeJS.ErrnoException;
     throw new CliError(e.code === 'ENOENT' ? `--token-file ${tokenFile}: no such file` : `--token-file ${tokenFile}: ${e.message}`, EXIT_USAGE);
   }
@@ -54,7 +57,7 @@ async function listen(opts: ServiceOptions): Promise<RunningService> {
     return await startService(opts);
   } catch (err) {
     // The settings themselves (a token missing or too short): the message says which.
-    if (err instanceof StartupError) throw new CliError(err.message, EXIT_USAGE);
+    if (isStartupError(err)) throw new CliError(err.message, EXIT_USAGE);
     const where = `${opts.host}:${opts.port}`;
     switch ((err as NodeJS.ErrnoException).code) {
       case 'EADDRINUSE':

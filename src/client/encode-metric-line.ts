@@ -8,7 +8,7 @@
  * an OUTPOST_ERR_BAD_LINE naming the metric, never a RangeError.
  */
 import { settings } from '../../config';
-import { describeValue, MetricValue, OutpostError, quote, setOwn, validateMetricObject } from '../protocol';
+import { describeValue, E, MetricValue, OutpostError, quote, setOwn, validateMetricObject } from '../protocol';
 
 export interface LogOptions {
   /** Integer >= 0: the x axis of charts. */
@@ -55,14 +55,11 @@ export function encodeMetrics(metrics: Record<string, MetricValue>, opts?: LogOp
 
 function encode(obj: object, what: string): string {
   const checked = validateMetricObject(obj, settings.limits.maxNameChars, settings.limits.maxMetricsPerLine);
-  if (!checked.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: ${checked.reason}`);
+  if (!checked.ok) throw E.cannotLog(what, checked.reason);
   const line = JSON.stringify(obj);
   // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need the exact count.
   if (line.length * 3 > settings.limits.maxLineBytes && Buffer.byteLength(line) > settings.limits.maxLineBytes) {
-    throw new OutpostError(
-      'OUTPOST_ERR_TOO_LARGE',
-      `cannot log ${what}: the line is ${Buffer.byteLength(line)} bytes, over the ${settings.limits.maxLineBytes}-byte limit of a metric line`,
-    );
+    throw E.lineTooLong(what, Buffer.byteLength(line), settings.limits.maxLineBytes);
   }
   return `${line}\n`;
 }
@@ -73,7 +70,7 @@ function checkedStep(opts: LogOptions | undefined, what: string): number | undef
   if (step === undefined) return undefined;
   if (typeof step === 'number' && Number.isSafeInteger(step) && step >= 0) return step;
   const got = readForeign(what, () => describeValue(step));
-  throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: "step" must be an integer >= 0, got ${got}`);
+  throw E.cannotLog(what, `"step" must be an integer >= 0, got ${got}`);
 }
 
 /** A list copied item by item (each read once), anything else as it is: primitives, or what validation refuses. */
@@ -83,7 +80,7 @@ function plainValue(v: unknown, what: string): MetricValue {
     const n = v.length;
     // Each item takes at least two bytes ("1,"): a longer list cannot fit in a line.
     if (n > settings.limits.maxLineBytes / 2) {
-      throw new OutpostError('OUTPOST_ERR_TOO_LARGE', `cannot log ${what}: the list has ${n} items, more than a ${settings.limits.maxLineBytes}-byte metric line holds`);
+      throw E.tooLarge(`cannot log ${what}: the list has ${n} items, more than a ${settings.limits.maxLineBytes}-byte metric line holds`);
     }
     const copy = new Array<number>(n);
     for (let i = 0; i < n; i++) copy[i] = v[i] as number;
@@ -107,7 +104,7 @@ function readForeign<T>(what: string, read: () => T): T {
     return read();
   } catch (err) {
     if (err instanceof OutpostError) throw err;
-    throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: reading the value failed (${err instanceof Error ? `${err.name}: ${err.message}` : typeof err})`);
+    throw E.cannotLog(what, `reading the value failed (${err instanceof Error ? `${err.name}: ${err.message}` : typeof err})`);
   }
 }
 

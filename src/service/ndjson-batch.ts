@@ -1,6 +1,6 @@
 /** Turns an NDJSON metric batch (raw spool lines) into wire lines: each line is parsed once, here. */
 import { isAscii, isUtf8 } from 'buffer';
-import { MetricBatch, OutpostError, parseMetricLine, WireLine } from '../protocol';
+import { E, MetricBatch, OutpostError, parseMetricLine, WireLine } from '../protocol';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -28,11 +28,11 @@ export interface ParsedNdjsonBatch {
 
 export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: NdjsonLimits): ParsedNdjsonBatch {
   if (body.length > 0 && body[body.length - 1] !== 0x0a) {
-    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', 'an NDJSON batch must end with a newline', 'body');
+    throw E.ndjsonNoFinalNewline();
   }
   const count = countNewlines(body);
   if (count > limits.maxBatchLines) {
-    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `an NDJSON batch of ${count} lines is over the limit of ${limits.maxBatchLines} (limits.maxBatchLines)`, 'body');
+    throw E.tooManyLines(count, limits.maxBatchLines);
   }
   // Each line is decoded on its own: on this machine that is twice as fast as one big string
   // split (V8 allocates big strings slowly), and an ASCII body needs no UTF-8 decoding at all.
@@ -72,7 +72,7 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: NdjsonL
 }
 
 export function tooManyCells(max: number): OutpostError {
-  return new OutpostError('OUTPOST_ERR_TOO_LARGE', `the batch holds more than ${max} metric values, the limit of one request (limits.maxBatchCells)`, 'body');
+  return E.tooManyCells(max);
 }
 
 function countNewlines(body: Buffer): number {

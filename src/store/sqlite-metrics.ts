@@ -5,6 +5,7 @@
  */
 import type Database from 'better-sqlite3';
 import {
+  E,
   MetricBatch,
   MetricHistory,
   MetricType,
@@ -94,7 +95,7 @@ export class SqliteMetrics {
    * acked_seq over what it covered, so a crash between two slices still gives exactly-once on retry.
    */
   async ingest(runId: string, batch: MetricBatch, opts: IngestOptions = {}): Promise<NdjsonBatchAck> {
-    if (!this.s.runExists.get(runId)) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
+    if (!this.s.runExists.get(runId)) throw E.runNotFound(runId);
     if (!opts.linesValidated) checkBatch(batch, this.limits);
     const lines = batch.lines;
     const firstSeq = opts.firstSeq ?? lines[0]?.seq;
@@ -130,11 +131,7 @@ export class SqliteMetrics {
     s.streamInsert.run(runId, batch.stream, batch.file ?? null);
     const stream = s.streamGet.get(runId, batch.stream) as { id: number; acked_seq: number };
     if (first && start > stream.acked_seq + 1) {
-      throw new OutpostError(
-        'OUTPOST_ERR_SEQUENCE_GAP',
-        `stream ${JSON.stringify(batch.stream)} has lines up to ${stream.acked_seq} stored; this batch starts at ${start}, ` +
-          `so lines ${stream.acked_seq + 1}-${start - 1} would be missing: send the stream again from line ${stream.acked_seq + 1}`,
-      );
+      throw E.sequenceGap(batch.stream, stream.acked_seq, start);
     }
     const series = new Map<string, SeriesState>();
     let acked = stream.acked_seq;
@@ -310,27 +307,27 @@ function checkBatch(batch: MetricBatch, limits: IngestLimits): void {
     const line = batch.lines[i];
     const where = `lines[${i}]`;
     if (!Number.isSafeInteger(line.seq) || line.seq < 1) {
-      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.seq must be an integer >= 1`, `${where}.seq`);
+      throw E.badLine(`${where}.seq`, 'must be an integer >= 1');
     }
     if (line.seq <= prev) {
-      throw new OutpostError('OUTPOST_ERR_BAD_SEQUENCE', `${where}.seq ${line.seq} does not follow ${prev}`, `${where}.seq`);
+      throw E.badSequence(where, line.seq, prev);
     }
     prev = line.seq;
     if (typeof line.time !== 'number' || !Number.isFinite(line.time)) {
-      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.time must be a finite number`, `${where}.time`);
+      throw E.badLine(`${where}.time`, 'must be a finite number');
     }
     if ('error' in line) {
-      if (typeof line.error !== 'string') throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error must be a string`, `${where}.error`);
+      if (typeof line.error !== 'string') throw E.badLine(`${where}.error`, 'must be a string');
       const surrogate = surrogateProblem(line.error);
-      if (surrogate) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error ${quote(line.error)} ${surrogate}`, `${where}.error`);
+      if (surrogate) throw E.badLine(`${where}.error`, `${quote(line.error)} ${surrogate}`);
       continue;
     }
     if (isPlainNumericLine(line, maxNameChars, maxMetricsPerLine)) continue;
     const result = validateMetricObject({ metrics: line.metrics, step: line.step, time: line.time }, maxNameChars, maxMetricsPerLine);
-    if (!result.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: ${result.reason}`, where);
+    if (!result.ok) throw E.badLine(where, result.reason);
     const bytes = lineBytesOver(line.metrics, maxLineBytes);
     if (bytes !== undefined) {
-      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: its metrics take ${bytes} bytes as JSON, over the ${maxLineBytes}-byte limit of a line (limits.maxLineBytes)`, where);
+      throw E.badLine(where, `its metrics take ${bytes} bytes as JSON, over the ${maxLineBytes}-byte limit of a line (limits.maxLineBytes)`);
     }
   }
 }

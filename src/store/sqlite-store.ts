@@ -7,6 +7,7 @@ import {
   ArtifactInfo,
   AssetSummary,
   AssetVersion,
+  E,
   MetricBatch,
   MetricHistory,
   NdjsonBatchAck,
@@ -238,7 +239,7 @@ export class SqliteStore implements Store {
 
   private requireRun(runId: string): void {
     if (!this.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId)) {
-      throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
+      throw E.runNotFound(runId);
     }
   }
 
@@ -331,7 +332,7 @@ export class SqliteStore implements Store {
     const prefix = req.prefix.replace(/\/$/, '');
     const files = (await this.listArtifacts(req.run)).filter((a) => prefix === '' || a.path === prefix || a.path.startsWith(`${prefix}/`));
     if (files.length === 0) {
-      throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${req.run}" has no artifact under "${req.prefix}"`, 'prefix');
+      throw E.nothingToPromote(req.run, req.prefix);
     }
     return this.write((): AssetVersion => {
       const version = ((this.stmt('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;
