@@ -1,3 +1,5 @@
+import { describeValue } from '../src/protocol/describe';
+import { E } from '../src/protocol/errors';
 import { agentDefaults, AgentSettings } from './agent';
 import { limitDefaults, Limits } from './limits';
 import { serviceDefaults, serviceMaxima, ServiceSettings } from './service';
@@ -27,29 +29,23 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env): Settings {
   try {
     overrides = JSON.parse(raw);
   } catch (err) {
-    throw new Error(`OUTPOST_CONFIG is not valid JSON: ${(err as Error).message}`);
+    throw E.config(` is not valid JSON: ${(err as Error).message}`);
   }
-  if (!isPlainObject(overrides)) throw new Error('OUTPOST_CONFIG must be a JSON object');
+  if (!isPlainObject(overrides)) throw E.config(' must be a JSON object');
   const out: Record<string, Record<string, unknown>> = {};
   for (const [section, base] of Object.entries(defaults)) out[section] = { ...base };
   for (const [section, values] of Object.entries(overrides)) {
     // Own keys only: "__proto__" or "toString" would otherwise be found on the prototype.
     const base = Object.hasOwn(out, section) ? out[section] : undefined;
-    if (!base) throw new Error(`OUTPOST_CONFIG: unknown section "${section}" (known: ${Object.keys(defaults).join(', ')})`);
-    if (!isPlainObject(values)) throw new Error(`OUTPOST_CONFIG: section "${section}" must be an object`);
+    if (!base) throw E.config(`: unknown section "${section}" (known: ${Object.keys(defaults).join(', ')})`);
+    if (!isPlainObject(values)) throw E.config(`: section "${section}" must be an object`);
     for (const [key, value] of Object.entries(values)) {
-      if (!Object.hasOwn(base, key)) throw new Error(`OUTPOST_CONFIG: unknown setting "${section}.${key}"`);
-      if (typeof value !== typeof base[key]) {
-        throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be a ${typeof base[key]}, got ${JSON.stringify(value)}`);
-      }
+      if (!Object.hasOwn(base, key)) throw E.config(`: unknown setting "${section}.${key}"`);
+      if (typeof value !== typeof base[key]) throw E.config(`: "${section}.${key}" must be a ${typeof base[key]}, got ${describeValue(value)}`);
       // Every number here is a size, a count or a time: a negative one is a mistake, not a setting.
-      if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) {
-        throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be a number >= 0, got ${value}`);
-      }
+      if (typeof value === 'number' && !(Number.isFinite(value) && value >= 0)) throw E.config(`: "${section}.${key}" must be a number >= 0, got ${value}`);
       const max = maxima[section]?.[key];
-      if (typeof value === 'number' && max !== undefined && value > max) {
-        throw new Error(`OUTPOST_CONFIG: "${section}.${key}" must be at most ${max}, got ${value}`);
-      }
+      if (typeof value === 'number' && max !== undefined && value > max) throw E.config(`: "${section}.${key}" must be at most ${max}, got ${value}`);
       base[key] = value;
     }
   }

@@ -9,7 +9,9 @@ import path from 'path';
 import { createApiClient } from '../../src/http/api-client';
 import { createLogger } from '../../src/log/logger';
 import type { MetricHistory, WireLine } from '../../src/protocol';
+import { checkJsonBatch } from '../../src/service/json-batch';
 import { startService } from '../../src/service/server';
+import { settings } from '../../config';
 import { Benchmark, percentile, ratio } from './harness';
 
 const POINTS = 1_000_000;
@@ -34,7 +36,7 @@ export const benchmark: Benchmark = {
           if (seq <= MAX_POINTS) metrics.small = Math.cos(seq / 50);
           lines.push({ seq, time: 1_700_000_000 + seq, step: seq, metrics });
         }
-        await service.store.ingestMetrics('bench', { stream: 'spool', lines });
+        await service.store.ingestMetrics('bench', checkJsonBatch({ stream: 'spool', lines }, settings.limits));
       }
       const time = async (url: string, params: Record<string, number>, expectPoints: number) => {
         const samples: number[] = [];

@@ -7,7 +7,7 @@ import fs from 'fs';
 import path from 'path';
 import { defaults } from '../../config';
 import { serviceMaxima } from '../../config/service';
-import { ERRORS } from '../../src/protocol/errors';
+import { CODES, statusOf, type ErrorCode } from '../../src/protocol/errors';
 
 export const DOC_PAGE = 'docs/configuration.md';
 const SOURCES: Record<keyof typeof defaults, string> = { limits: 'config/limits.ts', agent: 'config/agent.ts', service: 'config/service.ts' };
@@ -69,8 +69,10 @@ export function settingsTable(root = repoRoot()): string {
 
 export function errorsTable(): string {
   const rows = ['| code | HTTP status | meaning |', '| --- | --- | --- |'];
-  const entries = Object.entries(ERRORS).sort(([a, x], [b, y]) => x.status - y.status || a.localeCompare(b));
-  for (const [code, e] of entries) rows.push(`| \`${code}\` | ${e.status} | ${e.message} |`);
+  // By status; the errors that never cross HTTP (settings, start-up) last.
+  const rank = (code: ErrorCode) => statusOf(code) ?? 1000;
+  const codes = (Object.keys(CODES) as ErrorCode[]).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  for (const code of codes) rows.push(`| \`${code}\` | ${statusOf(code) ?? '(not HTTP)'} | ${CODES[code].summary} |`);
   return rows.join('\n');
 }
 

@@ -1,18 +1,18 @@
 /**
  * The sync agent: the spool and outputs/ of one run, shipped to the service. Its run loop is two
  * chains: spool tailer -> batcher -> ordered sender (metric-pipeline), and outputs watcher ->
- * stability -> file queue -> streamed upload (outputs-sync).
+ * stability -> file queue -> streamed upload (folder-shipper).
  */
 import { promises as fsp } from 'fs';
 import path from 'path';
 import type { AxiosInstance } from 'axios';
-import { Settings, settings as defaultSettings } from '../../config';
+import { Settings, settings } from '../../config';
 import { createApiClient } from '../http/api-client';
 import type { Logger } from '../log/logger';
 import { AGENT_FILE, AgentPresence, RecordEvent, RunUpsert } from '../protocol';
 import { writeFileAtomic } from './atomic-file';
 import { MetricPipeline } from './metric-pipeline';
-import { OutputsSync } from './outputs-sync';
+import { FolderShipper } from './folder-shipper';
 import { GaveUp, untilDeadline, withRetry } from './retry';
 import type { RunFolder } from './run-folder';
 import { SpoolCheckpoint } from './spool-checkpoint';
@@ -34,12 +34,11 @@ export interface AgentOptions {
   /** Extra folder synced as artifacts under `logs/` (the run's own log). */
   logsDir?: string;
   /** false: only the spool (a finished run's outputs/ may hold a later run's files). */
-  syncOutputs?: boolean;
+  shipOutputs?: boolean;
   /** Files in outputs/ changed after this time (ms) belong to a later run: not uploaded. */
   outputsModifiedBefore?: number;
   /** What finishes the work left when the final sync's deadline passes (default: `outpost sync`). */
   laterHint?: string;
-  settings?: Settings;
 }
 
 export interface AgentProgress {
@@ -62,17 +61,18 @@ export class Agent {
   readonly api: AxiosInstance;
   private readonly settings: Settings;
   private readonly metrics: MetricPipeline;
-  private readonly outputs: OutputsSync | null;
-  private readonly logs: OutputsSync | null;
+  private readonly outputs: FolderShipper | null;
+  private readonly logs: FolderShipper | null;
   private registered: Promise<void> | null = null;
   private deadline = Infinity;
   private events: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly o: AgentOptions) {
-    this.settings = o.settings ?? defaultSettings;
+    // The process's settings (config/, read once); the agent hands each stage its part.
+    this.settings = settings;
     const s = this.settings;
     this.api = createApiClient({ baseUrl: o.serverUrl, token: o.token, timeoutMs: s.agent.requestTimeoutMs });
-    const runReady = () => this.runReady();
+    const registerRun = () => this.registerRun();
     const recordEvent = (e: RecordEvent) => this.recordEvent(e);
     this.metrics = new MetricPipeline({
       api: this.api,
@@ -82,7 +82,7 @@ export class Agent {
       settings: s.agent,
       limits: s.limits,
       log: o.log,
-      runReady,
+      registerRun,
       onReset: (reset) => {
         o.log.warn(reset.message);
         recordEvent({ kind: 'stream-reset', path: path.basename(o.metricsFile), message: reset.message });
@@ -93,16 +93,16 @@ export class Agent {
       },
       onUnknownRun: async () => {
         this.registered = null;
-        await this.runReady();
+        await this.registerRun();
       },
     });
-    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, runReady, recordEvent, laterHint: o.laterHint };
+    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, registerRun, recordEvent, laterHint: o.laterHint };
     this.outputs =
-      o.syncOutputs === false
+      o.shipOutputs === false
         ? null
-        : new OutputsSync({ ...common, outputsDir: o.outputsDir, allowedIn: o.outputsAllowedIn, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
+        : new FolderShipper({ ...common, outputsDir: o.outputsDir, allowedIn: o.outputsAllowedIn, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
     this.logs = o.logsDir
-      ? new OutputsSync({ ...common, outputsDir: o.logsDir, allowedIn: o.runDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
+      ? new FolderShipper({ ...common, outputsDir: o.logsDir, allowedIn: o.runDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
       : null;
   }
 
@@ -113,7 +113,7 @@ export class Agent {
     await fsp.mkdir(this.o.runDir, { recursive: true });
     await writeFileAtomic(path.join(this.o.runDir, AGENT_FILE), JSON.stringify(presence), 0o600);
     // Retryable failures wait in the background; a refusal (a bad token, say) is said at once.
-    this.runReady().catch((err) => {
+    this.registerRun().catch((err) => {
       if (!(err instanceof GaveUp)) this.o.log.error(`the service refused run ${this.o.runId}: ${(err as Error).message}; nothing will be shipped`);
     });
     await this.metrics.start();
@@ -122,7 +122,7 @@ export class Agent {
   }
 
   /** Registers the run (idempotent PUT), retried in the background while the service is away. */
-  runReady(): Promise<void> {
+  registerRun(): Promise<void> {
     this.registered ??= withRetry(
       () => this.api.put(`/runs/${encodeURIComponent(this.o.runId)}`, this.o.run ?? {}),
       this.retryOptions((m) => this.o.log.warn(m), `cannot register run ${this.o.runId}`),
@@ -137,7 +137,7 @@ export class Agent {
   /** Events are best effort but ordered; they wait for the run like everything else. */
   recordEvent(e: RecordEvent): void {
     this.events = this.events.then(() =>
-      this.runReady()
+      this.registerRun()
         .then(() =>
           withRetry(() => this.api.post(`/runs/${encodeURIComponent(this.o.runId)}/events`, e), this.retryOptions()),
         )
@@ -220,7 +220,7 @@ export function startFolderAgent(
     outputsDir: folder.outputsDir,
     outputsAllowedIn: folder.outputsAllowedIn,
     logsDir: opts.logs === false ? undefined : folder.logsDir,
-    syncOutputs: opts.outputs,
+    shipOutputs: opts.outputs,
     outputsModifiedBefore: opts.outputsModifiedBefore,
     laterHint: opts.laterHint,
     serverUrl: target.url,

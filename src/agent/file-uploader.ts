@@ -9,6 +9,7 @@ import fs from 'fs';
 import { pipeline } from 'stream/promises';
 import type { AxiosInstance } from 'axios';
 import { ApiError, artifactUrl } from '../http/api-client';
+import { classify } from '../http/classify';
 import { putRaw, viaProxy } from '../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
 import { CTIME_SETTLED_MS, sameVersion } from './file-version';
@@ -184,7 +185,7 @@ export async function uploadFile(
       },
     });
   } catch (err) {
-    if (err instanceof ApiError && err.code === 'OUTPOST_ERR_TRAILER_MISSING') throw new TrailersNotHonoured(artifactPath, err.message);
+    if (err instanceof ApiError && classify(err) === 'hash-first') throw new TrailersNotHonoured(artifactPath, err.message);
     throw err;
   }
   // Stored without our hash to check against (the trailer and its announcement both dropped).

@@ -42,7 +42,7 @@ function identity(st: fs.Stats): string {
 
 export class FolderWatcher {
   private readonly watches = new Map<string, { watcher: fs.FSWatcher; id: string }>();
-  /** Folders whose watch failed: tried again at each sync(). */
+  /** Folders whose watch failed: tried again at each matchWatches(). */
   private readonly failed = new Set<string>();
   private rootPoll: NodeJS.Timeout | null = null;
   private realRootPath = '';
@@ -55,7 +55,7 @@ export class FolderWatcher {
     private readonly rootAllowed: (realRoot: string) => boolean = () => true,
   ) {}
 
-  /** The root with every symlink resolved (re-resolved at each sync: a link may be re-pointed). */
+  /** The root with every symlink resolved (re-resolved at each matchWatches: a link may be re-pointed). */
   get realRoot(): string {
     return this.realRootPath;
   }
@@ -84,7 +84,7 @@ export class FolderWatcher {
    * root included): watches on folders gone or replaced are dropped, folders not watched are
    * watched and listed, failed ones tried again. True if anything had to be put right.
    */
-  sync(folders: Map<string, fs.Stats>): boolean {
+  matchWatches(folders: Map<string, fs.Stats>): boolean {
     if (this.closed) return false;
     let repaired = false;
     const real = realpathOrNull(this.root);

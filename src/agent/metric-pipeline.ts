@@ -9,6 +9,7 @@ import { gzip } from 'zlib';
 import type { AgentSettings } from '../../config/agent';
 import type { AxiosInstance } from 'axios';
 import { ApiError } from '../http/api-client';
+import { classify } from '../http/classify';
 import type { Logger } from '../log/logger';
 import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, WireLine, isLoopback } from '../protocol';
 import { GaveUp, untilDeadline, withRetry } from './retry';
@@ -45,7 +46,7 @@ export interface PipelineDeps {
   limits: { maxLineBytes: number; maxNameChars: number };
   log: Logger;
   /** Resolves once the run exists on the service. */
-  runReady: () => Promise<void>;
+  registerRun: () => Promise<void>;
   onReset: (reset: StreamReset) => void;
   /** Something about the spool a person should know (logged and recorded on the run). */
   onWarning: (message: string) => void;
@@ -252,7 +253,9 @@ export class MetricPipeline {
     const end = this.tailer.position!;
     if (seg.kind === 'rejected') {
       const c = this.open('rejected', end, seg.seq);
-      c.rejected.push({ seq: seg.seq, time: Date.now() / 1000, error: `${path.basename(this.d.spoolFile)} line ${seg.seq}: ${seg.reason}` });
+      // The reason alone: the batch names the file, and the seq is the line.
+      c.rejected.push({ seq: seg.seq, time: Date.now() / 1000, error: seg.reason });
+      this.d.log.warn(`rejected: ${path.basename(this.d.spoolFile)} line ${seg.seq}: ${seg.reason}`);
       c.count++;
       c.end = { ...end, offset: seg.endOffset, line: seg.seq };
       this.bufferedLines++;
@@ -314,7 +317,7 @@ export class MetricPipeline {
   }
 
   private async sendUntilDone(): Promise<void> {
-    await this.d.runReady();
+    await this.d.registerRun();
     // The checkpoint of one batch is written while the next is on its way (two fsyncs off the
     // critical path); each waits for the one before, so they stay in order.
     let saved: Promise<void> = Promise.resolve();
@@ -368,13 +371,14 @@ export class MetricPipeline {
       try {
         return await withRetry(() => this.post(batch), retry);
       } catch (raw) {
-        if (raw instanceof GaveUp) throw raw;
-        const err = raw as ApiError;
-        if (err.status === 404 && err.code === 'OUTPOST_ERR_RUN_NOT_FOUND') {
+        if (!(raw instanceof ApiError)) throw raw; // GaveUp (the deadline passed), or not the service's doing
+        const err = raw;
+        const verdict = classify(err);
+        if (verdict === 'register') {
           await this.d.onUnknownRun();
           continue;
         }
-        if (err.code === 'OUTPOST_ERR_SEQUENCE_GAP') {
+        if (verdict === 'rewind') {
           // The service lacks lines this agent saw acknowledged (it lost them since, or is not the
           // service that acknowledged them): the stream is read again from its first line, and the
           // service skips what it has.
@@ -382,13 +386,9 @@ export class MetricPipeline {
           await this.requestRewind(batch.stream);
           throw new Rewound();
         }
-        if (err.status === 413 && batch.kind === 'lines' && batch.count > 1) {
-          this.split(batch);
-          continue;
-        }
-        if (err.code === 'OUTPOST_ERR_BAD_LINE' && batch.kind === 'lines') {
-          // A line the service refuses whatever we do must not hold back the lines after it:
-          // halve the batch down to that line, then record it as rejected.
+        if (batch.kind === 'lines' && (verdict === 'smaller' || (verdict === 'refuse' && err.code === 'OUTPOST_ERR_BAD_LINE'))) {
+          // Too large, or a line the service refuses whatever we do: the lines must not wait for
+          // ever behind it. Halve the batch down to one line, then record that line as rejected.
           if (batch.count > 1) this.split(batch);
           else this.reject(batch, err.message);
           continue;
@@ -435,7 +435,8 @@ export class MetricPipeline {
     const file = path.basename(this.d.spoolFile);
     batch.kind = 'rejected';
     batch.chunks = [];
-    batch.rejected = [{ seq: batch.firstSeq, time: Date.now() / 1000, error: `${file} line ${batch.firstSeq}: refused by the service: ${reason}` }];
+    batch.rejected = [{ seq: batch.firstSeq, time: Date.now() / 1000, error: `refused by the service: ${reason}` }];
+    this.d.log.warn(`rejected: ${file} line ${batch.firstSeq}: refused by the service: ${reason}`);
   }
 
   /** Too large for the service: the first half goes now, the rest becomes the next batch. */
@@ -478,7 +479,7 @@ export class MetricPipeline {
       `sending lines ${batch.firstSeq}-${batch.firstSeq + batch.count - 1}: ${raw} bytes${headers['content-encoding'] ? `, gzipped to ${body.length}` : ''}`,
     );
     const ack = (await this.d.api.post(url, body, { headers })).data as NdjsonBatchAck;
-    for (const r of ack.rejected ?? []) this.d.log.warn(`rejected: ${r.reason}`);
+    for (const r of ack.rejected ?? []) this.d.log.warn(`rejected: ${file} line ${r.seq}: ${r.reason}`);
     return ack;
   }
 }

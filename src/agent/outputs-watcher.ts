@@ -125,7 +125,7 @@ export class OutputsWatcher {
   async scan(): Promise<ScannedFile[]> {
     const base = this.root;
     if (this.realRoot === null) {
-      this.folders?.sync(new Map()); // drops the watches of a root that now leads elsewhere
+      this.folders?.matchWatches(new Map()); // drops the watches of a root that now leads elsewhere
       return [];
     }
     const entries = this.list(base);
@@ -150,7 +150,7 @@ export class OutputsWatcher {
       if (i % SCAN_SLICE === SCAN_SLICE - 1) await new Promise((r) => setImmediate(r)); // let metrics flow
     }
     // Events get lost (the kernel's queue overflows): the watches are matched with what is there.
-    if (this.folders?.sync(folders)) this.repaired = true;
+    if (this.folders?.matchWatches(folders)) this.repaired = true;
     return out;
   }
 

@@ -4,6 +4,7 @@
  */
 import { isAxiosError } from 'axios';
 import { ApiError, toApiError } from '../http/api-client';
+import { classify } from '../http/classify';
 import type { AgentSettings } from '../../config/agent';
 
 export class GaveUp extends Error {
@@ -52,7 +53,7 @@ export async function withRetry<T>(fn: () => Promise<T>, opts: RetryOptions): Pr
       // Only an HTTP failure may pass if asked again; anything else is the caller's to handle.
       if (!(raw instanceof ApiError) && !isAxiosError(raw)) throw raw;
       const err = toApiError(raw);
-      if (!err.retryable) throw err;
+      if (classify(err) !== 'retry') throw err;
       if (opts.shouldStop()) throw new GaveUp(err);
       const wait = backoffMs(attempt, opts.settings, err.retryAfterMs);
       opts.onRetry?.(err, attempt, wait);

@@ -11,7 +11,7 @@ import { pipeline } from 'stream/promises';
 import { SingleBar } from 'cli-progress';
 import { ApiError, AxiosInstance, artifactUrl } from '../http/api-client';
 import type { ApiErrorBody } from '../protocol';
-import { HashingCounter } from '../store/blob-store';
+import { HashingCounter } from './hashing-counter';
 import { CliError, EXIT_REFUSED } from './exit-codes';
 import { formatBytes } from './format-human';
 
@@ -109,8 +109,8 @@ async function errorFromStream(status: number, body: Readable): Promise<ApiError
   body.destroy();
   try {
     const parsed = JSON.parse(text) as ApiErrorBody;
-    return new ApiError(parsed.error.message, status, parsed.error.code, parsed.error.field);
+    return new ApiError(parsed.error.message, { status, code: parsed.error.code, field: parsed.error.field });
   } catch {
-    return new ApiError(`HTTP ${status}: ${text.slice(0, 200)}`, status, undefined);
+    return new ApiError(`HTTP ${status}: ${text.slice(0, 200)}`, { status });
   }
 }

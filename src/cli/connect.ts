@@ -2,9 +2,9 @@
 import type { AxiosInstance } from 'axios';
 import { createApiClient } from '../http/api-client';
 import { createLogger } from '../log/logger';
-import { ENV } from '../protocol';
+import { ENV, findProjectDir } from '../protocol';
 import { CliError, EXIT_USAGE } from './exit-codes';
-import { findProjectDir, startLocalService } from '../service/local-service';
+import { startLocalService } from '../service/local-service';
 import type { RunningService } from '../service/server';
 
 export interface Connection {
@@ -41,7 +41,7 @@ export function serverUrlFrom(opts: ConnectOptions, env: NodeJS.ProcessEnv = pro
 
 export async function connect(opts: ConnectOptions = {}): Promise<Connection> {
   const projectDir = findProjectDir(opts.dir ?? process.cwd());
-  const token = process.env.OUTPOST_TOKEN || undefined;
+  const token = process.env[ENV.token]?.trim() || undefined;
   const remote = serverUrlFrom(opts);
   if (remote) {
     const api = createApiClient({ baseUrl: remote, token });

@@ -32,8 +32,7 @@ export function renderRunInfo(run: RunInfo, now = Date.now()): string {
   if (run.rejectedLines > 0) {
     const shown = run.rejected.length < run.rejectedLines ? `, first ${run.rejected.length} shown` : '';
     out.push(`\nrejected lines (${run.rejectedLines}${shown})\n`);
-    // The stored reason starts with "<file> line <n>: " (it is also a log line); the columns say that already.
-    const rows = run.rejected.map((r) => [r.file || r.stream, String(r.line), r.reason.replace(/^.* line \d+: /, '')]);
+    const rows = run.rejected.map((r) => [r.file || r.stream, String(r.line), reasonAlone(r)]);
     out.push(formatTable(['FILE', 'LINE', 'REASON'], rows, { indent: '  ', align: ['left', 'right'] }));
   }
 
@@ -52,4 +51,10 @@ export function renderRunInfo(run: RunInfo, now = Date.now()): string {
   }
   if (run.deletedArtifacts.length) out.push(`  deleted: ${run.deletedArtifacts.join(', ')}\n`);
   return out.join('');
+}
+
+/** Stores made before the reason was kept alone hold "<file> line <n>: <reason>": the columns say the first part. */
+function reasonAlone(r: RunInfo['rejected'][number]): string {
+  const prefix = `${r.file || r.stream} line ${r.line}: `;
+  return r.reason.startsWith(prefix) ? r.reason.slice(prefix.length) : r.reason;
 }

@@ -3,7 +3,8 @@ import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
 import { createLogger } from '../log/logger';
-import { RunningService, resolveToken, ServiceOptions, startService, StartupError } from '../service/server';
+import { ENV, OutpostError } from '../protocol';
+import { RunningService, resolveToken, ServiceOptions, startService } from '../service/server';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { parsePort } from './parse';
 import { existingLocalStore } from './with-connection';
@@ -15,7 +16,7 @@ export function registerServerCommands(program: Command): void {
     .option('--host <host>', 'address to listen on (beyond loopback a token is required)', settings.service.host)
     .option('--port <port>', 'port to listen on', parsePort, settings.service.port)
     .option('--data <dir>', 'data folder (SQLite store and blobs)', '.outpost')
-    .option('--token-file <file>', `file holding the bearer token (else $${settings.service.tokenEnv})`)
+    .option('--token-file <file>', `file holding the bearer token (else $${ENV.token})`)
     .action(async (opts: { host: string; port: number; data: string; tokenFile?: string }) => {
       const log = createLogger('service');
       const service = await listen({ host: opts.host, port: opts.port, dataDir: path.resolve(opts.data), token: tokenFrom(opts.tokenFile), log });
@@ -38,11 +39,13 @@ export function registerServerCommands(program: Command): void {
     });
 }
 
+const isStartupError = (err: unknown): err is OutpostError => err instanceof OutpostError && err.code === 'OUTPOST_ERR_STARTUP';
+
 function tokenFrom(tokenFile: string | undefined): string | undefined {
   try {
     return resolveToken(tokenFile);
   } catch (err) {
-    if (err instanceof StartupError) throw new CliError(err.message, EXIT_USAGE);
+    if (isStartupError(err)) throw new CliError(err.message, EXIT_USAGE);
     const e = err as NodeJS.ErrnoException;
     throw new CliError(e.code === 'ENOENT' ? `--token-file ${tokenFile}: no such file` : `--token-file ${tokenFile}: ${e.message}`, EXIT_USAGE);
   }
@@ -54,7 +57,7 @@ async function listen(opts: ServiceOptions): Promise<RunningService> {
     return await startService(opts);
   } catch (err) {
     // The settings themselves (a token missing or too short): the message says which.
-    if (err instanceof StartupError) throw new CliError(err.message, EXIT_USAGE);
+    if (isStartupError(err)) throw new CliError(err.message, EXIT_USAGE);
     const where = `${opts.host}:${opts.port}`;
     switch ((err as NodeJS.ErrnoException).code) {
       case 'EADDRINUSE':

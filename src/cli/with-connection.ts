@@ -2,7 +2,8 @@
 import fs from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
-import { findProjectDir, localDataDir } from '../service/local-service';
+import { findProjectDir } from '../protocol';
+import { localDataDir } from '../service/local-service';
 import { Connection, connect, serverUrlFrom } from './connect';
 import { CliError, EXIT_REFUSED } from './exit-codes';
 

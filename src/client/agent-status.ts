@@ -19,7 +19,9 @@ export function agentStatus(runDirs: string[]): AgentStatus {
     return { running: false, why: code === 'ENOENT' ? `no ${file}` : `${file} is unreadable (${(err as Error).message})` };
   }
   if (!Number.isInteger(presence?.pid) || presence.pid <= 0) return { running: false, why: `${file} names no pid` };
+  // Not String(server): any file may be there, and a deeply nested array would recurse.
+  const server = typeof presence.server === 'string' ? presence.server : 'unknown';
   return isProcessAlive(presence.pid)
-    ? { running: true, pid: presence.pid, server: String(presence.server) }
+    ? { running: true, pid: presence.pid, server }
     : { running: false, why: `${file} names pid ${presence.pid}, which has exited (killed?)` };
 }

@@ -1,6 +1,14 @@
-/** Turns one log() call into one spool line (docs/metric-line.md), refusing what the agent would reject. */
+/**
+ * Turns one log() call into one spool line (docs/metric-line.md), refusing what the agent would reject.
+ *
+ * Values come from user code. What is checked is a copy read once (plain lists of what the items
+ * were, a plain object of the metrics), and that copy is what JSON.stringify writes: a getter, a
+ * Proxy or a toJSON cannot change the line after the check, nor make stringify recurse. Messages
+ * describe a value in a few words, never by serialising it. So a deep, cyclic or hostile value is
+ * an OUTPOST_ERR_BAD_LINE naming the metric, never a RangeError.
+ */
 import { settings } from '../../config';
-import { MetricValue, OutpostError, validateMetricObject } from '../protocol';
+import { describeValue, E, MetricValue, OutpostError, quote, setOwn, validateMetricObject } from '../protocol';
 
 export interface LogOptions {
   /** Integer >= 0: the x axis of charts. */
@@ -26,29 +34,88 @@ export function encodeMetric(name: string, value: MetricValue, opts?: LogOptions
 }
 
 function encodeObject(name: string, value: MetricValue, opts?: LogOptions): string {
-  const obj: { name: string; value: MetricValue; step?: number; time?: number } = { name, value };
-  if (opts?.step !== undefined) obj.step = opts.step;
+  // Not a string: the reason says what it is.
+  const what = typeof name === 'string' ? `metric ${quote(name)}` : 'a metric';
+  const obj: { name: string; value: MetricValue; step?: number; time?: number } = { name, value: plainValue(value, what) };
+  const step = checkedStep(opts, what);
+  if (step !== undefined) obj.step = step;
   obj.time = Date.now() / 1000;
-  return encode(obj, `metric "${name}"`);
+  return encode(obj, what);
 }
 
 export function encodeMetrics(metrics: Record<string, MetricValue>, opts?: LogOptions): string {
-  const obj: { metrics: Record<string, MetricValue>; step?: number; time?: number } = { metrics };
-  if (opts?.step !== undefined) obj.step = opts.step;
+  const plain = isPlainObjectLike(metrics) ? plainMetrics(metrics) : metrics;
+  const what = isPlainObjectLike(plain) ? `metrics ${names(plain)}` : 'metrics';
+  const obj: { metrics: Record<string, MetricValue>; step?: number; time?: number } = { metrics: plain };
+  const step = checkedStep(opts, what);
+  if (step !== undefined) obj.step = step;
   obj.time = Date.now() / 1000;
-  return encode(obj, `metrics ${JSON.stringify(Object.keys(metrics ?? {}))}`);
+  return encode(obj, what);
 }
 
 function encode(obj: object, what: string): string {
-  const checked = validateMetricObject(obj, settings.limits.maxNameChars);
-  if (!checked.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `cannot log ${what}: ${checked.reason}`);
+  const checked = validateMetricObject(obj, settings.limits.maxNameChars, settings.limits.maxMetricsPerLine);
+  if (!checked.ok) throw E.cannotLog(what, checked.reason);
   const line = JSON.stringify(obj);
   // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need the exact count.
   if (line.length * 3 > settings.limits.maxLineBytes && Buffer.byteLength(line) > settings.limits.maxLineBytes) {
-    throw new OutpostError(
-      'OUTPOST_ERR_TOO_LARGE',
-      `cannot log ${what}: the line is ${Buffer.byteLength(line)} bytes, over the ${settings.limits.maxLineBytes}-byte limit of a metric line`,
-    );
+    throw E.lineTooLong(what, Buffer.byteLength(line), settings.limits.maxLineBytes);
   }
   return `${line}\n`;
+}
+
+/** The step, read once; the protocol's rule, checked here so that its message never serialises the value. */
+function checkedStep(opts: LogOptions | undefined, what: string): number | undefined {
+  const step: unknown = opts?.step;
+  if (step === undefined) return undefined;
+  if (typeof step === 'number' && Number.isSafeInteger(step) && step >= 0) return step;
+  const got = readForeign(what, () => describeValue(step));
+  throw E.cannotLog(what, `"step" must be an integer >= 0, got ${got}`);
+}
+
+/** A list copied item by item (each read once), anything else as it is: primitives, or what validation refuses. */
+function plainValue(v: unknown, what: string): MetricValue {
+  if (!Array.isArray(v)) return v as MetricValue;
+  return readForeign(what, () => {
+    const n = v.length;
+    // Each item takes at least two bytes ("1,"): a longer list cannot fit in a line.
+    if (n > settings.limits.maxLineBytes / 2) {
+      throw E.tooLarge(`cannot log ${what}: the list has ${n} items, more than a ${settings.limits.maxLineBytes}-byte metric line holds`);
+    }
+    const copy = new Array<number>(n);
+    for (let i = 0; i < n; i++) copy[i] = v[i] as number;
+    return copy;
+  });
+}
+
+/** The metrics as a plain object of plain values, each entry read once (for...in, as validation walks them). */
+function plainMetrics(metrics: object): Record<string, MetricValue> {
+  return readForeign(`metrics`, () => {
+    const copy: Record<string, MetricValue> = {};
+    const src = metrics as Record<string, unknown>;
+    for (const name in src) setOwn(copy, name, plainValue(src[name], `metrics ${quote(name)}`));
+    return copy;
+  });
+}
+
+/** Runs code that reads the caller's value (a Proxy trap, a getter): what it throws becomes a refusal naming the metric. */
+function readForeign<T>(what: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (err instanceof OutpostError) throw err;
+    throw E.cannotLog(what, `reading the value failed (${err instanceof Error ? `${err.name}: ${err.message}` : typeof err})`);
+  }
+}
+
+function isPlainObjectLike(v: unknown): v is Record<string, MetricValue> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** ["a","b"], shortened past 10 names. */
+function names(metrics: object): string {
+  const shown: string[] = [];
+  let n = 0;
+  for (const name in metrics) if (n++ < 10) shown.push(quote(name));
+  return `[${shown.join(',')}${n > 10 ? `,... (${n} names)` : ''}]`;
 }

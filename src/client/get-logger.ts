@@ -23,7 +23,7 @@ export function getLogger(opts?: GetLoggerOptions): Logger {
   if (!opts && shared) return shared;
   const env = opts?.env ?? process.env;
   const target = targetFromEnv(env) ?? startInProcessRun(env);
-  const logger = new Logger(target, opts?.settings);
+  const logger = new Logger(target, { ...settingsFromEnv(env), ...opts?.settings });
   flushAtExit(logger);
   if (!opts) shared = logger;
   return logger;
@@ -39,4 +39,18 @@ export function targetFromEnv(env: NodeJS.ProcessEnv): LoggerTarget | undefined 
     metricsFile: spool,
     outputsDir: path.resolve(env[ENV.outputsDir] || 'outputs'),
   };
+}
+
+/** OUTPOST_STRICT_WAIT=1 (or true/yes/on): wait() rejects on timeout even while an agent owns the run. */
+export const STRICT_WAIT_ENV = 'OUTPOST_STRICT_WAIT';
+
+function settingsFromEnv(env: NodeJS.ProcessEnv): Partial<ClientSettings> {
+  const raw = env[STRICT_WAIT_ENV];
+  if (raw === undefined) return {};
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return { strictWait: true };
+  if (['', '0', 'false', 'no', 'off'].includes(v)) return { strictWait: false };
+  // A training job must not die of a typo in a variable: said, and the default kept.
+  process.emitWarning(`outpost: ${STRICT_WAIT_ENV}=${JSON.stringify(raw)} is not one of 1, true, yes, on, 0, false, no, off; wait() stays not strict`);
+  return {};
 }

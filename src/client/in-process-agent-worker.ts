@@ -39,6 +39,8 @@ async function main(d: InProcessAgentData): Promise<void> {
     server: d.server ?? null,
     metricsFile: d.metricsFile,
     outputsDir: d.outputsDir,
+    // For a later `outpost sync`, should the service not be reached before the program ends.
+    facts: { startTime: d.run.startTime, command: d.run.command, cwd: d.run.cwd, host: d.run.host },
   });
   let service: (RunningService & { token: string }) | undefined;
   if (!d.server) service = await startLocalService(d.projectDir, createLogger('service', process.env.OUTPOST_LOG_LEVEL ?? 'warn'));

@@ -21,6 +21,8 @@ const START_TIMEOUT_MS = 30_000; // ms getLogger() waits for the agent (and loca
 export function startInProcessRun(env: NodeJS.ProcessEnv): LoggerTarget {
   const projectDir = findProjectDir(process.cwd());
   const { newRunId } = require('../agent/run-folder') as typeof import('../agent/run-folder');
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const { commandLine } = require('../agent/run-facts') as typeof import('../agent/run-facts');
   const runId = newRunId(EXPERIMENT);
   const runDir = path.join(projectDir, OUTPOST_DIR, RUNS_DIR, runId);
   // The spool is usable at once; the agent catches up when it has started.
@@ -43,7 +45,7 @@ export function startInProcessRun(env: NodeJS.ProcessEnv): LoggerTarget {
     server,
     token: env.OUTPOST_TOKEN || undefined,
     startedFlag: new SharedArrayBuffer(4),
-    run: { experiment: EXPERIMENT, name: script, status: 'running', startTime: new Date().toISOString(), command: process.argv.slice(1).join(' '), cwd: process.cwd(), host: os.hostname() },
+    run: { experiment: EXPERIMENT, name: script, status: 'running', startTime: new Date().toISOString(), command: commandLine([path.basename(process.execPath), ...process.argv.slice(1)]), cwd: process.cwd(), host: os.hostname() },
   };
   process.stderr.write(`outpost: not under \`outpost run\`: tracking this program as run ${runId} (${server ?? `local store ${path.join(projectDir, OUTPOST_DIR)}`})\n`);
   runWorker(data, runDir);

@@ -1,9 +1,13 @@
-/** The logger: log() buffers a line and returns a handle; wait() resolves once the service has stored it. */
+/**
+ * The logger: log() buffers a line and returns a handle; wait() resolves once the service has
+ * stored it, or (not strict) once the line is durable in the spool while a live agent owns the
+ * run and the service stays silent: a training job must not die because the tracker is away.
+ */
 import fs from 'fs';
 import path from 'path';
-import { findProjectDir, MetricValue, OUTPOST_DIR, RUNS_DIR } from '../protocol';
+import { AckWatermark, findProjectDir, MetricValue, OUTPOST_DIR, RUNS_DIR } from '../protocol';
 import { AckWatch } from './ack-watch';
-import { AckTimeoutError } from './ack-timeout-error';
+import { AckTimeoutDetails, AckTimeoutError, warnNotAcknowledged } from './ack-timeout-error';
 import { agentStatus } from './agent-status';
 import { clientDefaults, ClientSettings } from './client-defaults';
 import { encodeMetric, encodeMetrics, LogOptions } from './encode-metric-line';
@@ -19,6 +23,11 @@ export interface LoggerTarget {
 export interface WaitOptions {
   /** ms; default 60 s. Infinity waits for ever. */
   timeoutMs?: number;
+  /**
+   * Reject on timeout even while a live agent owns the run (default: the setting strictWait).
+   * Not strict, a timeout with a live agent fsyncs the spool, warns once and resolves.
+   */
+  strict?: boolean;
 }
 
 export class LogHandle {
@@ -42,6 +51,12 @@ export class Logger {
   private readonly spool: SpoolAppender;
   private readonly acks: AckWatch;
   private readonly settings: ClientSettings;
+  /**
+   * Set when a wait() timed out while an agent owned the run: the watermark as it stood then.
+   * Until it moves, waits do not sit out their timeout again (a loop waiting each epoch must not
+   * stall a minute each time).
+   */
+  private silentAt: string | undefined;
 
   constructor(target: LoggerTarget, settings: Partial<ClientSettings> = {}) {
     this.settings = { ...clientDefaults, ...settings };
@@ -93,6 +108,8 @@ export class Logger {
   /** @internal */
   async waitFor(batch: FlushedBatch, what: string, opts: WaitOptions): Promise<void> {
     if (batch.end < 0) this.flush();
+    const strict = opts.strict ?? this.settings.strictWait;
+    if (!strict && this.silentAt !== undefined && this.stillSilent(batch)) return;
     const timeoutMs = opts.timeoutMs ?? this.settings.waitTimeoutMs;
     const abort = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -101,12 +118,37 @@ export class Logger {
     });
     try {
       const outcome = await Promise.race([this.acks.until(batch.ino, batch.end, abort.signal), timedOut]);
-      if (outcome === 'timeout') {
-        throw new AckTimeoutError({ what, timeoutMs, spoolFile: this.metricsFile, end: batch.end, ino: batch.ino, watermark: this.acks.read(), agent: agentStatus(this.agentDirs()), runId: this.runId });
-      }
+      if (outcome !== 'timeout') return;
     } finally {
       if (timer) clearTimeout(timer);
       abort.abort();
     }
+    const watermark = this.acks.read();
+    const agent = agentStatus(this.agentDirs());
+    const details: AckTimeoutDetails = { what, timeoutMs, runId: this.runId, spoolFile: this.metricsFile, end: batch.end, ino: batch.ino, watermark, agent };
+    // No agent: a set-up mistake, said with how to fix it. Strict: the caller asked to know.
+    if (strict || !agent.running) throw new AckTimeoutError(details);
+    this.spool.sync();
+    this.silentAt = watermarkKey(watermark);
+    warnNotAcknowledged({ ...details, agent });
   }
+
+  /**
+   * After a wait() gave up on a silent service: true (the line made durable) while the watermark
+   * stands where it stood then and the agent lives; otherwise waits are normal again.
+   */
+  private stillSilent(batch: FlushedBatch): boolean {
+    const w = this.acks.read();
+    if (this.acks.covers(batch.ino, batch.end, w)) return true;
+    if (watermarkKey(w) === this.silentAt && agentStatus(this.agentDirs()).running) {
+      this.spool.sync();
+      return true;
+    }
+    this.silentAt = undefined;
+    return false;
+  }
+}
+
+function watermarkKey(w: AckWatermark | undefined): string {
+  return w ? `${w.ino}:${w.offset}` : '';
 }

@@ -5,6 +5,7 @@
  * too, which only matters on filesystems without atomic appends.
  */
 import fs from 'fs';
+import path from 'path';
 
 /** Where one flush put its lines: every line of it ends at or before `end` in the file with inode `ino`. */
 export interface FlushedBatch {
@@ -20,6 +21,7 @@ export class SpoolAppender {
   private timer: NodeJS.Timeout | undefined;
   private warned = false;
   private lastError: Error | undefined;
+  private dirSynced = false;
 
   constructor(
     readonly file: string,
@@ -88,6 +90,31 @@ export class SpoolAppender {
     this.bytes = 0;
     this.batch = { end: -1, ino: 0 };
     this.lastError = undefined;
+  }
+
+  /**
+   * Makes what was appended durable (fsync), for a wait() that returns before the service
+   * acknowledged. The folder too, once: a spool created just now needs its entry durable.
+   */
+  sync(): void {
+    const fd = fs.openSync(this.file, 'r+');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (this.dirSynced) return;
+    try {
+      const dir = fs.openSync(path.dirname(this.file), 'r');
+      try {
+        fs.fsyncSync(dir);
+      } finally {
+        fs.closeSync(dir);
+      }
+    } catch {
+      // Not every platform can fsync a folder (Windows cannot open one); the file is synced.
+    }
+    this.dirSynced = true;
   }
 
   private schedule(): void {

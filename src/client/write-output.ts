@@ -3,7 +3,7 @@ import crypto from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import { settings } from '../../config';
-import { artifactPathProblem, OutpostError, UPLOAD_TEMP_PREFIX } from '../protocol';
+import { artifactPathProblem, E, UPLOAD_TEMP_PREFIX } from '../protocol';
 
 /**
  * Temp files start with this prefix, in the destination's folder (rename stays on one
@@ -14,17 +14,13 @@ export { UPLOAD_TEMP_PREFIX };
 /** Writes `content` to <outputsDir>/<artifactPath>; returns the file written. */
 export function writeOutput(outputsDir: string, artifactPath: string, content: string | Uint8Array): string {
   const problem = artifactPathProblem(artifactPath, settings.limits.maxArtifactPathChars);
-  if (problem) throw new OutpostError('OUTPOST_ERR_BAD_PATH', `cannot upload "${artifactPath}": ${problem}; give a relative path inside outputs/`, 'path');
+  if (problem) throw E.cannotUploadPath(artifactPath, problem);
   if (typeof content !== 'string' && !(content instanceof Uint8Array)) {
-    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `cannot upload "${artifactPath}": content must be a string or a Buffer`, 'content');
+    throw E.uploadContent(artifactPath);
   }
   const size = typeof content === 'string' ? Buffer.byteLength(content) : content.byteLength;
   if (size > settings.limits.maxFileBytes) {
-    throw new OutpostError(
-      'OUTPOST_ERR_TOO_LARGE',
-      `cannot upload "${artifactPath}": ${size} bytes is over the ${settings.limits.maxFileBytes}-byte cap of one artifact`,
-      'content',
-    );
+    throw E.uploadTooLarge(artifactPath, size, settings.limits.maxFileBytes);
   }
   const dest = path.join(outputsDir, ...artifactPath.split('/'));
   fs.mkdirSync(path.dirname(dest), { recursive: true });

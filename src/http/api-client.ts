@@ -6,23 +6,36 @@
 import http from 'http';
 import https from 'https';
 import axios, { AxiosInstance, AxiosRequestConfig, isAxiosError } from 'axios';
-import { API_PREFIX } from '../protocol';
+import { API_PREFIX, ErrorCode, isErrorCode } from '../protocol';
 
+export interface ApiErrorDetails {
+  /** The HTTP status; undefined when no answer came. */
+  status?: number;
+  /** The service's code, when the answer named one of ours. */
+  code?: unknown;
+  field?: string;
+  retryAfterMs?: number;
+  /** Why no answer came (ECONNREFUSED, ETIMEDOUT, ...). */
+  network?: string;
+}
+
+/** A request that failed: the service's answer (status, code, field), or why there was none. */
 export class ApiError extends Error {
-  constructor(
-    message: string,
-    readonly status: number | undefined,
-    readonly code: string | undefined,
-    readonly field?: string,
-    readonly retryAfterMs?: number,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
+  readonly status: number | undefined;
+  readonly code: ErrorCode | undefined;
+  readonly field: string | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly network: string | undefined;
 
-  /** No answer at all, or one that may change if asked again. */
-  get retryable(): boolean {
-    return this.status === undefined || this.status >= 500 || this.status === 429 || this.status === 408;
+  constructor(message: string, d: ApiErrorDetails = {}) {
+    // A code that is not one of ours (another server's, a proxy's) stays in the message only.
+    super(d.code !== undefined && !isErrorCode(d.code) ? `${message} (${String(d.code)})` : message);
+    this.name = 'ApiError';
+    this.status = d.status;
+    this.code = isErrorCode(d.code) ? d.code : undefined;
+    this.field = d.field;
+    this.retryAfterMs = d.retryAfterMs;
+    this.network = d.network;
   }
 }
 
@@ -55,11 +68,11 @@ export function toApiError(err: unknown): ApiError {
     const retryAfter = parseRetryAfter(err.response?.headers?.['retry-after']);
     const where = `HTTP ${status} from ${err.config?.url ?? 'the service'}`;
     const said = errorOf(err.response?.data);
-    if (said) return new ApiError(said.message || where, status, said.code, said.field, retryAfter);
-    if (status !== undefined) return new ApiError(where, status, undefined, undefined, retryAfter);
-    return new ApiError(`cannot reach the service at ${err.config?.baseURL ?? ''}: ${err.code ?? err.message}`, undefined, err.code);
+    if (said) return new ApiError(said.message || where, { status, code: said.code, field: said.field, retryAfterMs: retryAfter });
+    if (status !== undefined) return new ApiError(where, { status, retryAfterMs: retryAfter });
+    return new ApiError(`cannot reach the service at ${err.config?.baseURL ?? ''}: ${err.code ?? err.message}`, { network: err.code });
   }
-  return new ApiError((err as Error)?.message ?? String(err), undefined, undefined);
+  return new ApiError((err as Error)?.message ?? String(err));
 }
 
 /**

@@ -37,7 +37,7 @@ export function putRaw<T>(api: AxiosInstance, url: string, upload: RawUpload): P
   const target = new URL(`${base}${url}`);
   const secure = target.protocol === 'https:';
   const auth = (api.defaults.headers as unknown as Record<string, unknown>).authorization;
-  const unreachable = (err: NodeJS.ErrnoException) => new ApiError(`cannot reach the service at ${base}: ${err.code ?? err.message}`, undefined, err.code);
+  const unreachable = (err: NodeJS.ErrnoException) => new ApiError(`cannot reach the service at ${base}: ${err.code ?? err.message}`, { network: err.code });
   return new Promise<T>((resolve, reject) => {
     const req = (secure ? https : http).request(target, {
       method: 'PUT',
@@ -58,7 +58,7 @@ export function putRaw<T>(api: AxiosInstance, url: string, upload: RawUpload): P
       req.destroy();
       reject(err);
     };
-    req.on('timeout', () => fail(new ApiError(`no answer from the service at ${base} within ${api.defaults.timeout} ms`, undefined, 'ETIMEDOUT')));
+    req.on('timeout', () => fail(new ApiError(`no answer from the service at ${base} within ${api.defaults.timeout} ms`, { network: 'ETIMEDOUT' })));
     req.on('error', (err) => fail(unreachable(err)));
     req.on('response', (res) => {
       const chunks: Buffer[] = [];
@@ -84,8 +84,8 @@ export function putRaw<T>(api: AxiosInstance, url: string, upload: RawUpload): P
         const retryAfter = parseRetryAfter(res.headers['retry-after']);
         reject(
           error
-            ? new ApiError(error.message, res.statusCode, error.code, error.field, retryAfter)
-            : new ApiError(`HTTP ${res.statusCode} from ${url}${ok ? ' without a JSON answer' : ''}`, res.statusCode, undefined, undefined, retryAfter),
+            ? new ApiError(error.message, { status: res.statusCode, code: error.code, field: error.field, retryAfterMs: retryAfter })
+            : new ApiError(`HTTP ${res.statusCode} from ${url}${ok ? ' without a JSON answer' : ''}`, { status: res.statusCode, retryAfterMs: retryAfter }),
         );
       });
     });

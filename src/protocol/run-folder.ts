@@ -80,10 +80,12 @@ export interface AgentPresence {
   startedTime: string;
 }
 
-/** Environment handed to the training process. */
+/** Environment handed to the training process (the first four), and read by every outpost command. */
 export const ENV = {
   runId: 'OUTPOST_RUN_ID',
   metricsFile: 'OUTPOST_METRICS_FILE',
   outputsDir: 'OUTPOST_OUTPUTS_DIR',
   server: 'OUTPOST_SERVER',
+  /** The bearer token sent to the service (and required by `outpost server` when set). */
+  token: 'OUTPOST_TOKEN',
 } as const;

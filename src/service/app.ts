@@ -2,7 +2,7 @@
 import Fastify, { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
 import secureJson from 'secure-json-parse';
-import { API_PREFIX, OutpostError } from '../protocol';
+import { API_PREFIX, E } from '../protocol';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
 import { artifactRoutes } from './routes-artifacts';
@@ -55,7 +55,7 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
       .status(503)
       .header('retry-after', String(settings.service.busyRetryAfterS))
       .header('connection', 'close')
-      .send(errorBody('OUTPOST_ERR_UNAVAILABLE', 'the service is shutting down: try again shortly'));
+      .send(errorBody(E.closing()));
     return reply;
   });
   app.addHook('onSend', async (_request, reply) => {
@@ -69,21 +69,12 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
   // fastify's own JSON parser answers every bad body with "Body is not valid JSON", even valid
   // JSON it refuses for a "__proto__" key: this one says what was wrong, and where.
   app.addContentTypeParser(JSON_TYPE, { parseAs: 'string' }, (_request, body, done) => {
-    if (body === '') return done(new OutpostError('OUTPOST_ERR_BAD_REQUEST', 'the JSON body is empty', 'body'), undefined);
+    if (body === '') return done(E.emptyJsonBody(), undefined);
     try {
       done(null, secureJson.parse(body as string, undefined, { protoAction: 'error', constructorAction: 'error' }));
     } catch (err) {
       const message = (err as Error).message;
-      done(
-        new OutpostError(
-          'OUTPOST_ERR_BAD_REQUEST',
-          /forbidden prototype/.test(message)
-            ? 'the JSON body has a "__proto__" (or "constructor.prototype") key, refused in JSON bodies; metric lines sent as NDJSON may use such names'
-            : `the body is not valid JSON: ${message}`,
-          'body',
-        ),
-        undefined,
-      );
+      done(/forbidden prototype/.test(message) ? E.prototypeKey() : E.notJson(message), undefined);
     }
   });
   app.get(`${API_PREFIX}/health`, async () => ({ ok: true }));

@@ -1,6 +1,7 @@
 /** Bearer-token check. Required whenever a token is configured; the server refuses to listen beyond loopback without one. */
 import { createHash, timingSafeEqual } from 'crypto';
 import type { FastifyInstance } from 'fastify';
+import { E } from '../protocol';
 import { errorBody } from './error-handler';
 
 /** "Bearer <token>", the scheme in any case (RFC 7235: schemes are case-insensitive). */
@@ -18,7 +19,7 @@ export function installAuth(app: FastifyInstance, token: string | undefined): vo
   app.addHook('onRequest', async (request, reply) => {
     const presented = BEARER.exec(request.headers.authorization ?? '')?.[1];
     if (presented === undefined || !timingSafeEqual(digest(presented), expected)) {
-      reply.status(401).header('www-authenticate', 'Bearer').send(errorBody('OUTPOST_ERR_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer <token>)'));
+      reply.status(401).header('www-authenticate', 'Bearer').send(errorBody(E.unauthorized()));
       return reply;
     }
   });

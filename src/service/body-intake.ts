@@ -10,7 +10,7 @@ import { Transform, TransformCallback, type Readable } from 'stream';
 import { createGunzip } from 'zlib';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServiceSettings } from '../../config/service';
-import { OutpostError } from '../protocol';
+import { E, OutpostError } from '../protocol';
 
 type IntakeSettings = Pick<
   ServiceSettings,
@@ -33,10 +33,7 @@ class Charge {
     if (total <= this.charged) return undefined;
     const more = total - this.charged;
     if (this.budget.used + more > this.budget.max) {
-      return new OutpostError(
-        'OUTPOST_ERR_UNAVAILABLE',
-        `the service holds ${this.budget.used} bytes of request bodies in memory; ${total} more would pass its limit of ${this.budget.max} (service.maxBufferedBodyBytes): try again shortly`,
-      );
+      return E.bodiesInMemory(this.budget.used, total, this.budget.max);
     }
     this.budget.used += more;
     this.charged = total;
@@ -82,11 +79,7 @@ export function installBodyIntake(app: FastifyInstance, s: IntakeSettings): void
     const overRouteLimit = !config.upload && declared > (request.routeOptions.bodyLimit ?? Infinity);
     if (buffered && !overRouteLimit && Number.isSafeInteger(declared) && declared > 0) {
       if (declared > budget.max) {
-        throw new OutpostError(
-          'OUTPOST_ERR_TOO_LARGE',
-          `a body of ${declared} bytes is over the ${budget.max} bytes this service holds in memory at once (service.maxBufferedBodyBytes)`,
-          'content-length',
-        );
+        throw E.bodyOverMemory(declared, budget.max);
       }
       const refused = charge.upTo(declared);
       if (refused) throw refused;
@@ -120,7 +113,7 @@ function bufferedMeter(s: IntakeSettings, charge: Charge, source: Readable & { r
     Object.defineProperty(meter, 'receivedEncodedLength', { get: () => source.receivedEncodedLength });
   }
   const timer = setTimeout(() => {
-    meter.destroy(new OutpostError('OUTPOST_ERR_TIMEOUT', `the request body did not arrive whole within ${s.bodyTimeoutMs} ms (service.bodyTimeoutMs)`, 'body'));
+    meter.destroy(E.bodyTimeout(s.bodyTimeoutMs));
   }, s.bodyTimeoutMs);
   timer.unref();
   meter.once('end', () => clearTimeout(timer));
@@ -142,11 +135,7 @@ function uploadMeter(s: IntakeSettings, charge: Charge | undefined): Metered {
     if (refused) return refused;
     const elapsed = Date.now() - started;
     if (elapsed > s.bodyTimeoutMs && received < (s.minUploadBytesPerSec * elapsed) / 1000) {
-      return new OutpostError(
-        'OUTPOST_ERR_TIMEOUT',
-        `the upload came at ${Math.round(received / (elapsed / 1000))} bytes/s on average, under the floor of ${s.minUploadBytesPerSec} (service.minUploadBytesPerSec)`,
-        'body',
-      );
+      return E.uploadTooSlow(Math.round(received / (elapsed / 1000)), s.minUploadBytesPerSec);
     }
     return undefined;
   });
@@ -157,7 +146,7 @@ function uploadMeter(s: IntakeSettings, charge: Charge | undefined): Metered {
   };
   const onIdle = () => {
     if (meter.readableLength > 0 || meter.writableLength > 0) return arm(); // waiting on our own disk
-    meter.destroy(new OutpostError('OUTPOST_ERR_TIMEOUT', `no byte of the upload arrived for ${s.uploadIdleTimeoutMs} ms (service.uploadIdleTimeoutMs)`, 'body'));
+    meter.destroy(E.uploadIdle(s.uploadIdleTimeoutMs));
   };
   arm();
   meter.once('end', () => clearTimeout(idle));
@@ -168,7 +157,7 @@ function uploadMeter(s: IntakeSettings, charge: Charge | undefined): Metered {
 function gunzipIfAsked(request: FastifyRequest, payload: Readable): Readable {
   const encoding = request.headers['content-encoding'];
   if (!encoding || encoding === 'identity') return payload;
-  if (encoding !== 'gzip') throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `unsupported Content-Encoding "${encoding}"`, 'content-encoding');
+  if (encoding !== 'gzip') throw E.unsupportedEncoding(encoding);
   // fastify compares Content-Length with what the wire carried, and bodyLimit with what we decode.
   const gunzip = createGunzip() as ReturnType<typeof createGunzip> & { receivedEncodedLength: number };
   gunzip.receivedEncodedLength = 0;

@@ -8,8 +8,6 @@ import type { Logger } from '../log/logger';
 import { OUTPOST_DIR } from '../protocol';
 import { RunningService, startService } from './server';
 
-export { findProjectDir } from '../protocol';
-
 export function localDataDir(projectDir: string): string {
   return path.join(projectDir, OUTPOST_DIR);
 }

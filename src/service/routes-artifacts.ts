@@ -5,7 +5,7 @@ import parseRange from 'range-parser';
 import { Readable } from 'stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { settings } from '../../config';
-import { ARTIFACT_HEADERS, OutpostError, artifactPathProblem, quote } from '../protocol';
+import { ARTIFACT_HEADERS, E, OutpostError, artifactPathProblem } from '../protocol';
 import { inlineBlob, type WrittenBlob } from '../store/blob-store';
 import type { ArtifactBlobRef, Store, StoredBlob } from '../store/store';
 import { runIdParam } from './schemas';
@@ -18,7 +18,7 @@ import { runIdParam } from './schemas';
 export function checkedArtifactPath(raw: string | undefined): string {
   const p = raw ?? '';
   const problem = artifactPathProblem(p, settings.limits.maxArtifactPathChars);
-  if (problem) throw new OutpostError('OUTPOST_ERR_BAD_PATH', `artifact path ${quote(p)}: ${problem}`, 'path');
+  if (problem) throw E.badArtifactPath(p, problem);
   return p;
 }
 
@@ -26,15 +26,9 @@ export function checkedArtifactPath(raw: string | undefined): string {
 function declaredLength(request: FastifyRequest): number {
   const raw = request.headers['content-length'] ?? request.headers[ARTIFACT_HEADERS.size];
   const field = lengthField(request);
-  if (raw === undefined)
-    throw new OutpostError(
-      'OUTPOST_ERR_LENGTH_REQUIRED',
-      `Content-Length (or ${ARTIFACT_HEADERS.size} with a chunked body) is required for uploads`,
-      'content-length',
-    );
+  if (raw === undefined) throw E.lengthRequired(ARTIFACT_HEADERS.size);
   const length = Number(raw);
-  if (!Number.isSafeInteger(length) || length < 0)
-    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `${field} must be a whole number of bytes, not ${JSON.stringify(raw)}`, field);
+  if (!Number.isSafeInteger(length) || length < 0) throw E.lengthNotNumber(field, raw);
   return length;
 }
 
@@ -73,39 +67,25 @@ export async function artifactRoutes(app: FastifyInstance, store: Store): Promis
     const max = settings.limits.maxFileBytes;
     if (length > max) {
       reply.header('connection', 'close');
-      throw new OutpostError(
-        'OUTPOST_ERR_TOO_LARGE',
-        `artifact "${artifactPath}" is ${length} bytes, over the ${max}-byte limit (limits.maxFileBytes)`,
-        lengthField(request),
-      );
+      throw E.artifactTooLarge(artifactPath, length, max, lengthField(request));
     }
     if (!(await store.runExists(id))) {
       reply.header('connection', 'close');
-      throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
+      throw E.runNotFound(id);
     }
     const hashInTrailer = (request.headers.trailer ?? '').toLowerCase().includes(ARTIFACT_HEADERS.sha256);
     const body = (request.body as Readable | undefined) ?? Readable.from([]);
-    const tooLarge = () =>
-      new OutpostError('OUTPOST_ERR_LENGTH_MISMATCH', `artifact "${artifactPath}": body is longer than the declared ${length} bytes`, 'body');
+    const tooLarge = () => E.bodyLongerThanDeclared(artifactPath, length);
     // Runs once every byte has arrived, so a trailer is there to read.
     const check = (b: WrittenBlob) => {
-      if (b.size !== length)
-        throw new OutpostError('OUTPOST_ERR_LENGTH_MISMATCH', `artifact "${artifactPath}": received ${b.size} bytes, ${length} were declared`, 'body');
+      if (b.size !== length) throw E.bodyLengthDiffers(artifactPath, b.size, length);
       const expected = request.headers[ARTIFACT_HEADERS.sha256] ?? (hashInTrailer ? request.raw.trailers[ARTIFACT_HEADERS.sha256] : undefined);
       if (hashInTrailer && typeof expected !== 'string') {
         // A proxy that buffers bodies drops trailers: the agent then declares the hash up front.
-        throw new OutpostError(
-          'OUTPOST_ERR_TRAILER_MISSING',
-          `artifact "${artifactPath}": a ${ARTIFACT_HEADERS.sha256} trailer was announced but not sent`,
-          ARTIFACT_HEADERS.sha256,
-        );
+        throw E.trailerMissing(artifactPath, ARTIFACT_HEADERS.sha256);
       }
       if (typeof expected === 'string' && expected.toLowerCase() !== b.sha256) {
-        throw new OutpostError(
-          'OUTPOST_ERR_HASH_MISMATCH',
-          `artifact "${artifactPath}": sha256 is ${b.sha256}, the client declared ${expected}`,
-          ARTIFACT_HEADERS.sha256,
-        );
+        throw E.hashMismatch(artifactPath, b.sha256, expected, ARTIFACT_HEADERS.sha256);
       }
     };
     try {
@@ -121,9 +101,7 @@ export async function artifactRoutes(app: FastifyInstance, store: Store): Promis
       return result;
     } catch (err) {
       // Name the file the full disk refused.
-      if (err instanceof OutpostError && err.code === 'OUTPOST_ERR_STORAGE_FULL') {
-        throw new OutpostError(err.code, `artifact ${quote(artifactPath)} of ${length} bytes not stored: ${err.message}`, err.field);
-      }
+      if (err instanceof OutpostError && err.code === 'OUTPOST_ERR_STORAGE_FULL') throw E.artifactNotStored(artifactPath, length, err);
       throw err;
     }
   });
@@ -144,12 +122,12 @@ async function downloadArtifact(store: Store, request: ArtifactRequest, reply: F
   const artifactPath = checkedArtifactPath(request.params['*']);
   const version = request.query.version === undefined ? undefined : Number(request.query.version);
   if (version !== undefined && (!Number.isInteger(version) || version < 1)) {
-    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', 'version must be an integer >= 1', 'version');
+    throw E.badVersion();
   }
   const ref = await store.getArtifact(id, artifactPath, version);
   if (!ref) {
-    if (!(await store.runExists(id))) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
-    throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${id}" has no artifact "${artifactPath}"${version ? ` version ${version}` : ''}`, 'path');
+    if (!(await store.runExists(id))) throw E.runNotFound(id);
+    throw E.artifactNotFound(id, artifactPath, version);
   }
   // RFC 9110 14.1.2: a suffix range longer than the file selects all of it; @fastify/send and
   // range-parser answer 416 instead, so such a range is rewritten to the whole file.
@@ -184,7 +162,7 @@ function downloadHeaders(reply: FastifyReply, ref: ArtifactBlobRef): void {
 }
 
 function rangeError(artifactPath: string, size: number): OutpostError {
-  return new OutpostError('OUTPOST_ERR_RANGE', `range not satisfiable for "${artifactPath}" (${size} bytes)`, 'range');
+  return E.rangeNotSatisfiable(artifactPath, size);
 }
 
 /**

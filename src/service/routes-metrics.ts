@@ -1,9 +1,10 @@
 /** Metric batches in (JSON or NDJSON, gzip allowed), one metric's history out (paged, or downsampled). */
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
-import { BATCH_HEADERS, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, OutpostError } from '../protocol';
+import { BATCH_HEADERS, E, MetricBatch, NDJSON_TYPE, NdjsonBatchAck } from '../protocol';
 import type { Store } from '../store/store';
-import { parseNdjsonBatch, tooManyCells } from './ndjson-batch';
+import { checkJsonBatch } from './json-batch';
+import { parseNdjsonBatch } from './ndjson-batch';
 import { JSON_TYPE } from './route-config';
 import { historyQuery, metricBatchBody, runIdParam } from './schemas';
 
@@ -27,16 +28,11 @@ export async function metricRoutes(app: FastifyInstance, store: Store): Promise<
       schema: { params: runIdParam, body: { content: { [JSON_TYPE]: { schema: metricBatchBody }, [NDJSON_TYPE]: { schema: {} } } } },
     },
     async (request) => {
-      const { id } = request.params;
-      if (!Buffer.isBuffer(request.body)) {
-        const batch = request.body;
-        let cells = 0;
-        for (const line of batch.lines) if ('metrics' in line) for (const _name in line.metrics) cells++;
-        if (cells > settings.limits.maxBatchCells) throw tooManyCells(settings.limits.maxBatchCells);
-        return store.ingestMetrics(id, batch);
-      }
-      const { batch, firstSeq, lastSeq } = parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits);
-      const ack: NdjsonBatchAck = await store.ingestMetrics(id, batch, { linesValidated: true, firstSeq, lastSeq });
+      // Either form is checked here with the metric line's rules; the store trusts what it is given.
+      const batch = Buffer.isBuffer(request.body)
+        ? parseNdjsonBatch(request.body, ndjsonHeaders(request.headers), settings.limits)
+        : checkJsonBatch(request.body, settings.limits);
+      const ack: NdjsonBatchAck = await store.ingestMetrics(request.params.id, batch);
       return ack;
     },
   );
@@ -48,8 +44,8 @@ export async function metricRoutes(app: FastifyInstance, store: Store): Promise<
       const { id, name } = request.params;
       const history = await store.metricHistory(id, name, request.query);
       if (history) return history;
-      if (!(await store.runExists(id))) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${id}"`, 'run');
-      throw new OutpostError('OUTPOST_ERR_METRIC_NOT_FOUND', `run "${id}" has no metric "${name}"`, 'name');
+      if (!(await store.runExists(id))) throw E.runNotFound(id);
+      throw E.metricNotFound(id, name);
     },
   );
 }
@@ -60,14 +56,14 @@ function ndjsonHeaders(headers: Record<string, string | string[] | undefined>) {
     return Array.isArray(v) ? v[0] : v;
   };
   const stream = one(BATCH_HEADERS.stream);
-  if (!stream || stream.length > 512) throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `header ${BATCH_HEADERS.stream} is required (at most 512 characters)`, BATCH_HEADERS.stream);
+  if (!stream || stream.length > 512) throw E.badHeader(BATCH_HEADERS.stream, 'is required (at most 512 characters)');
   const firstSeq = Number(one(BATCH_HEADERS.firstSeq));
   if (!Number.isSafeInteger(firstSeq) || firstSeq < 1) {
-    throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `header ${BATCH_HEADERS.firstSeq} must be an integer >= 1`, BATCH_HEADERS.firstSeq);
+    throw E.badHeader(BATCH_HEADERS.firstSeq, 'must be an integer >= 1');
   }
   const timeHeader = one(BATCH_HEADERS.time);
   const time = timeHeader === undefined ? Date.now() / 1000 : Number(timeHeader);
-  if (!Number.isFinite(time) || time < 0) throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `header ${BATCH_HEADERS.time} must be seconds since the epoch`, BATCH_HEADERS.time);
+  if (!Number.isFinite(time) || time < 0) throw E.badHeader(BATCH_HEADERS.time, 'must be seconds since the epoch');
   const file = (one(BATCH_HEADERS.file) ?? 'metrics.jsonl').slice(0, 256);
   return { stream, firstSeq, file, time };
 }

@@ -1,6 +1,6 @@
 /** Runs: create or update, list, get, the last one, events. */
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, RecordEvent, RunStatus, RunUpsert } from '../protocol';
+import { E, RecordEvent, RunStatus, RunUpsert } from '../protocol';
 import type { Store } from '../store/store';
 import { eventBody, runIdParam, runListQuery, runUpsertBody } from './schemas';
 
@@ -24,16 +24,13 @@ export function runRoutes(app: FastifyInstance, store: Store): void {
 
   app.get<{ Querystring: { experiment?: string } }>('/runs/last', async (request) => {
     const run = await store.lastRun({ experiment: request.query.experiment });
-    if (!run) {
-      const where = request.query.experiment === undefined ? '' : ` in experiment "${request.query.experiment}"`;
-      throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `there are no runs${where} yet`);
-    }
+    if (!run) throw E.noRunsYet(request.query.experiment);
     return run;
   });
 
   app.get<{ Params: { id: string } }>('/runs/:id', { schema: { params: runIdParam } }, async (request) => {
     const run = await store.getRun(request.params.id);
-    if (!run) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${request.params.id}"`, 'run');
+    if (!run) throw E.runNotFound(request.params.id);
     return run;
   });
 

@@ -2,7 +2,7 @@
 import fs from 'fs';
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
-import { isLoopback } from '../protocol';
+import { E, ENV, isLoopback } from '../protocol';
 import type { Logger } from '../log/logger';
 import { SqliteStore } from '../store/sqlite-store';
 import { buildApp } from './app';
@@ -22,26 +22,14 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/**
- * The service cannot start as configured: a sentence for the operator, not a fault in outpost, so
- * its stack is its message (a command prints it as one line).
- */
-export class StartupError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StartupError';
-    this.stack = message;
-  }
-}
-
 /** The token: OUTPOST_TOKEN, else the file named by --token-file; surrounding whitespace is not part of it. */
 export function resolveToken(tokenFile?: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (tokenFile) {
     const token = fs.readFileSync(tokenFile, 'utf8').trim();
-    if (!token) throw new StartupError(`token file ${tokenFile} is empty`);
+    if (!token) throw E.startup(`token file ${tokenFile} is empty`);
     return token;
   }
-  const token = env[settings.service.tokenEnv];
+  const token = env[ENV.token];
   // Set but blank is a mistake to report, not "no token".
   return token === undefined || token === '' ? undefined : token.trim();
 }
@@ -57,10 +45,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const host = opts.host ?? settings.service.host;
   if (opts.token !== undefined) {
     const problem = tokenProblem(opts.token);
-    if (problem) throw new StartupError(`${problem}: set ${settings.service.tokenEnv} (or --token-file) to a longer one, such as the output of \`openssl rand -hex 32\``);
+    if (problem) throw E.startup(`${problem}: set ${ENV.token} (or --token-file) to a longer one, such as the output of \`openssl rand -hex 32\``);
   }
   if (!isLoopback(host) && !opts.token) {
-    throw new StartupError(`listening on ${host} (beyond loopback) needs a token: set ${settings.service.tokenEnv} or pass --token-file`);
+    throw E.startup(`listening on ${host} (beyond loopback) needs a token: set ${ENV.token} or pass --token-file`);
   }
   const store = await SqliteStore.open(opts.dataDir);
   const app = await buildApp({ store, log: opts.log, token: opts.token?.trim() });

@@ -4,7 +4,7 @@
  * nested 20,000 deep is judged like any other.
  */
 import type { FastifyInstance } from 'fastify';
-import { OutpostError, quote, surrogateProblem } from '../protocol';
+import { E, quote, surrogateProblem } from '../protocol';
 
 interface Node {
   key: string | number;
@@ -62,6 +62,6 @@ export function installUnicodeCheck(app: FastifyInstance): void {
     const body = request.body;
     if (typeof body !== 'object' || body === null || Buffer.isBuffer(body) || typeof (body as { pipe?: unknown }).pipe === 'function') return;
     const bad = findIllFormedString(body, request.routeOptions.config?.ownChecks);
-    if (bad) throw new OutpostError('OUTPOST_ERR_BAD_REQUEST', `${bad.field} ${bad.problem}`, bad.field);
+    if (bad) throw E.illFormedString(bad.field, bad.problem);
   });
 }

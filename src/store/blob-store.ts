@@ -8,7 +8,7 @@
 import { createHash, randomBytes } from 'crypto';
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import { Transform, TransformCallback, Writable } from 'stream';
+import { Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
 import { isProcessAlive } from '../protocol';
@@ -22,24 +22,6 @@ export interface WrittenBlob {
 // A big blob is synced to disk every this many bytes while it arrives, so the last fsync finds
 // little left to write and disk and network overlap.
 const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
-
-/** Counts and hashes the bytes that pass; fails as soon as more than `maxBytes` arrive. */
-export class HashingCounter extends Transform {
-  readonly hash = createHash('sha256');
-  size = 0;
-  constructor(
-    private readonly maxBytes: number,
-    private readonly onTooLarge: () => Error,
-  ) {
-    super();
-  }
-  _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    this.size += chunk.length;
-    if (this.size > this.maxBytes) return done(this.onTooLarge());
-    this.hash.update(chunk);
-    done(null, chunk);
-  }
-}
 
 /**
  * Hashes, counts and writes to an open temp file in one stream stage (a separate hashing

@@ -5,20 +5,17 @@
  */
 import type Database from 'better-sqlite3';
 import {
-  MetricBatch,
+  E,
   MetricHistory,
   MetricType,
   NdjsonBatchAck,
   OutpostError,
   WireLine,
   metricTypeOf,
-  quote,
-  surrogateProblem,
-  validateMetricObject,
 } from '../protocol';
 import { decodeValue, encodeValue, Kind, KIND, widenType } from './metric-codec';
 import { whileWriting } from './storage-full';
-import type { HistoryQuery, IngestOptions } from './store';
+import type { CheckedBatch, HistoryQuery } from './store';
 
 /** Points per rollup block: downsampling a long series reads count/BLOCK_POINTS rows. */
 export const BLOCK_POINTS = 64;
@@ -43,9 +40,6 @@ interface SeriesState {
 }
 
 export interface IngestLimits {
-  maxNameChars: number;
-  maxLineBytes: number;
-  maxMetricsPerLine: number;
   /** Metric values stored per transaction (service.ingestSliceCells). */
   sliceCells: number;
 }
@@ -88,19 +82,16 @@ export class SqliteMetrics {
   }
 
   /**
-   * Validates the whole batch first (unless the caller's parser built it): a malformed batch stores
-   * nothing. Then stores it slice by slice; each slice's transaction re-reads the stream and the
+   * Stores a checked batch slice by slice; each slice's transaction re-reads the stream and the
    * series (another request for the same stream may have stored lines in between) and advances
    * acked_seq over what it covered, so a crash between two slices still gives exactly-once on retry.
    */
-  async ingest(runId: string, batch: MetricBatch, opts: IngestOptions = {}): Promise<NdjsonBatchAck> {
-    if (!this.s.runExists.get(runId)) throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
-    if (!opts.linesValidated) checkBatch(batch, this.limits);
+  async ingest(runId: string, batch: CheckedBatch): Promise<NdjsonBatchAck> {
+    if (!this.s.runExists.get(runId)) throw E.runNotFound(runId);
     const lines = batch.lines;
-    const firstSeq = opts.firstSeq ?? lines[0]?.seq;
-    const lastSeq = opts.lastSeq ?? lines[lines.length - 1]?.seq;
+    const { firstSeq, lastSeq } = batch;
     const ack: NdjsonBatchAck = { stream: batch.stream, ackedSeq: 0, stored: 0, skipped: 0, rejected: [] };
-    if (firstSeq === undefined || lastSeq === undefined || lastSeq < firstSeq) {
+    if (lastSeq < firstSeq) {
       // An empty batch covers nothing: it only learns where the stream stands.
       ack.ackedSeq = (this.s.streamGet.get(runId, batch.stream) as { acked_seq: number } | undefined)?.acked_seq ?? 0;
       return ack;
@@ -122,7 +113,7 @@ export class SqliteMetrics {
   /** One transaction: lines[from, to) of the batch, which cover seqs start..end (blank lines too). */
   private ingestSlice(
     runId: string,
-    batch: MetricBatch,
+    batch: CheckedBatch,
     { from, to, start, end, first }: { from: number; to: number; start: number; end: number; first: boolean },
     ack: NdjsonBatchAck,
   ): void {
@@ -130,11 +121,7 @@ export class SqliteMetrics {
     s.streamInsert.run(runId, batch.stream, batch.file ?? null);
     const stream = s.streamGet.get(runId, batch.stream) as { id: number; acked_seq: number };
     if (first && start > stream.acked_seq + 1) {
-      throw new OutpostError(
-        'OUTPOST_ERR_SEQUENCE_GAP',
-        `stream ${JSON.stringify(batch.stream)} has lines up to ${stream.acked_seq} stored; this batch starts at ${start}, ` +
-          `so lines ${stream.acked_seq + 1}-${start - 1} would be missing: send the stream again from line ${stream.acked_seq + 1}`,
-      );
+      throw E.sequenceGap(batch.stream, stream.acked_seq, start);
     }
     const series = new Map<string, SeriesState>();
     let acked = stream.acked_seq;
@@ -301,69 +288,4 @@ function cellsOf(line: WireLine): number {
   let n = 0;
   for (const _name in line.metrics) n++;
   return Math.max(1, n);
-}
-
-function checkBatch(batch: MetricBatch, limits: IngestLimits): void {
-  const { maxNameChars, maxLineBytes, maxMetricsPerLine } = limits;
-  let prev = -Infinity;
-  for (let i = 0; i < batch.lines.length; i++) {
-    const line = batch.lines[i];
-    const where = `lines[${i}]`;
-    if (!Number.isSafeInteger(line.seq) || line.seq < 1) {
-      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.seq must be an integer >= 1`, `${where}.seq`);
-    }
-    if (line.seq <= prev) {
-      throw new OutpostError('OUTPOST_ERR_BAD_SEQUENCE', `${where}.seq ${line.seq} does not follow ${prev}`, `${where}.seq`);
-    }
-    prev = line.seq;
-    if (typeof line.time !== 'number' || !Number.isFinite(line.time)) {
-      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.time must be a finite number`, `${where}.time`);
-    }
-    if ('error' in line) {
-      if (typeof line.error !== 'string') throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error must be a string`, `${where}.error`);
-      const surrogate = surrogateProblem(line.error);
-      if (surrogate) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}.error ${quote(line.error)} ${surrogate}`, `${where}.error`);
-      continue;
-    }
-    if (isPlainNumericLine(line, maxNameChars, maxMetricsPerLine)) continue;
-    const result = validateMetricObject({ metrics: line.metrics, step: line.step, time: line.time }, maxNameChars, maxMetricsPerLine);
-    if (!result.ok) throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: ${result.reason}`, where);
-    const bytes = lineBytesOver(line.metrics, maxLineBytes);
-    if (bytes !== undefined) {
-      throw new OutpostError('OUTPOST_ERR_BAD_LINE', `${where}: its metrics take ${bytes} bytes as JSON, over the ${maxLineBytes}-byte limit of a line (limits.maxLineBytes)`, where);
-    }
-  }
-}
-
-/**
- * The common line, checked without allocating: a valid step and a few finite numbers under
- * short names can be neither invalid nor over the line limit. Anything else takes the full check.
- */
-function isPlainNumericLine(line: { step?: unknown; metrics?: unknown }, maxNameChars: number, maxMetricsPerLine: number): boolean {
-  if (line.step !== undefined && !(typeof line.step === 'number' && Number.isSafeInteger(line.step) && line.step >= 0)) return false;
-  const m = line.metrics as Record<string, unknown> | undefined;
-  if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
-  let n = 0;
-  for (const name in m) {
-    const v = m[name];
-    if (typeof v !== 'number' || !Number.isFinite(v) || name.length === 0 || name.length > Math.min(maxNameChars, 256) || name.includes('\u0000')) return false;
-    if (!name.isWellFormed() || ++n > Math.min(32, maxMetricsPerLine)) return false;
-  }
-  return n > 0;
-}
-
-/**
- * The encoded size of a line's metrics when it is over `max`, else undefined. A cheap upper
- * bound settles almost every line, so the exact (costly) size is computed only near the limit.
- */
-function lineBytesOver(metrics: Record<string, unknown>, max: number): number | undefined {
-  let bound = 64;
-  for (const name in metrics) {
-    const v = metrics[name];
-    // 6 bytes: the longest JSON escape of one UTF-16 unit; 25: the longest number
-    bound += name.length * 6 + 4 + (typeof v === 'string' ? v.length * 6 + 2 : Array.isArray(v) ? v.length * 25 + 2 : 25);
-  }
-  if (bound <= max) return undefined;
-  const exact = Buffer.byteLength(JSON.stringify(metrics));
-  return exact > max ? exact : undefined;
 }

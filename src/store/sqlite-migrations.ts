@@ -3,6 +3,7 @@
  * transaction, so a newer outpost opens an older store. Append; never edit a released step.
  */
 import type Database from 'better-sqlite3';
+import { E } from '../protocol';
 
 export const MIGRATIONS: readonly string[] = [
   // 1: runs, metric streams and series, artifacts
@@ -136,7 +137,7 @@ export const SCHEMA_VERSION = MIGRATIONS.length;
 export function migrate(db: Database.Database, target = SCHEMA_VERSION): number {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SCHEMA_VERSION) {
-    throw new Error(`the store has schema version ${current}, newer than this outpost knows (${SCHEMA_VERSION}); upgrade outpost`);
+    throw E.storeTooNew(current, SCHEMA_VERSION);
   }
   for (let v = current; v < target; v++) {
     db.transaction(() => {

@@ -7,6 +7,7 @@ import {
   ArtifactInfo,
   AssetSummary,
   AssetVersion,
+  E,
   MetricBatch,
   MetricHistory,
   NdjsonBatchAck,
@@ -24,7 +25,7 @@ import { decodeValue, KIND } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { migrate } from './sqlite-migrations';
 import { whileWriting } from './storage-full';
-import type { ArtifactBlobRef, ExperimentSummary, HistoryQuery, IngestOptions, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
+import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
 
 export const DB_FILE = 'outpost.db';
 const DB_WHERE = `the database ${DB_FILE}`;
@@ -65,8 +66,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     this.blobs = new BlobStore(dataDir);
-    const { maxNameChars, maxLineBytes, maxMetricsPerLine } = settings.limits;
-    this.metrics = new SqliteMetrics(this.db, { maxNameChars, maxLineBytes, maxMetricsPerLine, sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
+    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -215,8 +215,8 @@ export class SqliteStore implements Store {
     ).all() as ExperimentSummary[];
   }
 
-  async ingestMetrics(runId: string, batch: MetricBatch, opts: IngestOptions = {}): Promise<NdjsonBatchAck> {
-    return this.metrics.ingest(runId, batch, opts);
+  async ingestMetrics(runId: string, batch: CheckedBatch): Promise<NdjsonBatchAck> {
+    return this.metrics.ingest(runId, batch);
   }
 
   async metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null> {
@@ -238,7 +238,7 @@ export class SqliteStore implements Store {
 
   private requireRun(runId: string): void {
     if (!this.stmt('SELECT 1 FROM runs WHERE id = ?').get(runId)) {
-      throw new OutpostError('OUTPOST_ERR_RUN_NOT_FOUND', `unknown run "${runId}"`, 'run');
+      throw E.runNotFound(runId);
     }
   }
 
@@ -331,7 +331,7 @@ export class SqliteStore implements Store {
     const prefix = req.prefix.replace(/\/$/, '');
     const files = (await this.listArtifacts(req.run)).filter((a) => prefix === '' || a.path === prefix || a.path.startsWith(`${prefix}/`));
     if (files.length === 0) {
-      throw new OutpostError('OUTPOST_ERR_ARTIFACT_NOT_FOUND', `run "${req.run}" has no artifact under "${req.prefix}"`, 'prefix');
+      throw E.nothingToPromote(req.run, req.prefix);
     }
     return this.write((): AssetVersion => {
       const version = ((this.stmt('SELECT max(version) FROM assets WHERE name = ?').pluck().get(req.name) as number | null) ?? 0) + 1;

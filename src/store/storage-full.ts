@@ -1,5 +1,5 @@
 /** A full disk said as such: ENOSPC or EDQUOT from the file system, SQLITE_FULL from SQLite. */
-import { OutpostError } from '../protocol';
+import { E, OutpostError } from '../protocol';
 
 const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 
@@ -7,7 +7,7 @@ const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
 export function storageFull(err: unknown, where: string): OutpostError | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string' || !FULL_CODES.has(code)) return undefined;
-  return new OutpostError('OUTPOST_ERR_STORAGE_FULL', `the store's disk is full (${code} writing ${where})`);
+  return E.storageFull(code, where);
 }
 
 /** Runs `write`; a full disk comes out as OUTPOST_ERR_STORAGE_FULL, anything else as it was. */

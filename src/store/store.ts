@@ -44,15 +44,17 @@ export interface ArtifactBlobRef {
   version: number;
 }
 
-export interface IngestOptions {
-  /**
-   * The lines come from the service's own NDJSON parser, which checked each one (sequence, time,
-   * names, values, size on the bytes written), so they are not checked again.
-   */
-  linesValidated?: boolean;
-  /** The sequence numbers the batch covers, blank lines included; default: its first and last line's. */
-  firstSeq?: number;
-  lastSeq?: number;
+declare const checked: unique symbol;
+
+/**
+ * A metric batch the service has checked with the metric line's rules (src/service: json-batch.ts,
+ * ndjson-batch.ts), the only kind a Store takes: it trusts what it is given. `firstSeq..lastSeq`
+ * are the sequence numbers it covers, blank lines included.
+ */
+export interface CheckedBatch extends MetricBatch {
+  firstSeq: number;
+  lastSeq: number;
+  readonly [checked]: true;
 }
 
 export interface StoredBlob {
@@ -82,7 +84,7 @@ export interface Store {
    * batch starting after it + 1 is refused whole (OUTPOST_ERR_SEQUENCE_GAP). The answer lists the
    * rejected lines this call stored. A full disk is OUTPOST_ERR_STORAGE_FULL, as for every write.
    */
-  ingestMetrics(runId: string, batch: MetricBatch, opts?: IngestOptions): Promise<NdjsonBatchAck>;
+  ingestMetrics(runId: string, batch: CheckedBatch): Promise<NdjsonBatchAck>;
   metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null>;
   recordEvent(runId: string, event: RecordEvent): Promise<void>;
   /** `blob.bytes`, when given, are stored in the database itself (small files), else blobs/ holds them. */

@@ -48,8 +48,8 @@ test('a spool line nested 20,000 deep is rejected; the good lines around it are 
   const run = await info('deep');
   expect(run.status).toBe('completed');
   expect(run.rejected.map((r) => [r.line, r.reason])).toEqual([
-    [2, 'metrics.jsonl line 2: "step" must be an integer >= 0, got a list of 1 item'],
-    [4, 'metrics.jsonl line 4: "time" must be seconds since the epoch, got a list of 1 item'],
+    [2, '"step" must be an integer >= 0, got a list of 1 item'],
+    [4, '"time" must be seconds since the epoch, got a list of 1 item'],
   ]);
 });
 

@@ -1,8 +1,15 @@
+import { spawn } from 'child_process';
 import fs from 'fs';
 import path from 'path';
 import { AckTimeoutError } from '../../src/client/ack-timeout-error';
+import { getLogger } from '../../src/client/get-logger';
 import { Logger } from '../../src/client/logger';
-import { acknowledgeSpool, readLines, tempRun } from './client-helpers';
+import { acknowledgeSpool, readLines, tempRun, TempRun } from './client-helpers';
+
+/** agent.json as a live agent leaves it: `pid` must name a live process for the agent to count as running. */
+function playAgent(run: TempRun, pid: number): void {
+  fs.writeFileSync(path.join(run.runDir, 'agent.json'), JSON.stringify({ pid, server: 'http://127.0.0.1:9', startedTime: new Date().toISOString() }));
+}
 
 function newLogger(run = tempRun()): { logger: Logger; run: ReturnType<typeof tempRun> } {
   // A long flush interval: only wait(), flush() and the size cap write.
@@ -135,15 +142,130 @@ describe('wait()', () => {
     expect(err.message).toMatch(/no agent is running .*names pid 4206649, which has exited/);
   });
 
-  test('times out saying that an agent is running when agent.json names a live process', async () => {
+  test('strict, times out saying that an agent is running when agent.json names a live process', async () => {
     const { logger, run } = newLogger();
     logger.log('first', 1);
     logger.flush();
     acknowledgeSpool(run.metricsFile);
-    fs.writeFileSync(path.join(run.runDir, 'agent.json'), JSON.stringify({ pid: process.pid, server: 'http://127.0.0.1:9', startedTime: new Date().toISOString() }));
-    const err = (await logger.log('x', 1).wait({ timeoutMs: 50 }).catch((e: unknown) => e)) as AckTimeoutError;
+    playAgent(run, process.pid);
+    const err = (await logger.log('x', 1).wait({ timeoutMs: 50, strict: true }).catch((e: unknown) => e)) as AckTimeoutError;
     expect(err.agentRunning).toBe(true);
     expect(err.message).toMatch(new RegExp(`an agent is running \\(pid ${process.pid}, server http://127.0.0.1:9\\)`));
     expect(err.message).toMatch(/acknowledged up to byte \d+, the line ends by byte \d+/);
   });
+});
+
+describe('wait() while the service is silent and an agent owns the run (not strict, the default)', () => {
+  const settle = (p: Promise<unknown>) => p.then(() => 'resolved', (e: unknown) => e);
+
+  test('returns after its timeout with the line fsynced in the spool and one warning; later waits return at once until the watermark moves', async () => {
+    const { logger, run } = newLogger();
+    logger.log('first', 1);
+    logger.flush();
+    acknowledgeSpool(run.metricsFile);
+    playAgent(run, process.pid);
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      await logger.log('epoch 1', 1).wait({ timeoutMs: 50 });
+      expect(readLines(run.metricsFile).map((l) => l.name)).toEqual(['first', 'epoch 1']);
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0][0])).toMatch(
+        new RegExp(
+          `^outpost: the service has not acknowledged metric "epoch 1" within 50 ms \\(.*metrics\\.jsonl: acknowledged up to byte \\d+, the line ends by byte \\d+\\); ` +
+            `the line is safe in the spool \\(fsynced\\) and the agent \\(pid ${process.pid}, server http://127.0.0.1:9\\) will ship it once the service answers\\. .*OUTPOST_STRICT_WAIT=1 or call wait\\(\\{ strict: true \\}\\)`,
+        ),
+      );
+      // The watermark has not moved: no second timeout to sit out (Infinity would never end otherwise).
+      await logger.log('epoch 2', 2).wait({ timeoutMs: Infinity });
+      await logger.wait({ timeoutMs: Infinity });
+      expect(readLines(run.metricsFile).map((l) => l.name)).toEqual(['first', 'epoch 1', 'epoch 2']);
+
+      // The service is back: waits wait for the acknowledgement again.
+      acknowledgeSpool(run.metricsFile);
+      let settled = false;
+      const waiting = logger.log('epoch 3', 3).wait({ timeoutMs: Infinity }).then(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 150));
+      expect(settled).toBe(false);
+      acknowledgeSpool(run.metricsFile);
+      await waiting;
+
+      // A second silence: the same policy, and still only the one warning of this process.
+      await logger.log('epoch 4', 4).wait({ timeoutMs: 50 });
+      await logger.log('epoch 5', 5).wait({ timeoutMs: Infinity });
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('strict waits reject as before: per call, by the strictWait setting, and by OUTPOST_STRICT_WAIT=1', async () => {
+    const { logger, run } = newLogger();
+    playAgent(run, process.pid);
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      // Silent state first: a strict wait still sits out its timeout and rejects.
+      await logger.log('a', 1).wait({ timeoutMs: 30 });
+      const perCall = await settle(logger.log('b', 2).wait({ timeoutMs: 30, strict: true }));
+      expect(perCall).toBeInstanceOf(AckTimeoutError);
+      expect((perCall as AckTimeoutError).agentRunning).toBe(true);
+      expect((perCall as Error).message).toMatch(/timed out after 30 ms .*an agent is running .*the line is safe in the spool/);
+
+      const bySetting = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { flushIntervalMs: 60_000, ackPollMs: 20, strictWait: true });
+      expect(await settle(bySetting.log('c', 3).wait({ timeoutMs: 30 }))).toBeInstanceOf(AckTimeoutError);
+      // ...unless the call says otherwise.
+      await bySetting.log('d', 4).wait({ timeoutMs: 30, strict: false });
+
+      const env = { OUTPOST_RUN_ID: 'run-1', OUTPOST_METRICS_FILE: run.metricsFile, OUTPOST_OUTPUTS_DIR: run.outputsDir };
+      const byEnv = getLogger({ env: { ...env, OUTPOST_STRICT_WAIT: '1' }, settings: { flushIntervalMs: 60_000, ackPollMs: 20 } });
+      expect(await settle(byEnv.log('e', 5).wait({ timeoutMs: 30 }))).toBeInstanceOf(AckTimeoutError);
+      const notStrict = getLogger({ env: { ...env, OUTPOST_STRICT_WAIT: '0' }, settings: { flushIntervalMs: 60_000, ackPollMs: 20 } });
+      await notStrict.log('f', 6).wait({ timeoutMs: 30 });
+
+      // A value that is neither: said, and the default kept.
+      const typo = getLogger({ env: { ...env, OUTPOST_STRICT_WAIT: 'ture' }, settings: { flushIntervalMs: 60_000, ackPollMs: 20 } });
+      expect(warn.mock.calls.map((c) => String(c[0]))).toContainEqual(expect.stringMatching(/^outpost: OUTPOST_STRICT_WAIT="ture" is not one of 1, true, yes, on, 0, false, no, off; wait\(\) stays not strict$/));
+      await typo.log('g', 7).wait({ timeoutMs: 30 });
+      expect(readLines(run.metricsFile).map((l) => l.name)).toEqual(['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  test('without a live agent it rejects, also when the agent dies while the service is silent', async () => {
+    const { logger, run } = newLogger();
+    const agent = spawn('sleep', ['60']);
+    const exited = new Promise((r) => agent.on('exit', r));
+    playAgent(run, agent.pid!);
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      await logger.log('a', 1).wait({ timeoutMs: 30 });
+      agent.kill('SIGKILL');
+      await exited;
+      const err = await settle(logger.log('b', 2).wait({ timeoutMs: 30 }));
+      expect(err).toBeInstanceOf(AckTimeoutError);
+      expect((err as AckTimeoutError).agentRunning).toBe(false);
+      expect((err as Error).message).toMatch(new RegExp(`no agent is running for run run-1 \\(.*names pid ${agent.pid}, which has exited`));
+    } finally {
+      warn.mockRestore();
+      agent.kill('SIGKILL');
+    }
+  });
+});
+
+test('a hostile agent.json or watermark (nested 100,000 deep, a pid out of range) is no agent or no watermark, never a RangeError', async () => {
+  const { logger, run } = newLogger();
+  const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+  const agentFile = path.join(run.runDir, 'agent.json');
+  const strictly = (name: string) => logger.log(name, 1).wait({ timeoutMs: 30, strict: true }).catch((e: unknown) => e) as Promise<AckTimeoutError>;
+
+  fs.writeFileSync(agentFile, `{"pid":${process.pid},"server":${deep}}`);
+  fs.writeFileSync(`${run.metricsFile}.ack`, deep);
+  const deepServer = await strictly('a');
+  expect(deepServer).toBeInstanceOf(AckTimeoutError);
+  expect(deepServer.message).toMatch(new RegExp(`nothing acknowledged yet\\).*an agent is running \\(pid ${process.pid}, server unknown\\)`));
+
+  fs.writeFileSync(agentFile, '{"pid":1e300,"server":"http://127.0.0.1:9"}');
+  const hugePid = await strictly('b');
+  expect(hugePid).toBeInstanceOf(AckTimeoutError);
+  expect(hugePid.agentRunning).toBe(false);
 });

@@ -37,7 +37,7 @@ describe('limits on one request', () => {
     const body = `${wideLine(maxMetricsPerLine, 1)}\n${wideLine(maxMetricsPerLine + 1, 2)}\n{"name":"after","value":3}\n`;
     const ack = (await postNdjson(svc.url, 'b1', 'wide', body)).json();
     expect(ack).toMatchObject({ ackedSeq: 3, stored: 3 });
-    expect(ack.rejected).toEqual([{ seq: 2, reason: `metrics.jsonl line 2: "metrics" has more than ${maxMetricsPerLine} entries, the limit of a line (limits.maxMetricsPerLine)` }]);
+    expect(ack.rejected).toEqual([{ seq: 2, reason: `"metrics" has more than ${maxMetricsPerLine} entries, the limit of a line (limits.maxMetricsPerLine)` }]);
     const run = (await rawRequest(svc.url, { path: '/api/v1/runs/b1' })).json();
     expect(run.metrics.m0).toMatchObject({ count: 1, last: 1 });
     expect(run.metrics.after).toMatchObject({ count: 1 });

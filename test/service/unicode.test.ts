@@ -36,10 +36,10 @@ describe('strings with a lone surrogate', () => {
     const ack = res.json();
     expect(ack).toMatchObject({ ackedSeq: 7, stored: 7 });
     expect(ack.rejected).toEqual([
-      { seq: 2, reason: 'metrics.jsonl line 2: metric name "\\ud800x" contains a lone surrogate (U+D800), not valid Unicode' },
-      { seq: 3, reason: 'metrics.jsonl line 3: "value" "a\\udc00b" contains a lone surrogate (U+DC00), not valid Unicode' },
-      { seq: 4, reason: 'metrics.jsonl line 4: metric name "\\udfffz" contains a lone surrogate (U+DFFF), not valid Unicode' },
-      { seq: 5, reason: 'metrics.jsonl line 5: metrics["label"] "\\ud83d" contains a lone surrogate (U+D83D), not valid Unicode' },
+      { seq: 2, reason: 'metric name "\\ud800x" contains a lone surrogate (U+D800), not valid Unicode' },
+      { seq: 3, reason: '"value" "a\\udc00b" contains a lone surrogate (U+DC00), not valid Unicode' },
+      { seq: 4, reason: 'metric name "\\udfffz" contains a lone surrogate (U+DFFF), not valid Unicode' },
+      { seq: 5, reason: 'metrics["label"] "\\ud83d" contains a lone surrogate (U+D83D), not valid Unicode' },
     ]);
     const run = (await api('GET', '/runs/u1')).json();
     expect(Object.keys(run.metrics).sort()).toEqual(['ok', '😀 😀']);

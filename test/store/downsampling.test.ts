@@ -1,5 +1,5 @@
 import type { SqliteStore } from '../../src/store/sqlite-store';
-import { lines, openTempStore } from './store-fixture';
+import { checked, lines, openTempStore } from './store-fixture';
 
 describe('metric history downsampling and paging', () => {
   let store: SqliteStore;
@@ -13,10 +13,10 @@ describe('metric history downsampling and paging', () => {
     // A gentle sine with one spike up and one down, in batches that cut rollup blocks in two.
     const f = (seq: number) => (seq === SPIKE ? 1000 : seq === 7_001 ? -1000 : Math.sin(seq / 500));
     for (let from = 1; from <= N; from += 9_999) {
-      await store.ingestMetrics('r1', { stream: 's', lines: lines(from, Math.min(N, from + 9_998), 'wave', f) });
+      await store.ingestMetrics('r1', checked({ stream: 's', lines: lines(from, Math.min(N, from + 9_998), 'wave', f) }));
     }
-    await store.ingestMetrics('r1', { stream: 't', lines: lines(1, 300, 'short', (s) => (s === 150 ? 99 : 0)) });
-    await store.ingestMetrics('r1', { stream: 'u', lines: lines(1, 5_000, 'label', (s) => `epoch ${s}`) });
+    await store.ingestMetrics('r1', checked({ stream: 't', lines: lines(1, 300, 'short', (s) => (s === 150 ? 99 : 0)) }));
+    await store.ingestMetrics('r1', checked({ stream: 'u', lines: lines(1, 5_000, 'label', (s) => `epoch ${s}`) }));
   });
   afterAll(() => cleanup());
 

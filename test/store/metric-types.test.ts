@@ -1,5 +1,5 @@
 import type { SqliteStore } from '../../src/store/sqlite-store';
-import { openTempStore } from './store-fixture';
+import { checked, openTempStore } from './store-fixture';
 
 describe('metric types', () => {
   let store: SqliteStore;
@@ -15,7 +15,7 @@ describe('metric types', () => {
       'a flag': true,
       'chart data points': [1, 3, 5, 10, 6, 4],
     };
-    await store.ingestMetrics('r1', { stream: 's', lines: [{ seq: 1, time: 1_700_000_000.25, step: 10, metrics }] });
+    await store.ingestMetrics('r1', checked({ stream: 's', lines: [{ seq: 1, time: 1_700_000_000.25, step: 10, metrics }] }));
   });
   afterAll(() => cleanup());
 
@@ -40,7 +40,7 @@ describe('metric types', () => {
   });
 
   test('an integer series widens to float when a float follows', async () => {
-    await store.ingestMetrics('r1', { stream: 's', lines: [{ seq: 2, time: 1, metrics: { 'simple integer value': 7.25 } }] });
+    await store.ingestMetrics('r1', checked({ stream: 's', lines: [{ seq: 2, time: 1, metrics: { 'simple integer value': 7.25 } }] }));
     const history = (await store.metricHistory('r1', 'simple integer value', {}))!;
     expect(history.type).toBe('float');
     expect(history.points.map((p) => p.value)).toEqual([7, 7.25]);

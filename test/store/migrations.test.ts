@@ -4,7 +4,7 @@ import os from 'os';
 import path from 'path';
 import { DB_FILE, SqliteStore } from '../../src/store/sqlite-store';
 import { SCHEMA_VERSION, migrate } from '../../src/store/sqlite-migrations';
-import { lines } from './store-fixture';
+import { checked, lines } from './store-fixture';
 
 describe('schema migrations', () => {
   let dir: string;
@@ -51,7 +51,7 @@ describe('schema migrations', () => {
     writeVersion1Store();
     const store = await SqliteStore.open(dir);
     try {
-      const ack = await store.ingestMetrics('old-run', { stream: 's', lines: lines(1, 4, 'loss', (s) => s / 10) });
+      const ack = await store.ingestMetrics('old-run', checked({ stream: 's', lines: lines(1, 4, 'loss', (s) => s / 10) }));
       expect(ack).toMatchObject({ ackedSeq: 4, stored: 2, skipped: 2 });
       expect((await store.metricHistory('old-run', 'loss', {}))!.points.map((p) => p.value)).toEqual([0.5, 0.25, 0.3, 0.4]);
       await store.recordEvent('old-run', { kind: 'warning', message: 'migrated' });

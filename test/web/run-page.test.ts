@@ -36,8 +36,8 @@ beforeAll(async () => {
   // 5,000 points without steps: the page asks for ~2,000 and the server downsamples.
   await api.log('run-a', Array.from({ length: 5000 }, (_, i) => ({ metrics: { 'grad norm': Math.abs(Math.sin(i / 50)) + 0.01 } })), 'grad.jsonl');
   await api.reject('run-a', '"step" must be an integer >= 0, got -1');
-  // The service words this one itself, as "<file> line <n>: <reason>" (the agent's form).
-  await api.ndjson('run-a', ['{"name": "lr", "value": 0.1}', '{"name": "lr", "value": "fast", "step": 1.5}'], 'spool-2', 'metrics.jsonl');
+  // As stores made before the reason was kept alone hold it: "<file> line <n>: <reason>".
+  await api.reject('run-a', 'metrics.jsonl line 1: "step" must be an integer >= 0, got 1.5', 'spool-2', 'metrics.jsonl');
   // A few steps only: the x axis must not tick between them.
   await api.log('run-a', [1, 2, 3].map((step) => ({ step, metrics: { momentum: 0.9 + step / 100 } })));
   await api.log('run-a', [{ metrics: { 'class weights': [0.2, 0.5, 0.3] } }]);
@@ -129,12 +129,12 @@ test('a rejected line reads its reason once: the File and Line columns say where
   const { page } = browser;
   const info = (await api.call('GET', '/runs/run-a')) as { rejected: { stream: string; line: number; reason: string }[] };
   const stored = info.rejected.find((r) => r.stream === 'spool-2')!;
-  const prefix = 'metrics.jsonl line 2: ';
+  const prefix = 'metrics.jsonl line 1: ';
   expect(stored.reason.startsWith(prefix)).toBe(true);
   await page.goto(`${server.url}/#/runs/run-a`);
   await page.locator('.rejected-table tbody tr').nth(1).waitFor();
   const rows = await page.locator('.rejected-table tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
-  expect(rows).toContainEqual(['metrics.jsonl', '2', stored.reason.slice(prefix.length)]);
+  expect(rows).toContainEqual(['metrics.jsonl', '1', stored.reason.slice(prefix.length)]);
   // A reason stored without the prefix is shown whole.
   expect(rows.map((r) => r[2])).toContain('"step" must be an integer >= 0, got -1');
 });

@@ -4,7 +4,8 @@
     logger = get_logger()
     logger.log("simple integer value", 7)
     logger.log("chart data points", [1, 3, 5, 10, 6, 4])
-    logger.log("my metric 1", 1).wait()          # returns once the service has stored it
+    logger.log("my metric 1", 1).wait()          # returns once the service has stored it (after 60 s
+                                                 # of silence, if an agent runs: once it is fsynced)
     logger.log_metrics({"loss": 0.25, "acc": 0.91}, step=10)
     logger.upload("artifact/path", "contents")   # written to outputs/artifact/path
 
@@ -18,7 +19,10 @@ import datetime
 import errno
 import json
 import math
+import operator
 import os
+import re
+import socket
 import sys
 import threading
 import time
@@ -36,8 +40,10 @@ ENV_RUN_ID = "OUTPOST_RUN_ID"
 ENV_METRICS_FILE = "OUTPOST_METRICS_FILE"
 ENV_OUTPUTS_DIR = "OUTPOST_OUTPUTS_DIR"
 ENV_SERVER = "OUTPOST_SERVER"
+ENV_STRICT_WAIT = "OUTPOST_STRICT_WAIT"  # 1: wait() raises on timeout even while a live agent owns the run
 MAX_LINE_BYTES = 64 * 1024  # one metric line, newline excluded
-MAX_NAME_CHARS = 256  # one metric name
+MAX_NAME_CHARS = 256  # one metric name, in UTF-16 code units (as the service counts)
+MAX_METRICS_PER_LINE = 1000  # metrics in one log_metrics() line (limits.maxMetricsPerLine)
 MAX_FILE_BYTES = 512 * 1024 * 1024  # one artifact
 MAX_PATH_CHARS = 1024  # one artifact path
 UPLOAD_TEMP_PREFIX = ".outpost-tmp-"  # the agent skips these half-written files
@@ -45,7 +51,7 @@ UPLOAD_TEMP_PREFIX = ".outpost-tmp-"  # the agent skips these half-written files
 FLUSH_INTERVAL_S = 0.05  # a logged line waits at most this long in memory
 FLUSH_MAX_BYTES = 1024 * 1024  # buffered bytes that force a flush (bounds memory in tight loops)
 MAX_HELD_BYTES = 64 * 1024 * 1024  # lines held while the spool cannot be written; past it log() raises
-WAIT_TIMEOUT_S = 60.0  # default for wait()
+WAIT_TIMEOUT_S = 60.0  # s, default for wait(); then (not strict) it returns if a live agent owns the run
 _MAX_FLOAT = sys.float_info.max
 
 
@@ -77,9 +83,14 @@ class LogHandle:
         self._batch = batch
         self._what = what
 
-    def wait(self, timeout=WAIT_TIMEOUT_S):
-        """Blocks until the line is acknowledged; raises AckTimeoutError after `timeout` seconds (None: for ever)."""
-        self._logger._wait_for(self._batch, self._what, timeout)
+    def wait(self, timeout=WAIT_TIMEOUT_S, strict=None):
+        """Blocks until the line is acknowledged, at most `timeout` seconds (None: for ever).
+
+        On timeout it raises AckTimeoutError if no agent owns the run, or if `strict` (default: the
+        logger's strict_wait, from OUTPOST_STRICT_WAIT). Otherwise the line is fsynced in the spool,
+        the agent will ship it, and wait() returns, with one warning per process; until the service
+        acknowledges again, later waits return as soon as their line is durable."""
+        self._logger._wait_for(self._batch, self._what, timeout, strict)
         return self
 
 
@@ -92,6 +103,11 @@ class Logger:
         self.ack_file = self.metrics_file + ".ack"
         # Offline (no agent until `outpost sync`): wait() returns once the line is durable on disk.
         self.offline = offline
+        self.strict_wait = _env_flag(ENV_STRICT_WAIT)
+        # After a wait() timed out with a live agent: the watermark then (a tuple). Until it moves,
+        # waits do not sit out their timeout again (a loop waiting each epoch must not stall each time).
+        self._silent_at = None
+        self._dir_synced = False
         self._prefixes = {}
         self.max_held_bytes = MAX_HELD_BYTES
         self._reset_after_fork()
@@ -107,6 +123,7 @@ class Logger:
         """Logs a finite number, a string, a boolean, or a list of finite numbers."""
         prefix = self._prefixes.get(name) if type(name) is str else None
         if prefix is None:
+            name = _check_name(name)
             prefix = self._name_prefix(name)
         line = "%s%s%s,\"time\":%r}\n" % (prefix, _encode_value(name, value), _encode_step(name, step), time.time())
         if len(line) > MAX_LINE_BYTES + 1:  # ASCII only (json escapes the rest): chars are bytes
@@ -116,20 +133,26 @@ class Logger:
 
     def log_metrics(self, metrics, step=None):
         """Logs several values as one line (one step): log_metrics({"loss": 0.25, "acc": 0.91}, step=10)."""
-        if not isinstance(metrics, dict) or not metrics:
-            raise ValueError("log_metrics() takes a non-empty dict of name -> value, got %r" % (metrics,))
-        parts = []
-        for name, value in metrics.items():
-            _check_name(name)
+        # The dict's own entries, whatever a subclass's items() or __iter__ would say.
+        entries = list(dict.items(metrics)) if issubclass(type(metrics), dict) else None
+        if not entries:
+            raise ValueError("log_metrics() takes a non-empty dict of name -> value, got %s" % _describe(metrics))
+        if len(entries) > MAX_METRICS_PER_LINE:
+            raise ValueError("cannot log %d metrics in one line: the limit is %d (MAX_METRICS_PER_LINE); "
+                             "split them over several log_metrics() calls" % (len(entries), MAX_METRICS_PER_LINE))
+        names, parts = [], []
+        for name, value in entries:
+            name = _check_name(name)
+            names.append(name)
             parts.append("%s:%s" % (json.dumps(name), _encode_value(name, value)))
         line = "{\"metrics\":{%s}%s,\"time\":%r}\n" % (",".join(parts), _encode_step("metrics", step), time.time())
         if len(line) > MAX_LINE_BYTES + 1:
             raise ValueError("cannot log metrics %s: the line is %d bytes, over the %d-byte limit of a metric line"
-                             % (list(metrics), len(line) - 1, MAX_LINE_BYTES))
-        return LogHandle(self, self._push(line), tuple(metrics))
+                             % (names, len(line) - 1, MAX_LINE_BYTES))
+        return LogHandle(self, self._push(line), tuple(names))
 
     def _name_prefix(self, name):
-        _check_name(name)
+        """`{"name":NAME,"value":` for a name _check_name passed; kept, so the next log() of it skips the checks."""
         prefix = "{\"name\":%s,\"value\":" % json.dumps(name)
         if len(self._prefixes) < 10000:
             self._prefixes[name] = prefix
@@ -310,8 +333,10 @@ class Logger:
 
     # -- waiting -------------------------------------------------------------------------------
 
-    def wait(self, timeout=WAIT_TIMEOUT_S):
-        """Flushes, then blocks until everything logged so far (by any process) is acknowledged."""
+    def wait(self, timeout=WAIT_TIMEOUT_S, strict=None):
+        """Flushes, then blocks until everything logged so far (by any process) is acknowledged.
+
+        A timeout is handled as in LogHandle.wait()."""
         self.flush()
         try:
             st = os.stat(self.metrics_file)
@@ -319,55 +344,97 @@ class Logger:
             return
         batch = _Batch()
         batch.end, batch.ino = st.st_size, st.st_ino
-        self._wait_for(batch, None, timeout)
+        self._wait_for(batch, None, timeout, strict)
 
-    def _wait_for(self, batch, what, timeout):
+    def _wait_for(self, batch, what, timeout, strict=None):
         if batch.end < 0:
             self.flush()
         if batch.end < 0:  # another thread is flushing it right now
             with self._write_lock:
                 pass
         if self.offline:
-            if self._fd is not None:
-                os.fsync(self._fd)
+            self._make_durable()
+            return
+        strict = self.strict_wait if strict is None else strict
+        if not strict and self._silent_at is not None and self._still_silent(batch):
             return
         deadline = None if timeout is None else time.monotonic() + timeout
         pause = 0.002
         while True:
             mark = self._read_watermark()
-            if mark is not None and mark.get("ino") == batch.ino and mark.get("offset", -1) >= batch.end:
+            if _covers(mark, batch):
                 return
             if deadline is not None and time.monotonic() >= deadline:
-                raise self._timeout_error(batch, what, timeout, mark)
+                break
             # Polling: the stdlib has no portable file watch. Short at first, 50 ms at most.
             time.sleep(pause if deadline is None else max(0.0, min(pause, deadline - time.monotonic())))
             pause = min(pause * 2, 0.05)
+        running, detail = self._agent_status()
+        # No agent: a set-up mistake, said with how to fix it. Strict: the caller asked to know.
+        if strict or not running:
+            raise self._timeout_error(batch, what, timeout, mark, running, detail)
+        self._make_durable()
+        self._silent_at = _mark_key(mark)
+        _warn_not_acknowledged("the service has not acknowledged %s within %s s (%s: %s); the line is safe in the "
+                               "spool (fsynced) and the agent (%s) will ship it once the service answers. wait() "
+                               "returns without the acknowledgement until the service acknowledges again (said once "
+                               "per process); set %s=1 or call wait(strict=True) to have it raise instead"
+                               % (_what_text(what), timeout, self.metrics_file, _progress(mark, batch), detail,
+                                  ENV_STRICT_WAIT))
+
+    def _still_silent(self, batch):
+        """After a wait() gave up on a silent service: True (the line made durable) while the watermark stands
+        where it stood then and the agent lives; otherwise waits are normal again."""
+        mark = self._read_watermark()
+        if _covers(mark, batch):
+            return True
+        if _mark_key(mark) == self._silent_at and self._agent_status()[0]:
+            self._make_durable()
+            return True
+        self._silent_at = None
+        return False
+
+    def _make_durable(self):
+        """fsync of the spool; of its folder too, once (a spool created just now needs its entry durable)."""
+        fd = self._fd
+        if fd is not None:
+            os.fsync(fd)
+        else:  # this process has not written to it (a child waiting for everything, say)
+            try:
+                fd = os.open(self.metrics_file, os.O_RDWR)
+            except FileNotFoundError:
+                return
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        if self._dir_synced:
+            return
+        try:
+            dir_fd = os.open(self.run_dir, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        except OSError:  # not every platform can fsync a folder (Windows); the file is synced
+            pass
+        self._dir_synced = True
 
     def _read_watermark(self):
         try:
             with open(self.ack_file, "rb") as f:
                 mark = json.loads(f.read())
             return mark if isinstance(mark, dict) else None
-        except (OSError, ValueError):
+        except Exception:  # absent, half-written, or nested past the parser's depth (RecursionError)
             return None
 
-    def _timeout_error(self, batch, what, timeout, mark):
-        if mark is None:
-            progress = "nothing acknowledged yet"
-        elif mark.get("ino") != batch.ino:
-            progress = "the acknowledgements are for an older spool file"
-        else:
-            progress = "acknowledged up to byte %s, the line ends by byte %d" % (mark.get("offset"), batch.end)
-        if isinstance(what, tuple):
-            what = "metrics %s" % (list(what),)
-        elif what is not None:
-            what = "metric %r" % (what,)
-        else:
-            what = "everything logged so far"
-        head = "timed out after %s s waiting for the service to acknowledge %s (%s: %s)" % (
-            timeout, what, self.metrics_file, progress)
+    def _agent_status(self):
         by_id = os.path.join(_find_project_dir(os.getcwd()), ".outpost", "runs", self.run_id)
-        running, detail = _agent_status([self.run_dir] if by_id == self.run_dir else [self.run_dir, by_id])
+        return _agent_status([self.run_dir] if by_id == self.run_dir else [self.run_dir, by_id])
+
+    def _timeout_error(self, batch, what, timeout, mark, running, detail):
+        head = "timed out after %s s waiting for the service to acknowledge %s (%s: %s)" % (
+            timeout, _what_text(what), self.metrics_file, _progress(mark, batch))
         if running:
             return AckTimeoutError("%s: an agent is running (%s) but has not had it acknowledged; the service may be "
                                    "down or slow, the line is safe in the spool" % (head, detail), True)
@@ -411,27 +478,74 @@ class Logger:
 
 
 # -- values ------------------------------------------------------------------------------------
+#
+# Values come from user code: nothing here recurses more than one level, and nothing trusts a
+# value's own methods beyond the number protocol (operator.index, float()), whose results are
+# taken as exact ints and floats. Subclasses of str, int, float, list and tuple are read through
+# the base type's own methods (their __iter__, __str__ or __repr__ may loop, recurse or lie), and
+# messages describe a value in a few words (_describe), never through its repr. So a deep,
+# recursive or hostile value is a ValueError naming the metric, never a RecursionError or a hang.
+
+# A list item takes at least two bytes ("1,"): a longer list cannot fit in a line.
+_MAX_LIST_ITEMS = MAX_LINE_BYTES // 2
+
 
 def _check_name(name):
-    if not isinstance(name, str):
-        raise ValueError("metric name must be a string, got %r" % (name,))
+    """The name as a plain str, or ValueError saying what is wrong with it."""
+    if type(name) is not str:
+        if not issubclass(type(name), str):
+            raise ValueError("metric name must be a string, got %s" % _describe(name))
+        name = str.__str__(name)
     if not name:
         raise ValueError("metric name is empty")
-    if len(name) > MAX_NAME_CHARS:
-        raise ValueError("metric name %r... is longer than %d characters" % (name[:40], MAX_NAME_CHARS))
+    if len(name) > MAX_NAME_CHARS or _utf16_len(name) > MAX_NAME_CHARS:
+        raise ValueError("metric name %r... is longer than %d characters%s" % (
+            name[:40], MAX_NAME_CHARS, "" if len(name) > MAX_NAME_CHARS else
+            " (counted as the service counts them, in UTF-16 code units: a character beyond U+FFFF takes two)"))
     if "\0" in name:
         raise ValueError("metric name %r contains a NUL character" % (name,))
+    problem = _surrogate_problem(name)
+    if problem:
+        raise ValueError("metric name %r %s" % (name, problem))
+    return name
+
+
+def _utf16_len(text):
+    if text.isascii():
+        return len(text)
+    return len(text) + sum(1 for c in text if c > "\uffff")
+
+
+# Surrogate code points have no UTF-8 form: json.dumps would write one as a \u escape, and the
+# service would then have to refuse the line (or store U+FFFD, a different name).
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _surrogate_problem(text):
+    """None when `text` is valid Unicode, else why not (as the service words it)."""
+    if text.isascii():
+        return None
+    found = _SURROGATE.search(text)
+    if found is None:
+        return None
+    return "contains a lone surrogate (U+%04X), not valid Unicode" % ord(found.group())
 
 
 def _encode_step(name, step):
     if step is None:
         return ""
     if type(step) is not int:
-        if isinstance(step, bool) or not hasattr(step, "__index__"):
-            raise ValueError("cannot log metric %r: step must be an integer >= 0, got %r" % (name, step))
-        step = step.__index__()
+        n = None
+        if not issubclass(type(step), (bool, float)):
+            try:
+                n = int.__index__(operator.index(step))
+            except Exception:  # not an integer (its own __index__ may fail in any way)
+                pass
+        if n is None:
+            raise ValueError("cannot log metric %r: step must be an integer >= 0, got %s" % (name, _describe(step)))
+        step = n
     if step < 0 or step > 9007199254740991:  # JavaScript's largest safe integer
-        raise ValueError("cannot log metric %r: step must be an integer >= 0, got %r" % (name, step))
+        raise ValueError("cannot log metric %r: step must be an integer >= 0, got %s" % (name, _describe(step)))
     return ",\"step\":%d" % step
 
 
@@ -447,63 +561,131 @@ def _encode_value(name, value):
             return int.__repr__(value)
         raise ValueError("cannot log metric %r: the integer is too large for a JSON number" % (name,))
     if t is str:
+        problem = _surrogate_problem(value)
+        if problem:
+            raise ValueError("cannot log metric %r: the string value %s" % (name, problem))
         return json.dumps(value)
     if t is bool:
         return "true" if value else "false"
     if t is list or t is tuple:
+        if len(value) > _MAX_LIST_ITEMS:
+            raise ValueError("cannot log metric %r: the list has %d items, more than a %d-byte metric line holds"
+                             % (name, len(value), MAX_LINE_BYTES))
         return "[%s]" % ",".join([_encode_number(name, i, v) for i, v in enumerate(value)])
     return _encode_other(name, value)
 
 
 def _encode_number(name, i, v):
+    """One list item: a finite number, as JSON."""
     t = type(v)
     if t is int and -_MAX_FLOAT <= v <= _MAX_FLOAT:
         return int.__repr__(v)
     if t is float and v - v == 0.0:
         return repr(v)
-    if t is list or t is tuple:
+    if issubclass(t, (list, tuple)):
         raise ValueError("cannot log metric %r: item %d is a list; nested lists are not allowed (lists hold numbers only)"
                          % (name, i))
     if t is not bool and t is not int and t is not float:
-        n = _as_number(v)
-        if n is not None:
-            return _encode_number(name, i, n)
-    raise ValueError("cannot log metric %r: item %d (%r) must be a finite number (lists hold numbers only)"
-                     % (name, i, v))
+        n = _as_number(name, v, "item %d" % i)
+        if type(n) is int and -_MAX_FLOAT <= n <= _MAX_FLOAT:
+            return int.__repr__(n)
+        if type(n) is float and n - n == 0.0:
+            return repr(n)
+    raise ValueError("cannot log metric %r: item %d (%s) must be a finite number (lists hold numbers only)"
+                     % (name, i, _describe(v)))
 
 
-def _as_number(v):
-    """numpy scalars and other numbers (without importing numpy), else None."""
-    if isinstance(v, bool) or type(v).__name__ == "bool_":
+def _as_number(name, v, where):
+    """numpy scalars and other numbers (without importing numpy) as an exact int or float, else None."""
+    t = type(v)
+    if issubclass(t, bool) or t.__name__ == "bool_":
         return None
-    if hasattr(v, "__index__"):
-        return v.__index__()
-    if hasattr(v, "__float__") and not isinstance(v, (str, bytes, list, tuple, dict)):
-        try:
-            return float(v)
-        except (TypeError, ValueError):
-            return None
+    try:
+        if hasattr(v, "__index__"):
+            return int.__index__(operator.index(v))
+        if hasattr(v, "__float__") and not issubclass(t, (str, bytes, list, tuple, dict)):
+            return float(v)  # an exact float, or TypeError
+    except (TypeError, ValueError, OverflowError):
+        return None
+    except Exception as err:  # the value's own code failed (a RecursionError, say)
+        raise _foreign_failure(name, where, v, err)
     return None
 
 
 def _encode_other(name, value):
+    """Anything but the plain types: None, subclasses of them, numpy (and torch) values, other numbers."""
     if value is None:
         raise ValueError("cannot log metric %r: the value is None" % (name,))
-    if isinstance(value, (str, bool, int, float, list, tuple)):  # subclasses
-        base = next(b for b in (bool, str, int, float, list, tuple) if isinstance(value, b))
-        return _encode_value(name, base(value))
-    if type(value).__name__ == "bool_":  # numpy.bool_
-        return "true" if value else "false"
-    if hasattr(value, "tolist") and hasattr(value, "ndim"):  # numpy arrays and scalars
-        plain = value.tolist()
-        if isinstance(plain, list) and any(isinstance(v, list) for v in plain):
-            raise ValueError("cannot log metric %r: nested lists are not allowed (lists hold numbers only)" % (name,))
-        return _encode_value(name, plain)
-    n = _as_number(value)
+    t = type(value)
+    # Subclasses: the plain value, read by the base type's own methods. Each gives a plain type, so
+    # _encode_value does not come back here.
+    if issubclass(t, str):
+        return _encode_value(name, str.__str__(value))
+    if issubclass(t, int):  # bool cannot be subclassed; IntEnum members land here
+        return _encode_value(name, int.__index__(value))
+    if issubclass(t, float):  # numpy.float64 too
+        return _encode_value(name, float.__float__(value))
+    if issubclass(t, list):
+        return _encode_value(name, list.__getitem__(value, slice(None)))
+    if issubclass(t, tuple):
+        return _encode_value(name, tuple.__getitem__(value, slice(None)))
+    try:
+        if t.__name__ == "bool_":  # numpy.bool_
+            return "true" if bool(value) else "false"
+        is_array = hasattr(value, "tolist") and hasattr(value, "ndim")
+        if is_array:
+            ndim, size = value.ndim, getattr(value, "size", None)
+    except Exception as err:
+        raise _foreign_failure(name, "the value", value, err)
+    if is_array:  # numpy arrays and scalars, torch tensors
+        if type(ndim) is int and ndim > 1:
+            raise ValueError("cannot log metric %r: a %d-dimensional array; only 1-dimensional ones (lists of numbers) "
+                             "can be logged" % (name, ndim))
+        if type(size) is int and size > _MAX_LIST_ITEMS:
+            raise ValueError("cannot log metric %r: the array has %d items, more than a %d-byte metric line holds"
+                             % (name, size, MAX_LINE_BYTES))
+        try:
+            plain = value.tolist()
+        except Exception as err:
+            raise _foreign_failure(name, "tolist() of the value", value, err)
+        if type(plain) in (int, float, bool, str, list, tuple):
+            return _encode_value(name, plain)
+        raise ValueError("cannot log metric %r: tolist() of the %s value gave %s, not a number or a list of numbers"
+                         % (name, t.__name__, _describe(plain)))
+    n = _as_number(name, value, "the value")
     if n is not None:
         return _encode_value(name, n)
     raise ValueError("cannot log metric %r: a value must be a number, string, boolean or list of numbers, got %s"
-                     % (name, type(value).__name__))
+                     % (name, t.__name__))
+
+
+def _foreign_failure(name, where, value, err):
+    try:
+        detail = str(err)[:200]
+    except Exception:
+        detail = ""
+    return ValueError("cannot log metric %r: %s (of type %s) could not be read as a number: %s%s"
+                      % (name, where, type(value).__name__, type(err).__name__, ": " + detail if detail else ""))
+
+
+def _describe(value):
+    """A value in a few words, for a message: a scalar as written (shortened), else its kind and size."""
+    t = type(value)
+    if value is None or t is bool or t is float:
+        return repr(value)
+    if t is int:
+        return int.__repr__(value) if value.bit_length() <= 64 else "an integer of %d bits" % value.bit_length()
+    if t is str:
+        return repr(value) if len(value) <= 40 else "%r... (%d characters)" % (value[:40], len(value))
+    if t is dict:
+        return "{}" if not dict.__len__(value) else "a dict of %s" % _items(dict.__len__(value))
+    if t is list or t is tuple:
+        return "a %s of %s" % (t.__name__, _items(len(value)))
+    return "a value of type %s" % t.__name__
+
+
+def _items(n):
+    return "1 item" if n == 1 else "%d items" % n
 
 
 def _artifact_path_problem(path):
@@ -540,16 +722,60 @@ def _agent_status(run_dirs):
         pid = presence["pid"]
     except FileNotFoundError:
         return False, "no %s" % file
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        return False, "%s is unreadable (%s)" % (file, err)
-    if not isinstance(pid, int) or pid <= 0:
+    except Exception as err:  # not JSON, not an object, or nested past the parser's depth (RecursionError)
+        return False, "%s is unreadable (%s: %s)" % (file, type(err).__name__, str(err)[:200])
+    if type(pid) is not int or not 0 < pid < 2 ** 31:  # a bool is no pid; os.kill takes a C int
         return False, "%s names no pid" % file
     try:
         os.kill(pid, 0)
     except OSError as err:
         if err.errno != errno.EPERM:
             return False, "%s names pid %d, which has exited (killed?)" % (file, pid)
-    return True, "pid %d, server %s" % (pid, presence.get("server"))
+    server = presence.get("server")
+    return True, "pid %d, server %s" % (pid, server if type(server) is str else "unknown")
+
+
+def _covers(mark, batch):
+    return mark is not None and mark.get("ino") == batch.ino and _offset(mark) >= batch.end
+
+
+def _offset(mark):
+    offset = mark.get("offset")
+    return offset if type(offset) is int else -1
+
+
+def _mark_key(mark):
+    return () if mark is None else (mark.get("ino"), _offset(mark))
+
+
+def _progress(mark, batch):
+    if mark is None:
+        return "nothing acknowledged yet"
+    if mark.get("ino") != batch.ino:
+        return "the acknowledgements are for an older spool file"
+    return "acknowledged up to byte %s, the line ends by byte %d" % (mark.get("offset"), batch.end)
+
+
+def _what_text(what):
+    if isinstance(what, tuple):
+        return "metrics %s" % (list(what),)
+    if what is not None:
+        return "metric %r" % (what,)
+    return "everything logged so far"
+
+
+def _env_flag(name):
+    """A yes/no variable; anything else is said once and taken as no (a typo must not kill a training job)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return False
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value not in ("", "0", "false", "no", "off"):
+        _warn_once("%s=%s is not one of 1, true, yes, on, 0, false, no, off; wait() stays not strict"
+                   % (name, json.dumps(raw)))
+    return False
 
 
 def _die_of(signum):
@@ -561,11 +787,19 @@ def _die_of(signum):
 
 
 _warned = set()
+_warned_not_acknowledged = []
 
 
 def _warn_once(message):
     if message not in _warned:
         _warned.add(message)
+        sys.stderr.write("outpost: %s\n" % message)
+
+
+def _warn_not_acknowledged(message):
+    """Once per process, whatever the metric: a loop waiting each epoch would say it every epoch."""
+    if not _warned_not_acknowledged:
+        _warned_not_acknowledged.append(True)
         sys.stderr.write("outpost: %s\n" % message)
 
 
@@ -603,6 +837,7 @@ def _offline_logger():
     os.makedirs(run_dir, exist_ok=True)
     metrics_file = os.path.join(run_dir, "metrics.jsonl")
     outputs_dir = os.path.abspath("outputs")
+    created = _iso_now()
     info = {
         "id": run_id,
         "experiment": "default",
@@ -610,7 +845,14 @@ def _offline_logger():
         "server": os.environ.get(ENV_SERVER) or None,
         "outputsDir": outputs_dir,
         "metricsFile": metrics_file,
-        "createdTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z"),
+        "createdTime": created,
+        # What `outpost sync` registers the run with, later: its real start, and where it came from.
+        "facts": {
+            "startTime": created,
+            "command": _command_line([os.path.basename(sys.executable or "") or "python"] + list(sys.argv)),
+            "cwd": _printable(os.getcwd()),
+            "host": _printable(socket.gethostname()),
+        },
     }
     _write_json_atomic(os.path.join(run_dir, "run.json"), info, indent=2)
     _write_preexisting_outputs(run_dir, outputs_dir)
@@ -623,6 +865,28 @@ def _offline_logger():
                      "ship it with `outpost sync`, or start the program with `outpost run -- python ...`\n"
                      % (ENV_METRICS_FILE, run_dir))
     return Logger(metrics_file, outputs_dir, run_id, offline=True)
+
+
+def _iso_now():
+    """The time now in ISO 8601, UTC, with milliseconds and Z, as JavaScript's toISOString() writes it."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return now.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (now.microsecond // 1000)
+
+
+_PLAIN_ARG = re.compile(r"[A-Za-z0-9_./=:,@%+-]+")
+
+
+def _command_line(argv):
+    """A shell-readable rendering of argv, as the agent's commandLine() (src/agent/run-facts.ts)."""
+    return " ".join(a if _PLAIN_ARG.fullmatch(a) else "'%s'" % a.replace("'", "'\\''") for a in map(_printable, argv))
+
+
+def _printable(text):
+    """Valid Unicode for the service: bytes that are not UTF-8 (kept by Python as lone surrogates) as \\xNN."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _find_project_dir(start):
@@ -664,7 +928,7 @@ def _record_exit_at_exit(run_dir):
             return
         code = 1 if failed else _exit_status(exit_code[-1] if exit_code else None)
         end = {"status": "failed" if code else "completed", "exitCode": code,
-               "endTime": datetime.datetime.now(datetime.timezone.utc).isoformat().replace("+00:00", "Z")}
+               "endTime": _iso_now()}
         try:
             _write_json_atomic(os.path.join(run_dir, "exit.json"), end)
         except OSError:
@@ -699,6 +963,8 @@ def _write_preexisting_outputs(run_dir, outputs_dir):
     files = {}
     for folder, dirs, names in os.walk(outputs_dir):
         for name in names:
+            if name.startswith(UPLOAD_TEMP_PREFIX):  # half-written by an upload(); the agent skips them too
+                continue
             full = os.path.join(folder, name)
             try:
                 st = os.lstat(full)

@@ -39,11 +39,11 @@ export class Api {
   }
 
   /** Posts a line that the agent found invalid: it still takes its place in the stream. */
-  async reject(id: string, error: string, stream = 'metrics.jsonl'): Promise<void> {
+  async reject(id: string, error: string, stream = 'metrics.jsonl', file = 'outputs/../metrics.jsonl'): Promise<void> {
     const key = `${id}/${stream}`;
     const seq = (this.seqs.get(key) ?? 0) + 1;
     this.seqs.set(key, seq);
-    await this.call('POST', `/runs/${id}/metrics`, { stream, file: 'outputs/../metrics.jsonl', lines: [{ seq, time: Date.now() / 1000, error }] });
+    await this.call('POST', `/runs/${id}/metrics`, { stream, file, lines: [{ seq, time: Date.now() / 1000, error }] });
   }
 
   /**

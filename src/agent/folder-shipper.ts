@@ -1,12 +1,14 @@
 /**
- * outputs/ -> artifacts. A file goes once it has been stable for `fileStableMs`, again whenever it
+ * One folder's files -> artifacts under a prefix (outputs/ -> outputs/..., and the run's log
+ * folder -> logs/...). A file goes once it has been stable for `fileStableMs`, again whenever it
  * changes, and at the end; unchanged files (size, mtime, hash) are not sent again. Files over the
  * cap are refused before a byte is sent; deleted files are marked deleted.
  */
 import path from 'path';
 import type { AxiosInstance } from 'axios';
 import type { AgentSettings } from '../../config/agent';
-import { ApiError, artifactUrl, toApiError } from '../http/api-client';
+import { ApiError, artifactUrl } from '../http/api-client';
+import { classify } from '../http/classify';
 import type { Logger } from '../log/logger';
 import { FILES_STATE_FILE, RecordEvent } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
@@ -21,7 +23,7 @@ interface FilesStateFile {
   files: Record<string, FileState>;
 }
 
-export interface OutputsSyncDeps {
+export interface FolderShipperDeps {
   api: AxiosInstance;
   runId: string;
   runDir: string;
@@ -31,7 +33,7 @@ export interface OutputsSyncDeps {
   settings: AgentSettings;
   maxFileBytes: number;
   log: Logger;
-  runReady: () => Promise<void>;
+  registerRun: () => Promise<void>;
   recordEvent: (e: RecordEvent) => void;
   /** State file name in runDir (one per synced folder). */
   stateFileName?: string;
@@ -46,7 +48,7 @@ export interface OutputsSyncDeps {
   modifiedBefore?: number;
 }
 
-export class OutputsSync {
+export class FolderShipper {
   private readonly watcher: OutputsWatcher;
   private state = new Map<string, FileState>();
   private readonly stateFile: string;
@@ -80,7 +82,7 @@ export class OutputsSync {
   /** Files said to be left for later (the deadline passed), each once. */
   private readonly leftWarned = new Set<string>();
 
-  constructor(private readonly d: OutputsSyncDeps) {
+  constructor(private readonly d: FolderShipperDeps) {
     this.stateFile = path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE);
     this.reconcileGap = d.settings.reconcileIntervalMs;
     this.watcher = new OutputsWatcher(d.outputsDir, {
@@ -348,7 +350,7 @@ export class OutputsSync {
       if (this.active.has(rel)) continue; // a newer version waits for the current upload
       this.queued.delete(rel);
       this.active.add(rel);
-      void this.sync(rel, st).finally(() => {
+      void this.upload(rel, st).finally(() => {
         this.active.delete(rel);
         this.pump();
         this.checkDrained();
@@ -358,7 +360,7 @@ export class OutputsSync {
   }
 
   /** `found`: the stat that made the file due, if fresh; the read checks the file against it anyway. */
-  private async sync(rel: string, found: FileStat | null): Promise<void> {
+  private async upload(rel: string, found: FileStat | null): Promise<void> {
     const abs = path.join(this.d.outputsDir, rel);
     const artifactPath = `${this.d.prefix}${rel}`;
     this.unsynced.delete(rel);
@@ -383,7 +385,7 @@ export class OutputsSync {
         this.setState(rel, { ...before, state: 'uploaded', sha256: prepared.sha256 }); // touched, not changed
         return;
       }
-      await this.d.runReady();
+      await this.d.registerRun();
       putting = true;
       const stored = await withRetry(
         // The root as it is at each attempt: a re-pointed link is never read through a stale answer.
@@ -418,22 +420,18 @@ export class OutputsSync {
         this.unsynced.add(rel);
         return;
       }
-      const api = err instanceof FileChanged ? null : toApiError(err);
-      if (
-        err instanceof FileChanged ||
-        api?.code === 'OUTPOST_ERR_HASH_MISMATCH' ||
-        api?.code === 'OUTPOST_ERR_LENGTH_MISMATCH' ||
-        (err as NodeJS.ErrnoException).code === 'ENOENT'
-      ) {
+      const verdict = err instanceof ApiError ? classify(err) : undefined;
+      if (err instanceof FileChanged || verdict === 'resend' || (err as NodeJS.ErrnoException).code === 'ENOENT') {
         // Rewritten during the upload: that version is discarded; try again once it settles, or
         // at once when the run is ending (a stability timer would not be waited for).
         if (this.giveUpAt === Infinity && !this.closed) this.touched(rel);
         else if (Date.now() < this.giveUpAt) this.queued.set(rel, null);
         return;
       }
-      if (putting && api && refusesThisFile(api)) return this.refuse(rel, artifactPath, before, api);
+      // A 4xx about the file itself (too large, a bad path): sending it again cannot help.
+      if (putting && err instanceof ApiError && (verdict === 'refuse' || verdict === 'smaller')) return this.refuse(rel, artifactPath, before, err);
       // Not the file's fault (unreadable here, a bad token, the run refused): it stays owed, is
-      // tried again at the next scan, and the sync is not reported complete.
+      // tried again at the next scan, and the run is not reported fully shipped.
       this.unsynced.add(rel);
       const message = `${artifactPath} not uploaded: ${(err as Error).message}`;
       if (!this.failWarned.has(message)) {
@@ -453,7 +451,7 @@ export class OutputsSync {
 
   private async sendRemoval(rel: string): Promise<void> {
     try {
-      await this.d.runReady();
+      await this.d.registerRun();
       await withRetry(
         () => this.d.api.delete(artifactUrl(this.d.runId, `${this.d.prefix}${rel}`)),
         untilDeadline(this.d.settings, () => this.giveUpAt),
@@ -496,13 +494,6 @@ export class OutputsSync {
     await writeFileAtomic(this.stateFile, JSON.stringify(out));
     this.lastSaveMs = Date.now() - t0;
   }
-}
-
-/** A 4xx about the file itself (too large, bad path): sending it again cannot help. */
-function refusesThisFile(err: ApiError): boolean {
-  const s = err.status;
-  if (s === undefined || s < 400 || s >= 500) return false;
-  return s !== 401 && s !== 403 && s !== 408 && s !== 429 && err.code !== 'OUTPOST_ERR_RUN_NOT_FOUND';
 }
 
 function mib(bytes: number): string {
