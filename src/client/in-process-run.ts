@@ -21,7 +21,6 @@ const START_TIMEOUT_MS = 30_000; // ms getLogger() waits for the agent (and loca
 export function startInProcessRun(env: NodeJS.ProcessEnv): LoggerTarget {
   const projectDir = findProjectDir(process.cwd());
   const { newRunId } = require('../agent/run-folder') as typeof import('../agent/run-folder');
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { commandLine } = require('../agent/run-facts') as typeof import('../agent/run-facts');
   const runId = newRunId(EXPERIMENT);
   const runDir = path.join(projectDir, OUTPOST_DIR, RUNS_DIR, runId);

@@ -9,7 +9,6 @@ import {
   MetricHistory,
   MetricType,
   NdjsonBatchAck,
-  OutpostError,
   WireLine,
   metricTypeOf,
 } from '../protocol';

@@ -471,7 +471,7 @@ except ValueError as err:
 
   test('an offline run records its facts in run.json, and outpost sync registers it with its real start, command, folder and host', () => {
     const run = tempRun();
-    const env = { ...process.env, PYTHONPATH: pythonDir };
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: pythonDir };
     for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER', 'OUTPOST_CONFIG', 'OUTPOST_TOKEN']) delete env[k];
     // Already in outputs/ when the run starts: an earlier run's file, and a half-written upload() temp file.
     fs.mkdirSync(path.join(run.dir, 'outputs'));
@@ -676,7 +676,7 @@ except AckTimeoutError as err:
     expect(dead).toMatch(/^agent dead: False timed out after 0.05 s .*: no agent is running for run run-1 \(.*names pid \d+, which has exited/);
 
     const offline = tempRun();
-    const env = { ...process.env, PYTHONPATH: pythonDir, OUTPOST_STRICT_WAIT: '1' };
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: pythonDir, OUTPOST_STRICT_WAIT: '1' };
     for (const k of ['OUTPOST_RUN_ID', 'OUTPOST_METRICS_FILE', 'OUTPOST_OUTPUTS_DIR', 'OUTPOST_SERVER']) delete env[k];
     const off = runPython(`${playAgent.replace('spool = os.environ["OUTPOST_METRICS_FILE"]', '')}
 logger = get_logger()
