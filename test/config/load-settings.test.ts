@@ -1,6 +1,7 @@
 /** OUTPOST_CONFIG overrides the defaults; anything else in it is refused, naming the setting and why. */
 import { defaults, loadSettings } from '../../config';
 import { serviceMaxima } from '../../config/service';
+import { OutpostError } from '../../src/protocol/errors';
 
 const load = (json: string) => loadSettings({ OUTPOST_CONFIG: json });
 
@@ -46,9 +47,21 @@ test.each([
   ['{"limits":{"maxFileBytes":1e999}}', /^OUTPOST_CONFIG: "limits.maxFileBytes" must be a number >= 0, got Infinity$/],
   [`{"service":{"inlineBlobBytes":${(serviceMaxima.inlineBlobBytes ?? 0) + 1}}}`, /^OUTPOST_CONFIG: "service.inlineBlobBytes" must be at most 1048576, got 1048577$/],
 ])('%s is refused', (json, message) => {
-  expect(() => load(json)).toThrow(message);
+  const refusal = thrownBy(() => load(json));
+  expect(refusal).toBeInstanceOf(OutpostError);
+  expect((refusal as OutpostError).code).toBe('OUTPOST_ERR_CONFIG');
+  expect((refusal as OutpostError).message).toMatch(message);
 });
 
 test('a maximum itself is a setting', () => {
   expect(load(`{"service":{"ingestSliceCells":${serviceMaxima.ingestSliceCells}}}`).service.ingestSliceCells).toBe(1_000_000);
 });
+
+function thrownBy(f: () => unknown): unknown {
+  try {
+    f();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('nothing was thrown');
+}
