@@ -13,13 +13,10 @@ import { ApiError, artifactUrl } from '../http/api-client';
 import { classify } from '../http/classify';
 import { putRaw, viaProxy } from '../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
+import type { FileStat } from '../run-folder';
 import { CTIME_SETTLED_MS, sameVersion } from './file-version';
 import { isInside } from './path-inside';
 
-export interface FileStat {
-  size: number;
-  mtimeMs: number;
-}
 
 export class FileChanged extends Error {
   constructor(readonly file: string) {

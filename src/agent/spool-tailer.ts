@@ -6,20 +6,11 @@
 import { createHash } from 'crypto';
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
+import type { SpoolPosition } from '../run-folder';
 import { ctimeSettled, sameVersion } from './file-version';
 
-/** Where reading stands (or, in the checkpoint, what the service has acknowledged). */
-export interface SpoolPosition {
-  stream: string;
-  generation: number;
-  ino: number;
-  dev: number;
-  /** sha256 of the file's first FINGERPRINT_BYTES bytes (fewer if the file is shorter). */
-  fingerprint: string;
-  fingerprintBytes: number;
-  offset: number;
-  line: number;
-}
+export type { SpoolPosition };
+
 
 /**
  * What a read yields: runs of complete lines, raw (the service parses them), or a line rejected

@@ -5,14 +5,14 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { AckWatermark, findProjectDir, MetricValue, OUTPOST_DIR, RUNS_DIR } from '../protocol';
+import { MetricValue } from '../protocol';
 import { AckWatch } from './ack-watch';
 import { AckTimeoutDetails, AckTimeoutError, warnNotAcknowledged } from './ack-timeout-error';
-import { agentStatus } from './agent-status';
 import { clientDefaults, ClientSettings } from './client-defaults';
 import { encodeMetric, encodeMetrics, LogOptions } from './encode-metric-line';
 import { FlushedBatch, SpoolAppender } from './spool-appender';
 import { writeOutput } from './write-output';
+import { AckWatermark, findProjectDir, OUTPOST_DIR, RUNS_DIR, agentStatus } from '../run-folder';
 
 export interface LoggerTarget {
   runId: string;

@@ -11,8 +11,8 @@ import path from 'path';
 import { Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
-import { isProcessAlive } from '../protocol';
 import { storageFull } from './storage-full';
+import { isProcessAlive } from '../run-folder';
 
 export interface WrittenBlob {
   sha256: string;
