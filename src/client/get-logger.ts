@@ -4,7 +4,7 @@
  * (or on OUTPOST_SERVER) with an agent in this process (see in-process-run.ts).
  */
 import path from 'path';
-import type { ClientSettings } from './client-defaults';
+import type { ClientSettings } from '../../config/client';
 import { flushAtExit } from './exit-flush';
 import { startInProcessRun } from './in-process-run';
 import { Logger, LoggerTarget } from './logger';

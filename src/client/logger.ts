@@ -8,7 +8,8 @@ import path from 'path';
 import { MetricValue } from '../protocol';
 import { AckWatch } from './ack-watch';
 import { AckTimeoutDetails, AckTimeoutError, warnNotAcknowledged } from './ack-timeout-error';
-import { clientDefaults, ClientSettings } from './client-defaults';
+import { settings as processSettings } from '../../config';
+import type { ClientSettings } from '../../config/client';
 import { encodeMetric, encodeMetrics, LogOptions } from './encode-metric-line';
 import { FlushedBatch, SpoolAppender } from './spool-appender';
 import { writeOutput } from './write-output';
@@ -59,7 +60,8 @@ export class Logger {
   private silentAt: string | undefined;
 
   constructor(target: LoggerTarget, settings: Partial<ClientSettings> = {}) {
-    this.settings = { ...clientDefaults, ...settings };
+    // The process's (config/, OUTPOST_CONFIG's "client" section), then this logger's own.
+    this.settings = { ...processSettings.client, ...settings };
     this.runId = target.runId;
     this.metricsFile = path.resolve(target.metricsFile);
     this.outputsDir = path.resolve(target.outputsDir);
