@@ -105,7 +105,7 @@ export class FolderShipper {
 
   /**
    * Scans at least every reconcileIntervalMs while files change, then ever less often: an idle
-   * agent costs next to nothing (a scan of 10,000 files is ~0.1 s of CPU), and a change after a
+   * agent costs next to nothing (docs/benchmarks.md: many-files-idle-cpu), and a change after a
    * long quiet brings the next scan back within reconcileIntervalMs (touched()).
    */
   private scheduleReconcile(): void {

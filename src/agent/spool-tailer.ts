@@ -194,8 +194,8 @@ export class SpoolTailer {
 
   /** Opens the spool, resuming from the checkpoint when the file is the same one. */
   private async ensureOpen(): Promise<boolean> {
-    // Synchronous: this runs on every wake-up, and a stat takes microseconds where a thread-pool
-    // round trip costs ~0.2 ms of CPU; an idle agent polls twice a second.
+    // Synchronous: this runs on every wake-up (an idle agent polls twice a second), and a stat is
+    // far cheaper than a thread-pool round trip.
     const st = fs.statSync(this.file, { throwIfNoEntry: false });
     if (!st) return false;
     if (!st.isFile()) return this.waitForFile(st);

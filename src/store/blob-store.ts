@@ -25,7 +25,7 @@ const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
 /**
  * Hashes, counts and writes to an open temp file in one stream stage (a separate hashing
- * Transform cost a third more time per byte); syncs as it goes, and fully before it finishes.
+ * Transform cost more time per byte); syncs as it goes, and fully before it finishes.
  */
 class BlobFileWriter extends Writable {
   readonly hash = createHash('sha256');
