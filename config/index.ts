@@ -1,6 +1,7 @@
 import { describeValue } from '../src/protocol/describe';
 import { E } from '../src/protocol/errors';
 import { agentDefaults, AgentSettings } from './agent';
+import { clientDefaults, ClientSettings } from './client';
 import { limitDefaults, Limits } from './limits';
 import { serviceDefaults, serviceMaxima, ServiceSettings } from './service';
 
@@ -8,12 +9,14 @@ export interface Settings {
   limits: Limits;
   agent: AgentSettings;
   service: ServiceSettings;
+  client: ClientSettings;
 }
 
 export const defaults: Readonly<Settings> = Object.freeze({
   limits: limitDefaults,
   agent: agentDefaults,
   service: serviceDefaults,
+  client: clientDefaults,
 });
 
 const maxima: Readonly<Record<string, Readonly<Record<string, number | undefined>>>> = { service: serviceMaxima };

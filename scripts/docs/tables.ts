@@ -10,7 +10,7 @@ import { serviceMaxima } from '../../config/service';
 import { CODES, statusOf, type ErrorCode } from '../../src/protocol/errors';
 
 export const DOC_PAGE = 'docs/configuration.md';
-const SOURCES: Record<keyof typeof defaults, string> = { limits: 'config/limits.ts', agent: 'config/agent.ts', service: 'config/service.ts' };
+const SOURCES: Record<keyof typeof defaults, string> = { limits: 'config/limits.ts', agent: 'config/agent.ts', service: 'config/service.ts', client: 'config/client.ts' };
 const MAXIMA: Record<string, Readonly<Record<string, number | undefined>>> = { service: serviceMaxima };
 
 /** The package root: the folder above holding package.json (this file runs from scripts/ or dist/scripts/). */
@@ -51,7 +51,8 @@ export function formatDefault(key: string, value: unknown): string {
 /** The comment without the unit it starts with ("64 KiB: ", "ms ", "seconds, "), which the default column says. */
 function description(comment: string): string {
   const text = comment.replace(/^[\d.,]+ ?[KMG]iB(\/s)?: /, '').replace(/^(ms|seconds),? /, '');
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  // "wait() waits ...": a name stays as it is written.
+  return /^\w+\(/.test(text) ? text : text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export function settingsTable(root = repoRoot()): string {

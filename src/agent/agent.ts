@@ -9,13 +9,11 @@ import type { AxiosInstance } from 'axios';
 import { Settings, settings } from '../../config';
 import { createApiClient } from '../http/api-client';
 import type { Logger } from '../log/logger';
-import { AGENT_FILE, AgentPresence, RecordEvent, RunUpsert } from '../protocol';
-import { writeFileAtomic } from './atomic-file';
+import { RecordEvent, RunUpsert } from '../protocol';
 import { MetricPipeline } from './metric-pipeline';
 import { FolderShipper } from './folder-shipper';
 import { GaveUp, untilDeadline, withRetry } from './retry';
-import type { RunFolder } from './run-folder';
-import { SpoolCheckpoint } from './spool-checkpoint';
+import { AgentPresence, removePresence, type RunFolder, SpoolCheckpoint, writePresence } from '../run-folder';
 
 export interface AgentOptions {
   runId: string;
@@ -110,8 +108,7 @@ export class Agent {
     const presence: AgentPresence = { pid: process.pid, server: this.o.serverUrl, startedTime: new Date().toISOString() };
     // The token of this process's own local service (never a server's): for who may read the run folder.
     if (this.o.localService && this.o.token) presence.token = this.o.token;
-    await fsp.mkdir(this.o.runDir, { recursive: true });
-    await writeFileAtomic(path.join(this.o.runDir, AGENT_FILE), JSON.stringify(presence), 0o600);
+    await writePresence(this.o.runDir, presence);
     // Retryable failures wait in the background; a refusal (a bad token, say) is said at once.
     this.registerRun().catch((err) => {
       if (!(err instanceof GaveUp)) this.o.log.error(`the service refused run ${this.o.runId}: ${(err as Error).message}; nothing will be shipped`);
@@ -194,7 +191,7 @@ export class Agent {
   }
 
   private async leave(): Promise<void> {
-    await fsp.rm(path.join(this.o.runDir, AGENT_FILE), { force: true });
+    await removePresence(this.o.runDir);
     (this.api.defaults.httpAgent as { destroy?: () => void } | undefined)?.destroy?.();
   }
 }

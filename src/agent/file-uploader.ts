@@ -12,13 +12,10 @@ import { ApiError, artifactUrl } from '../http/api-client';
 import { classify } from '../http/classify';
 import { putRaw, viaProxy } from '../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
+import type { FileStat } from '../run-folder';
 import { CTIME_SETTLED_MS, sameVersion } from './file-version';
 import { isInside } from './path-inside';
 
-export interface FileStat {
-  size: number;
-  mtimeMs: number;
-}
 
 export class FileChanged extends Error {
   constructor(readonly file: string) {
@@ -76,8 +73,8 @@ async function settled(file: string): Promise<void> {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
-// 1 MiB reads: read and hashed at 0.9 GB/s here, against 0.5 GB/s for 4 MiB (which leave the
-// CPU caches and take fresh pages every read) and 0.7 GB/s for 64 KiB (more turns per byte).
+// 1 MiB reads: bigger ones leave the CPU caches and take fresh pages every read, smaller ones
+// take more turns per byte (docs/benchmarks.md, "Measured choices").
 const READ_CHUNK = 1024 * 1024;
 /** Files up to this size are read once into memory (bounded by the upload concurrency). */
 export const SMALL_FILE_BYTES = 1024 * 1024;
@@ -101,8 +98,8 @@ export async function hashFile(file: string, realRoot: string): Promise<string> 
 
 /**
  * Reads a small file whole, as it is at `before`; throws FileChanged if it moved on. The calls are
- * synchronous: for a file this small each takes microseconds, while a thread-pool round trip
- * costs ~0.2 ms of CPU, most of the agent's cost for a small file. A big file is hashed first
+ * synchronous: for a file this small each is far cheaper than a thread-pool round trip, which
+ * would be most of the agent's cost for a small file. A big file is hashed first
  * only if `hashFirst` (it may be a touched copy of what was sent); else its hash comes with the upload.
  */
 export async function prepareUpload(file: string, realRoot: string, before: FileStat, hashFirst: boolean): Promise<PreparedUpload> {

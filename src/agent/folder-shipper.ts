@@ -10,18 +10,12 @@ import type { AgentSettings } from '../../config/agent';
 import { ApiError, artifactUrl } from '../http/api-client';
 import { classify } from '../http/classify';
 import type { Logger } from '../log/logger';
-import { FILES_STATE_FILE, RecordEvent } from '../protocol';
-import { readJsonFile, writeFileAtomic } from './atomic-file';
-import { FileChanged, FileStat, OutsideRoot, prepareUpload, sameStat, TrailersNotHonoured, uploadFile } from './file-uploader';
+import { RecordEvent } from '../protocol';
+import { FileChanged, OutsideRoot, prepareUpload, sameStat, TrailersNotHonoured, uploadFile } from './file-uploader';
 import { OutputsWatcher } from './outputs-watcher';
 import { GaveUp, untilDeadline, withRetry } from './retry';
+import { FILES_STATE_FILE, type FileStat, type FileState, readFilesState, writeFilesState } from '../run-folder';
 
-type FileState = FileStat & { state: 'uploaded' | 'preexisting' | 'refused'; sha256?: string };
-
-interface FilesStateFile {
-  version: 1;
-  files: Record<string, FileState>;
-}
 
 export interface FolderShipperDeps {
   api: AxiosInstance;
@@ -96,9 +90,9 @@ export class FolderShipper {
   }
 
   async start(): Promise<void> {
-    const saved = await readJsonFile<FilesStateFile>(this.stateFile);
+    const saved = await readFilesState(this.stateFile);
     if (saved) {
-      this.state = new Map(Object.entries(saved.files));
+      this.state = saved;
     } else if (!this.d.settings.uploadExisting) {
       // First start of this run: what is already there belongs to earlier runs.
       for (const f of await this.watcher.scan()) this.state.set(f.rel, { size: f.size, mtimeMs: f.mtimeMs, state: 'preexisting' });
@@ -111,7 +105,7 @@ export class FolderShipper {
 
   /**
    * Scans at least every reconcileIntervalMs while files change, then ever less often: an idle
-   * agent costs next to nothing (a scan of 10,000 files is ~0.1 s of CPU), and a change after a
+   * agent costs next to nothing (docs/benchmarks.md: many-files-idle-cpu), and a change after a
    * long quiet brings the next scan back within reconcileIntervalMs (touched()).
    */
   private scheduleReconcile(): void {
@@ -490,8 +484,7 @@ export class FolderShipper {
       this.flushTimer = null;
     }
     const t0 = Date.now();
-    const out: FilesStateFile = { version: 1, files: Object.fromEntries(this.state) };
-    await writeFileAtomic(this.stateFile, JSON.stringify(out));
+    await writeFilesState(this.stateFile, this.state);
     this.lastSaveMs = Date.now() - t0;
   }
 }

@@ -2,9 +2,9 @@
  * Watches a folder tree with one fs.watch per folder (inotify on Linux), and reports by name
  * whatever changed in it. Written here rather than taken from chokidar, which re-lists a folder
  * with an lstat per entry on every event in it: one log appended ten times a second beside
- * 10,000 samples kept it busy for more than a core (23.6 s of CPU in 20 s; see the hot-folder
- * benchmark). chokidar also watches every file on its own (27 MB of heap for 10,000), where the
- * folder's watch already names each file that changes.
+ * 10,000 samples kept it busy for more than a core (the hot-folder benchmark). chokidar also
+ * watches every file on its own, where the folder's watch already names each file that changes
+ * (figures in docs/benchmarks.md).
  *
  * A folder is known by its parent's events, never by its own: libuv shares one inotify watch
  * between the paths of one inode and names a folder's own events after the first of them, and

@@ -13,8 +13,8 @@ import { classify } from '../http/classify';
 import type { Logger } from '../log/logger';
 import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, WireLine, isLoopback } from '../protocol';
 import { GaveUp, untilDeadline, withRetry } from './retry';
-import type { SpoolCheckpoint } from './spool-checkpoint';
 import { SpoolPosition, SpoolSegment, SpoolTailer, StreamReset } from './spool-tailer';
+import type { SpoolCheckpoint } from '../run-folder';
 
 const gzipAsync = promisify(gzip);
 

@@ -6,11 +6,11 @@
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
 import fg from 'fast-glob';
-import { UPLOAD_TEMP_PREFIX } from '../protocol';
-import type { FileStat } from './file-uploader';
+import type { FileStat } from '../run-folder';
 import { FolderWatcher } from './folder-watcher';
 import { isInside } from './path-inside';
 import { lstatOrNull, realpathOrNull, statOrNull } from './quiet-fs';
+import { UPLOAD_TEMP_PREFIX } from '../run-folder';
 
 /** Half-written temp files of the loggers' atomic upload(): they become real files by rename. */
 function isTempFile(p: string): boolean {
@@ -118,7 +118,7 @@ export class OutputsWatcher {
 
   /**
    * Every regular file under the root, with size and mtime; symlinks only when they stay inside.
-   * Names come from Node's own recursive readdir (a quarter of fast-glob's CPU on 10,000 files);
+   * Names come from Node's own recursive readdir (cheaper than fast-glob: docs/benchmarks.md);
    * stats are taken synchronously in slices (far cheaper in CPU than async stats, which matters
    * for an agent that rescans a folder of 10,000 files while idle).
    */
@@ -183,7 +183,7 @@ export class OutputsWatcher {
 
   /**
    * Stat of `rel` if it is a regular file inside the root (following links that stay inside).
-   * Synchronous, like scan(): a stat takes microseconds, a thread-pool round trip ~0.2 ms of CPU.
+   * Synchronous, like scan(): a stat is far cheaper than a thread-pool round trip.
    */
   statInside(rel: string): FileStat | null {
     const abs = path.join(this.root, rel);

@@ -6,20 +6,11 @@
 import { createHash } from 'crypto';
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
+import type { SpoolPosition } from '../run-folder';
 import { ctimeSettled, sameVersion } from './file-version';
 
-/** Where reading stands (or, in the checkpoint, what the service has acknowledged). */
-export interface SpoolPosition {
-  stream: string;
-  generation: number;
-  ino: number;
-  dev: number;
-  /** sha256 of the file's first FINGERPRINT_BYTES bytes (fewer if the file is shorter). */
-  fingerprint: string;
-  fingerprintBytes: number;
-  offset: number;
-  line: number;
-}
+export type { SpoolPosition };
+
 
 /**
  * What a read yields: runs of complete lines, raw (the service parses them), or a line rejected
@@ -203,8 +194,8 @@ export class SpoolTailer {
 
   /** Opens the spool, resuming from the checkpoint when the file is the same one. */
   private async ensureOpen(): Promise<boolean> {
-    // Synchronous: this runs on every wake-up, and a stat takes microseconds where a thread-pool
-    // round trip costs ~0.2 ms of CPU; an idle agent polls twice a second.
+    // Synchronous: this runs on every wake-up (an idle agent polls twice a second), and a stat is
+    // far cheaper than a thread-pool round trip.
     const st = fs.statSync(this.file, { throwIfNoEntry: false });
     if (!st) return false;
     if (!st.isFile()) return this.waitForFile(st);

@@ -10,14 +10,13 @@ import type { Command } from 'commander';
 import { settings } from '../../config';
 import { startFolderAgent } from '../agent/agent';
 import { commandLine, hostName } from '../agent/run-facts';
-import { newRunId, prepareRunFolder, registrationOf, runsRoot } from '../agent/run-folder';
 import { finishRun } from '../agent/run-ending';
 import { createLogger } from '../log/logger';
-import { AGENT_FILE, AgentPresence, ENV, FINAL_FILE, findProjectDir, isProcessAlive } from '../protocol';
 import { connect } from './connect';
 import { CliError, EXIT_REFUSED, EXIT_USAGE } from './exit-codes';
 import { parseRunId } from './parse';
 import { warnIfShared } from './run-command';
+import { AGENT_FILE, AgentPresence, ENV, FINAL_FILE, findProjectDir, isProcessAlive, newRunId, prepareRunFolder, registrationOf, runsRoot } from '../run-folder';
 
 interface AgentCommandOptions {
   run?: string;

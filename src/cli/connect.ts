@@ -2,10 +2,10 @@
 import type { AxiosInstance } from 'axios';
 import { createApiClient } from '../http/api-client';
 import { createLogger } from '../log/logger';
-import { ENV, findProjectDir } from '../protocol';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { startLocalService } from '../service/local-service';
 import type { RunningService } from '../service/server';
+import { ENV, findProjectDir } from '../run-folder';
 
 export interface Connection {
   api: AxiosInstance;

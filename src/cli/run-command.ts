@@ -9,13 +9,13 @@ import path from 'path';
 import type { Command } from 'commander';
 import { startFolderAgent } from '../agent/agent';
 import { commandLine, gitFacts, hostName } from '../agent/run-facts';
-import { liveRunsSharing, prepareRunFolder, registrationOf } from '../agent/run-folder';
 import { pythonHelperDir } from '../client/python-path';
 import { createLogger } from '../log/logger';
-import { ENV, RunFacts, RunStatus } from '../protocol';
+import { RunStatus } from '../protocol';
 import { connect } from './connect';
 import { CliError, EXIT_USAGE } from './exit-codes';
-import { finishRun, writeExitRecord } from '../agent/run-ending';
+import { finishRun } from '../agent/run-ending';
+import { ENV, liveRunsSharing, prepareRunFolder, registrationOf, RunFacts, writeExitRecord } from '../run-folder';
 
 interface RunOptions {
   experiment: string;

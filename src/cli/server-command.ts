@@ -3,11 +3,12 @@ import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
 import { createLogger } from '../log/logger';
-import { ENV, OutpostError } from '../protocol';
+import { OutpostError } from '../protocol';
 import { RunningService, resolveToken, ServiceOptions, startService } from '../service/server';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { parsePort } from './parse';
 import { existingLocalStore } from './with-connection';
+import { ENV } from '../run-folder';
 
 export function registerServerCommands(program: Command): void {
   program

@@ -3,15 +3,13 @@ import fs, { promises as fsp } from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
 import { settings } from '../../config';
-import { readJsonFile } from '../agent/atomic-file';
 import { startFolderAgent } from '../agent/agent';
-import { loadRunFolder, registrationOf, RunFolder, runsRoot } from '../agent/run-folder';
 import { createLogger } from '../log/logger';
-import { AGENT_FILE, AgentPresence, isProcessAlive, RUN_FILE, SPOOL_FILE } from '../protocol';
 import { connect, Connection } from './connect';
 import { parseRunId } from './parse';
 import { CliError } from './exit-codes';
-import { finishRun, isFinal, readExitRecord, shipped } from '../agent/run-ending';
+import { finishRun, shipped } from '../agent/run-ending';
+import { isFinal, liveAgent, loadRunFolder, readExitRecord, registrationOf, RUN_FILE, RunFolder, runsRoot, SPOOL_FILE } from '../run-folder';
 
 /** What finishes what this sync could not: itself, later. */
 const SYNC_AGAIN = 'running `outpost sync` again once the service can be reached';
@@ -45,8 +43,8 @@ async function syncAll(dir: string, opts: { server?: string; run?: string }): Pr
         if (folder) failures++;
         continue;
       }
-      const presence = await readJsonFile<AgentPresence>(path.join(folder.runDir, AGENT_FILE));
-      if (presence && presence.pid !== process.pid && isProcessAlive(presence.pid)) {
+      const presence = await liveAgent(folder.runDir);
+      if (presence) {
         process.stderr.write(`outpost: run ${id}: an agent (pid ${presence.pid}) is syncing it; skipped\n`);
         continue;
       }

@@ -2,10 +2,10 @@
 import fs from 'fs';
 import path from 'path';
 import type { Command } from 'commander';
-import { findProjectDir } from '../protocol';
 import { localDataDir } from '../service/local-service';
 import { Connection, connect, serverUrlFrom } from './connect';
 import { CliError, EXIT_REFUSED } from './exit-codes';
+import { findProjectDir } from '../run-folder';
 
 export interface ConnectionFlags {
   server?: string;

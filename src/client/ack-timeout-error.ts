@@ -2,8 +2,10 @@
  * wait() ran out of time. With no live agent it rejects (AckTimeoutError, saying how to fix the
  * set-up); with one, by default, it returns and says so once per process (warnNotAcknowledged).
  */
-import { AckWatermark, OutpostError } from '../protocol';
-import type { AgentStatus } from './agent-status';
+import { OutpostError } from '../protocol';
+import { AckWatermark } from '../run-folder';
+
+import type { AgentStatus } from '../run-folder';
 
 export interface AckTimeoutDetails {
   what: string;

@@ -6,7 +6,7 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { ACK_SUFFIX, AckWatermark } from '../protocol';
+import { ACK_SUFFIX, AckWatermark, readWatermark } from '../run-folder';
 
 interface Pending {
   ino: number;
@@ -29,12 +29,7 @@ export class AckWatch {
 
   /** The watermark as last written, or undefined if there is none (yet) or it cannot be read. */
   read(): AckWatermark | undefined {
-    try {
-      const w = JSON.parse(fs.readFileSync(this.ackFile, 'utf8')) as AckWatermark;
-      return typeof w?.offset === 'number' && typeof w?.ino === 'number' ? w : undefined;
-    } catch {
-      return undefined;
-    }
+    return readWatermark(this.spoolFile);
   }
 
   covers(ino: number, end: number, w = this.read()): boolean {

@@ -4,11 +4,11 @@
  * (or on OUTPOST_SERVER) with an agent in this process (see in-process-run.ts).
  */
 import path from 'path';
-import { ENV } from '../protocol';
-import type { ClientSettings } from './client-defaults';
+import type { ClientSettings } from '../../config/client';
 import { flushAtExit } from './exit-flush';
 import { startInProcessRun } from './in-process-run';
 import { Logger, LoggerTarget } from './logger';
+import { ENV } from '../run-folder';
 
 export interface GetLoggerOptions {
   /** Defaults to process.env. */

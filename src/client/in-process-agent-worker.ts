@@ -5,12 +5,12 @@
  */
 import { parentPort, workerData } from 'worker_threads';
 import { startAgent } from '../agent/agent';
-import { prepareRunFolder } from '../agent/run-folder';
-import { finishRun, writeExitRecord } from '../agent/run-ending';
+import { finishRun } from '../agent/run-ending';
 import { createLogger } from '../log/logger';
 import type { RunStatus, RunUpsert } from '../protocol';
 import { startLocalService } from '../service/local-service';
 import type { RunningService } from '../service/server';
+import { prepareRunFolder, writeExitRecord } from '../run-folder';
 
 export interface InProcessAgentData {
   projectDir: string;

@@ -10,18 +10,17 @@ import fs from 'fs';
 import os from 'os';
 import path from 'path';
 import { Worker } from 'worker_threads';
-import { ENV, EXIT_FILE, findProjectDir, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE } from '../protocol';
 import { flushAllLoggers } from './exit-flush';
 import type { FromWorker, InProcessAgentData } from './in-process-agent-worker';
 import type { LoggerTarget } from './logger';
+import { commandLine } from '../agent/run-facts';
+import { ENV, findProjectDir, newRunId, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE, writeExitRecordNow } from '../run-folder';
 
 const EXPERIMENT = 'default';
 const START_TIMEOUT_MS = 30_000; // ms getLogger() waits for the agent (and local service) to start
 
 export function startInProcessRun(env: NodeJS.ProcessEnv): LoggerTarget {
   const projectDir = findProjectDir(process.cwd());
-  const { newRunId } = require('../agent/run-folder') as typeof import('../agent/run-folder');
-  const { commandLine } = require('../agent/run-facts') as typeof import('../agent/run-facts');
   const runId = newRunId(EXPERIMENT);
   const runDir = path.join(projectDir, OUTPOST_DIR, RUNS_DIR, runId);
   // The spool is usable at once; the agent catches up when it has started.
@@ -97,7 +96,7 @@ function runWorker(data: InProcessAgentData, runDir: string): void {
   process.on('exit', (code) => {
     if (state === 'done') return;
     try {
-      fs.writeFileSync(path.join(runDir, EXIT_FILE), JSON.stringify({ status: code === 0 ? 'completed' : 'failed', exitCode: code, endTime: new Date().toISOString() }));
+      writeExitRecordNow(runDir, { status: code === 0 ? 'completed' : 'failed', exitCode: code, endTime: new Date().toISOString() });
     } catch {
       // the run stays "running" until `outpost sync` marks it killed
     }

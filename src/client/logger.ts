@@ -5,14 +5,15 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { AckWatermark, findProjectDir, MetricValue, OUTPOST_DIR, RUNS_DIR } from '../protocol';
+import { MetricValue } from '../protocol';
 import { AckWatch } from './ack-watch';
 import { AckTimeoutDetails, AckTimeoutError, warnNotAcknowledged } from './ack-timeout-error';
-import { agentStatus } from './agent-status';
-import { clientDefaults, ClientSettings } from './client-defaults';
+import { settings as processSettings } from '../../config';
+import type { ClientSettings } from '../../config/client';
 import { encodeMetric, encodeMetrics, LogOptions } from './encode-metric-line';
 import { FlushedBatch, SpoolAppender } from './spool-appender';
 import { writeOutput } from './write-output';
+import { AckWatermark, findProjectDir, OUTPOST_DIR, RUNS_DIR, agentStatus } from '../run-folder';
 
 export interface LoggerTarget {
   runId: string;
@@ -59,7 +60,8 @@ export class Logger {
   private silentAt: string | undefined;
 
   constructor(target: LoggerTarget, settings: Partial<ClientSettings> = {}) {
-    this.settings = { ...clientDefaults, ...settings };
+    // The process's (config/, OUTPOST_CONFIG's "client" section), then this logger's own.
+    this.settings = { ...processSettings.client, ...settings };
     this.runId = target.runId;
     this.metricsFile = path.resolve(target.metricsFile);
     this.outputsDir = path.resolve(target.outputsDir);

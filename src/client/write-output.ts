@@ -3,7 +3,8 @@ import crypto from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import { settings } from '../../config';
-import { artifactPathProblem, E, UPLOAD_TEMP_PREFIX } from '../protocol';
+import { artifactPathProblem, E } from '../protocol';
+import { UPLOAD_TEMP_PREFIX } from '../run-folder';
 
 /**
  * Temp files start with this prefix, in the destination's folder (rename stays on one

@@ -2,8 +2,8 @@
  * Uploads by node:http, on the API client's own keep-alive agent, base URL, token and timeout:
  * a chunked body with HTTP trailers, which axios cannot send (the agent hashes a big file while
  * sending it and declares the hash after the bytes), and small bodies, where axios's own work
- * (config merging, interceptors, socket options) cost ~0.1 ms of CPU per request, a tenth of
- * the agent's cost per small file. Failures come back as ApiError, like axios's.
+ * (config merging, interceptors, socket options) was a good part of the agent's cost per small
+ * file (docs/benchmarks.md, "Measured choices"). Failures come back as ApiError, like axios's.
  */
 import http from 'http';
 import https from 'https';

@@ -2,8 +2,6 @@ export * from './api-types';
 export * from './artifact-path';
 export * from './errors';
 export * from './metric-line';
-export * from './run-folder';
-export * from './project-dir';
 export * from './loopback';
 export * from './describe';
 export * from './unicode';

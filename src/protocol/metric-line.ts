@@ -19,8 +19,9 @@ export type LineResult = { ok: true; line: ParsedLine } | { ok: false; reason: s
 const ALLOWED_KEYS = new Set(['name', 'value', 'metrics', 'step', 'time']);
 
 // The line the loggers write, {"name":N,"value":NUMBER[,"step":S][,"time":T]}, with a name free
-// of escapes: matched by one regex, ~100 ns a line cheaper than JSON.parse plus the checks. Whatever
-// it does not take whole goes the general way, which decides (and words the reason) as before.
+// of escapes: matched by one regex, cheaper than JSON.parse plus the checks (figures in
+// docs/benchmarks.md, "Measured choices"). Whatever it does not take whole goes the general way,
+// which decides (and words the reason) as before.
 const NUM = '-?(?:0|[1-9]\\d*)(?:\\.\\d+)?(?:[eE][+-]?\\d+)?';
 const PLAIN_LINE = new RegExp(`^\\{"name":"([^"\\\\\\u0000-\\u001f]+)","value":(${NUM})(?:,"step":(0|[1-9]\\d{0,15}))?(?:,"time":(${NUM}))?\\}$`);
 
@@ -125,7 +126,7 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256, maxMetric
 /**
  * Sets `obj[name] = value` as an own property even for "__proto__", which plain assignment would
  * take as the prototype, losing the metric. (A null-prototype object would do it too, but V8 keeps
- * those in slow dictionary mode: parsing took twice as long.)
+ * those in slow dictionary mode, and parsing slowed down: docs/benchmarks.md, "Measured choices".)
  */
 export function setOwn<T>(obj: Record<string, T>, name: string, value: T): void {
   if (name === '__proto__') Object.defineProperty(obj, name, { value, enumerable: true, writable: true, configurable: true });

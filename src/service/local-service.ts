@@ -5,8 +5,8 @@
 import { randomBytes } from 'crypto';
 import path from 'path';
 import type { Logger } from '../log/logger';
-import { OUTPOST_DIR } from '../protocol';
 import { RunningService, startService } from './server';
+import { OUTPOST_DIR } from '../run-folder';
 
 export function localDataDir(projectDir: string): string {
   return path.join(projectDir, OUTPOST_DIR);

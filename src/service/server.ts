@@ -2,10 +2,11 @@
 import fs from 'fs';
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
-import { E, ENV, isLoopback } from '../protocol';
+import { E, isLoopback } from '../protocol';
 import type { Logger } from '../log/logger';
 import { SqliteStore } from '../store/sqlite-store';
 import { buildApp } from './app';
+import { ENV } from '../run-folder';
 
 export interface ServiceOptions {
   host?: string;

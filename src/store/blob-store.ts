@@ -11,8 +11,8 @@ import path from 'path';
 import { Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
-import { isProcessAlive } from '../protocol';
 import { storageFull } from './storage-full';
+import { isProcessAlive } from '../run-folder';
 
 export interface WrittenBlob {
   sha256: string;
@@ -25,7 +25,7 @@ const SYNC_EVERY_BYTES = 32 * 1024 * 1024;
 
 /**
  * Hashes, counts and writes to an open temp file in one stream stage (a separate hashing
- * Transform cost a third more time per byte); syncs as it goes, and fully before it finishes.
+ * Transform cost more time per byte); syncs as it goes, and fully before it finishes.
  */
 class BlobFileWriter extends Writable {
   readonly hash = createHash('sha256');

@@ -4,7 +4,8 @@ import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
 import { artifactUrl } from '../../src/http/api-client';
-import type { AckWatermark, RunInfo } from '../../src/protocol';
+import type { RunInfo } from '../../src/protocol';
+import type { AckWatermark } from '../../src/run-folder';
 import { serverForFile, startAgentProcess, until } from './agent-process';
 
 const shared = serverForFile('outpost-odd-input-');

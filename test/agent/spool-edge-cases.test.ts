@@ -2,7 +2,8 @@
 import fs from 'fs';
 import path from 'path';
 import axios from 'axios';
-import type { AckWatermark, RunInfo } from '../../src/protocol';
+import type { RunInfo } from '../../src/protocol';
+import type { AckWatermark } from '../../src/run-folder';
 import { startServerProcess } from '../service/server-process';
 import { AgentProcess, agentEnv, FAST_CONFIG, serverForFile, startAgentProcess, until } from './agent-process';
 

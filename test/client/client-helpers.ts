@@ -3,7 +3,7 @@ import { spawnSync, SpawnSyncReturns } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import type { AckWatermark } from '../../src/protocol';
+import type { AckWatermark } from '../../src/run-folder';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 export const pythonDir = path.join(repoRoot, 'src/client/python');

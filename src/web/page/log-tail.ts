@@ -1,6 +1,6 @@
 /** The end of the run's stdout/stderr (the artifact logs/run.log), fetched with a suffix Range. */
 import type { RunInfo } from '../../protocol/api-types';
-import { LOG_ARTIFACT } from '../../protocol/run-folder';
+import { LOG_ARTIFACT } from '../../run-folder/layout';
 import { artifactUrl, tailArtifact } from './api';
 import { h, replace } from './dom';
 import { formatBytes } from './format';

@@ -1,9 +1,11 @@
-/** A run's folder under <project>/.outpost/runs/<run>: where its spool, checkpoint and state live. */
+/** run.json: a run's folder under <project>/.outpost/runs/<run>, made once, read back by every later agent and `outpost sync`. */
 import { randomBytes } from 'crypto';
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import { AGENT_FILE, AgentPresence, isProcessAlive, OUTPOST_DIR, RUN_FILE, RunFacts, RUNS_DIR, RunFolderInfo, RunUpsert, SPOOL_FILE } from '../protocol';
+import type { RunUpsert } from '../protocol';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
+import { OUTPOST_DIR, RUN_FILE, RunFacts, RUNS_DIR, RunFolderInfo, SPOOL_FILE } from './layout';
+import { liveAgent } from './presence';
 
 export interface RunFolder extends RunFolderInfo {
   outputsAllowedIn: string;
@@ -88,8 +90,8 @@ export async function liveRunsSharing(projectDir: string, outputsDir: string, se
   for (const id of names) {
     if (id === selfId) continue;
     const dir = path.join(root, id);
-    const presence = await readJsonFile<AgentPresence>(path.join(dir, AGENT_FILE)).catch(() => null);
-    if (!presence || presence.pid === process.pid || !isProcessAlive(presence.pid)) continue;
+    const presence = await liveAgent(dir);
+    if (!presence) continue;
     const info = await readJsonFile<RunFolderInfo>(path.join(dir, RUN_FILE)).catch(() => null);
     if (info && same(info.outputsDir, outputsDir)) out.push({ id, pid: presence.pid });
   }

@@ -5,7 +5,7 @@
  */
 import fs from 'fs';
 import path from 'path';
-import { OUTPOST_DIR } from './run-folder';
+import { OUTPOST_DIR } from './layout';
 
 /** The nearest folder at or above `from` holding .outpost/, else `from` itself. */
 export function findProjectDir(from: string = process.cwd()): string {

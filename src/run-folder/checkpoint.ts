@@ -3,9 +3,23 @@
  * Both are written atomically, and only after the service acknowledged what they cover.
  */
 import path from 'path';
-import { ACK_SUFFIX, AckWatermark, CHECKPOINT_FILE } from '../protocol';
+import fs from 'fs';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
-import type { SpoolPosition } from './spool-tailer';
+import { ACK_SUFFIX, AckWatermark, CHECKPOINT_FILE } from './layout';
+
+/** Where reading stands (or, in the checkpoint, what the service has acknowledged). */
+export interface SpoolPosition {
+  stream: string;
+  generation: number;
+  ino: number;
+  dev: number;
+  /** sha256 of the file's first FINGERPRINT_BYTES bytes (fewer if the file is shorter). */
+  fingerprint: string;
+  fingerprintBytes: number;
+  offset: number;
+  line: number;
+}
+
 
 interface CheckpointFile {
   version: 1;
@@ -32,5 +46,18 @@ export class SpoolCheckpoint {
     await writeFileAtomic(this.file, JSON.stringify(cp));
     const wm: AckWatermark = { stream: pos.stream, ino: pos.ino, offset: pos.offset, line: pos.line, time: new Date().toISOString() };
     await writeFileAtomic(this.watermarkFile, JSON.stringify(wm));
+  }
+}
+
+/**
+ * The watermark of `spoolFile` as last written, or undefined if there is none (yet), or what is
+ * there is not one (a reader of an untrusted file: any content, however nested, is no watermark).
+ */
+export function readWatermark(spoolFile: string): AckWatermark | undefined {
+  try {
+    const w = JSON.parse(fs.readFileSync(spoolFile + ACK_SUFFIX, 'utf8')) as AckWatermark;
+    return typeof w?.offset === 'number' && typeof w?.ino === 'number' ? w : undefined;
+  } catch {
+    return undefined;
   }
 }

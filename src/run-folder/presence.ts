@@ -1,7 +1,25 @@
-/** Is an agent working on this run? agent.json names its pid while it runs (removed when it exits). */
-import fs from 'fs';
+/** agent.json: present while an agent works on a run, naming its pid (and in local mode its service's token). */
+import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import { AGENT_FILE, AgentPresence, isProcessAlive } from '../protocol';
+import { readJsonFile, writeFileAtomic } from './atomic-file';
+import { AGENT_FILE, AgentPresence } from './layout';
+import { isProcessAlive } from './project-dir';
+
+/** Written as the agent starts, readable by its owner only (it may hold a token). */
+export async function writePresence(runDir: string, presence: AgentPresence): Promise<void> {
+  await fsp.mkdir(runDir, { recursive: true });
+  await writeFileAtomic(path.join(runDir, AGENT_FILE), JSON.stringify(presence), 0o600);
+}
+
+export async function removePresence(runDir: string): Promise<void> {
+  await fsp.rm(path.join(runDir, AGENT_FILE), { force: true });
+}
+
+/** The live agent of a run folder, or null (none, or its process has exited). */
+export async function liveAgent(runDir: string): Promise<AgentPresence | null> {
+  const presence = await readJsonFile<AgentPresence>(path.join(runDir, AGENT_FILE)).catch(() => null);
+  return presence && Number.isInteger(presence.pid) && presence.pid !== process.pid && isProcessAlive(presence.pid) ? presence : null;
+}
 
 export type AgentStatus =
   | { running: true; pid: number; server: string }

@@ -1,4 +1,4 @@
-/** The logger's defaults. Not in config/ because the client must stay light: it loads no service code. */
+/** The TypeScript logger's defaults (the Python helper's are generated from them: _contract.py). */
 export interface ClientSettings {
   flushIntervalMs: number;
   flushMaxBytes: number;
@@ -14,7 +14,5 @@ export const clientDefaults: Readonly<ClientSettings> = Object.freeze({
   maxHeldBytes: 64 * 1024 * 1024, // 64 MiB: lines held while the spool cannot be written (disk full, say); past it log() throws
   waitTimeoutMs: 60_000, // ms wait() waits for the acknowledgement before giving up (see strictWait)
   ackPollMs: 100, // ms between reads of the ack watermark while a wait() is pending (fs.watch usually wakes us sooner)
-  // boolean: on timeout, wait() rejects even while a live agent owns the run (the line is safe in the spool);
-  // false: it returns with one warning per process. OUTPOST_STRICT_WAIT=1 sets it for getLogger().
-  strictWait: false,
+  strictWait: false, // true: on timeout wait() rejects even while a live agent owns the run (false: it returns, warning once); OUTPOST_STRICT_WAIT=1 sets it
 });

@@ -1,5 +1,9 @@
 /**
- * The files a run leaves on disk, shared by the agent, the clients and `outpost sync`:
+ * The run folder's layout: names, formats and the environment of a run, shared by the agent, the
+ * CLI, the loggers (the Python helper's copy is generated from here: _contract.py) and the page.
+ * Plain constants and types: the page bundles it.
+ *
+ * The files a run leaves on disk:
  *   <dir>/.outpost/runs/<run>/metrics.jsonl       the spool (producers append)
  *   <dir>/.outpost/runs/<run>/metrics.jsonl.ack   the ack watermark (the agent writes)
  *   <dir>/.outpost/runs/<run>/run.json            what the run is (id, server, outputs folder)
