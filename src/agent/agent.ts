@@ -3,7 +3,6 @@
  * chains: spool tailer -> batcher -> ordered sender (metric-pipeline), and outputs watcher ->
  * stability -> file queue -> streamed upload (folder-shipper).
  */
-import { promises as fsp } from 'fs';
 import path from 'path';
 import type { AxiosInstance } from 'axios';
 import { Settings, settings } from '../../config';
