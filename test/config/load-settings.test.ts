@@ -4,6 +4,7 @@ import { serviceMaxima } from '../../config/service';
 import { OutpostError } from '../../src/protocol/errors';
 
 const load = (json: string) => loadSettings({ OUTPOST_CONFIG: json });
+const known = `\\(known: ${Object.keys(defaults).join(', ')}\\)`; // the sections, as the message lists them
 
 test('without OUTPOST_CONFIG (or with it empty) the settings are the defaults', () => {
   expect(loadSettings({})).toEqual(defaults);
@@ -29,7 +30,7 @@ test.each([
   ['[]', /^OUTPOST_CONFIG must be a JSON object$/],
   ['null', /^OUTPOST_CONFIG must be a JSON object$/],
   ['7', /^OUTPOST_CONFIG must be a JSON object$/],
-  ['{"agnet":{}}', /^OUTPOST_CONFIG: unknown section "agnet" \(known: limits, agent, service\)$/],
+  ['{"agnet":{}}', new RegExp(`^OUTPOST_CONFIG: unknown section "agnet" ${known}$`)],
   ['{"agent":[]}', /^OUTPOST_CONFIG: section "agent" must be an object$/],
   ['{"agent":7}', /^OUTPOST_CONFIG: section "agent" must be an object$/],
   ['{"agent":{"fileStable":100}}', /^OUTPOST_CONFIG: unknown setting "agent.fileStable"$/],
@@ -37,9 +38,9 @@ test.each([
   ['{"agent":{"toString":1}}', /^OUTPOST_CONFIG: unknown setting "agent.toString"$/],
   ['{"agent":{"__proto__":{"fileStableMs":1}}}', /^OUTPOST_CONFIG: unknown setting "agent.__proto__"$/],
   ['{"agent":{"constructor":{}}}', /^OUTPOST_CONFIG: unknown setting "agent.constructor"$/],
-  ['{"__proto__":{}}', /^OUTPOST_CONFIG: unknown section "__proto__" \(known: limits, agent, service\)$/],
-  ['{"constructor":{}}', /^OUTPOST_CONFIG: unknown section "constructor" \(known: limits, agent, service\)$/],
-  ['{"hasOwnProperty":{"name":"x"}}', /^OUTPOST_CONFIG: unknown section "hasOwnProperty" \(known: limits, agent, service\)$/],
+  ['{"__proto__":{}}', new RegExp(`^OUTPOST_CONFIG: unknown section "__proto__" ${known}$`)],
+  ['{"constructor":{}}', new RegExp(`^OUTPOST_CONFIG: unknown section "constructor" ${known}$`)],
+  ['{"hasOwnProperty":{"name":"x"}}', new RegExp(`^OUTPOST_CONFIG: unknown section "hasOwnProperty" ${known}$`)],
   ['{"agent":{"fileStableMs":"100"}}', /^OUTPOST_CONFIG: "agent.fileStableMs" must be a number, got "100"$/],
   ['{"agent":{"uploadExisting":1}}', /^OUTPOST_CONFIG: "agent.uploadExisting" must be a boolean, got 1$/],
   ['{"service":{"host":null}}', /^OUTPOST_CONFIG: "service.host" must be a string, got null$/],
