@@ -29,6 +29,23 @@ function artifact(runId: string, p: string): string {
   return fs.readFileSync(dest, 'utf8');
 }
 
+/**
+ * `outpost run -- python3 -c CODE` in its own process group, once the job has printed "written";
+ * kill() SIGKILLs the whole group at once (outpost, its agent and the job) and waits for it.
+ */
+async function runUntilWritten(code: string, args: string[] = []): Promise<{ kill(): Promise<void> }> {
+  const child = spawn(process.execPath, [BIN, 'run', ...args, '--', 'python3', '-c', code], { cwd: dir, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  await until(() => out.includes('written'), 'the job to write');
+  return {
+    async kill() {
+      process.kill(-child.pid!, 'SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
 test('a command that exits 0 gives a completed run; its stdout and stderr are the log artifact; OUTPOST_* are set', async () => {
   const code = `import os, sys
 print("hello from", os.environ["OUTPOST_RUN_ID"])
@@ -102,13 +119,8 @@ with open(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "partial.txt"), "w") a
     f.write("left behind")
 print("written", flush=True)
 time.sleep(60)`;
-  const child = spawn(process.execPath, [BIN, 'run', '--', 'python3', '-c', code], { cwd: dir, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  await until(() => out.includes('written'), 'the job to write');
-  // Kill the whole group at once: outpost and the job, before the file is stable.
-  process.kill(-child.pid!, 'SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  const job = await runUntilWritten(code);
+  await job.kill(); // before the file is stable
   await sleep(100);
 
   const first = outpost(['sync'], { cwd: dir });
@@ -146,10 +158,7 @@ test('outpost sync of a killed run does not mark deleted a file that a later run
 open(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "kept.txt"), "w").write("kept")
 print("written", flush=True)
 time.sleep(60)`;
-  const child = spawn(process.execPath, [BIN, 'run', '--name', 'killed', '--', 'python3', '-c', code], { cwd: dir, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  await until(() => out.includes('written'), 'the job to write');
+  const job = await runUntilWritten(code, ['--name', 'killed']);
   const runs = path.join(dir, '.outpost', 'runs');
   const uploaded = () => {
     for (const id of fs.readdirSync(runs)) {
@@ -159,8 +168,7 @@ time.sleep(60)`;
     return false;
   };
   await until(uploaded, 'kept.txt to be uploaded');
-  process.kill(-child.pid!, 'SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  await job.kill();
 
   const remove = `import os\nos.remove(os.path.join(os.environ["OUTPOST_OUTPUTS_DIR"], "kept.txt"))`;
   expect(outpost(['run', '--name', 'later', '--', 'python3', '-c', remove], { cwd: dir }).status).toBe(0);
@@ -269,12 +277,8 @@ out = os.environ["OUTPOST_OUTPUTS_DIR"]
 open(os.path.join(out, "mine.txt"), "w").write("mine")
 print("written", flush=True)
 time.sleep(60)`;
-    const child = spawn(process.execPath, [BIN, 'run', '--', 'python3', '-c', code], { cwd: dir, env: agentEnv(), stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    let out = '';
-    child.stdout!.on('data', (d) => (out += d));
-    await until(() => out.includes('written'), 'the job to write');
-    process.kill(-child.pid!, 'SIGKILL');
-    await new Promise((r) => child.once('exit', r));
+    const job = await runUntilWritten(code);
+    await job.kill();
     fs.rmSync(path.join(dir, 'outputs'), { recursive: true });
     fs.symlinkSync(outside, path.join(dir, 'outputs'));
     const sync = outpost(['sync'], { cwd: dir });
