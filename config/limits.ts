@@ -12,6 +12,9 @@ export interface Limits {
   maxHistoryPageSize: number;
   maxHistoryPoints: number;
   maxRequestBodyBytes: number;
+  maxFilterChars: number;
+  maxFilterDepth: number;
+  maxNoteChars: number;
 }
 
 export const limitDefaults: Readonly<Limits> = Object.freeze({
@@ -27,4 +30,7 @@ export const limitDefaults: Readonly<Limits> = Object.freeze({
   maxHistoryPageSize: 100_000, // points in one page of a metric's raw history
   maxHistoryPoints: 10_000, // points a downsampled history may ask for
   maxRequestBodyBytes: 1024 * 1024, // 1 MiB: any other JSON request body
+  maxFilterChars: 4096, // characters in a run filter (history list --filter, GET /runs?filter=)
+  maxFilterDepth: 32, // parentheses and nots nested in a run filter (the parser recurses on them)
+  maxNoteChars: 64 * 1024, // characters in a run's note
 });

@@ -1,5 +1,6 @@
 /** Shapes of the HTTP API (/api/v1) and of the CLI's --json output. */
 import type { MetricType, MetricValue } from './metric-line';
+import type { ParamValue } from './run-meta-line';
 
 export const API_PREFIX = '/api/v1';
 
@@ -29,6 +30,11 @@ export interface RunSummary {
   status: RunStatus;
   startTime: string;
   endTime: string | null;
+  /** Hyperparameters, flattened (model.depth): each keeps its first value. */
+  params: Record<string, ParamValue>;
+  tags: Record<string, string>;
+  /** Deleted (hidden from lists, restorable until purged). */
+  deleted: boolean;
 }
 
 export interface MetricSummary {
@@ -74,6 +80,32 @@ export interface RunInfo extends RunSummary {
   rejectedLines: number;
   rejected: RejectedLineInfo[];
   events: RunEvent[];
+  /** Free text (Markdown, shown as text-safe HTML by the page), or null. */
+  note: string | null;
+  /** When the run was deleted; null while it is not. */
+  deletedTime: string | null;
+}
+
+/** PATCH /runs/:id: what people change about a run. A tag set to null is removed. */
+export interface RunPatch {
+  name?: string;
+  note?: string | null;
+  tags?: Record<string, string | number | boolean | null>;
+}
+
+/** POST /purge: deleted runs removed for good, with the blobs nothing else refers to. */
+export interface PurgeRequest {
+  /** Only runs deleted at least this long ago (seconds); default: every deleted run. */
+  olderThanSeconds?: number;
+  /** Say what would go, and remove nothing. */
+  dryRun?: boolean;
+}
+
+export interface PurgeResult {
+  runs: string[];
+  blobs: number;
+  bytes: number;
+  dryRun: boolean;
 }
 
 /** PUT /runs/:id (create or update; idempotent, so an offline agent can retry it). */
@@ -89,11 +121,14 @@ export interface RunUpsert {
   host?: string;
   gitCommit?: string | null;
   gitDirty?: boolean | null;
+  note?: string | null;
 }
 
 /** One line of a metric batch: a valid line, or a rejected one (it still takes its place). */
 export type WireLine =
   | { seq: number; time: number; step?: number; metrics: Record<string, MetricValue> }
+  | { seq: number; time: number; params: Record<string, ParamValue> }
+  | { seq: number; time: number; tags: Record<string, string | null> }
   | { seq: number; time: number; error: string };
 
 /**

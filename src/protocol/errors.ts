@@ -11,6 +11,7 @@ export const CODES = {
   OUTPOST_ERR_BAD_PATH: { status: 400, summary: 'artifact path not allowed' },
   OUTPOST_ERR_BAD_SEQUENCE: { status: 400, summary: 'sequence numbers must increase within a batch' },
   OUTPOST_ERR_BAD_LINE: { status: 400, summary: 'invalid metric line' },
+  OUTPOST_ERR_BAD_FILTER: { status: 400, summary: 'a run filter or sort key that does not parse' },
   OUTPOST_ERR_LENGTH_MISMATCH: { status: 400, summary: 'body length differs from the declared length' },
   OUTPOST_ERR_HASH_MISMATCH: { status: 400, summary: 'sha256 of the body differs from the declared one' },
   OUTPOST_ERR_TRAILER_MISSING: { status: 400, summary: 'a trailer was announced but did not arrive' },
@@ -118,6 +119,10 @@ export const E = {
   malformedHttp: (detail: string) => make('OUTPOST_ERR_BAD_REQUEST', `malformed HTTP request (${detail})`),
   unauthorized: () => make('OUTPOST_ERR_UNAUTHORIZED', 'a valid bearer token is required (Authorization: Bearer <token>)'),
   internal: () => make('OUTPOST_ERR_INTERNAL', 'internal error'),
+
+  // -- run queries ----------------------------------------------------------------------------
+  badFilter: (what: 'filter' | 'sort', text: string, offset: number, problem: string) =>
+    make('OUTPOST_ERR_BAD_FILTER', `${what} ${quote(text)}: at character ${offset + 1}: ${problem}`, what),
 
   // -- metric batches -------------------------------------------------------------------------
   ndjsonNoFinalNewline: () => make('OUTPOST_ERR_BAD_REQUEST', 'an NDJSON batch must end with a newline', 'body'),

@@ -5,3 +5,4 @@ export * from './metric-line';
 export * from './loopback';
 export * from './describe';
 export * from './unicode';
+export * from './run-meta-line';

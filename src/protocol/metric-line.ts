@@ -3,20 +3,27 @@
  * is outpost's hot path and its error messages must name the exact reason.
  */
 import { describeValue, quote } from './describe';
+import { setOwn } from './own-property';
+import { checkParams, checkTags, type ParamValue } from './run-meta-line';
+
+export { setOwn };
 import { surrogateProblem } from './unicode';
 
 export type MetricValue = number | string | boolean | number[];
 export type MetricType = 'integer' | 'float' | 'string' | 'boolean' | 'list';
 
-export interface ParsedLine {
+export interface MetricsLine {
   metrics: Record<string, MetricValue>;
   step?: number;
   time?: number;
 }
 
+/** A line of the spool: metrics, or the run's params or tags (run-meta-line.ts). */
+export type ParsedLine = MetricsLine | { params: Record<string, ParamValue>; time?: number } | { tags: Record<string, string | null>; time?: number };
+
 export type LineResult = { ok: true; line: ParsedLine } | { ok: false; reason: string };
 
-const ALLOWED_KEYS = new Set(['name', 'value', 'metrics', 'step', 'time']);
+const ALLOWED_KEYS = new Set(['name', 'value', 'metrics', 'step', 'time', 'params', 'tags']);
 
 // The line the loggers write, {"name":N,"value":NUMBER[,"step":S][,"time":T]}, with a name free
 // of escapes: matched by one regex, cheaper than JSON.parse plus the checks (figures in
@@ -36,14 +43,14 @@ export function parseMetricLine(text: string, maxNameChars = 256, maxMetricsPerL
 }
 
 /** The logger's common line, or undefined for anything the general path must look at. */
-export function parsePlainLine(text: string, maxNameChars = 256): ParsedLine | undefined {
+export function parsePlainLine(text: string, maxNameChars = 256): MetricsLine | undefined {
   const m = PLAIN_LINE.exec(text);
   if (m === null || m[1].length > maxNameChars) return undefined;
   const value = Number(m[2]);
   if (!Number.isFinite(value)) return undefined;
   const metrics: Record<string, MetricValue> = {};
   setOwn(metrics, m[1], value);
-  const line: ParsedLine = { metrics };
+  const line: MetricsLine = { metrics };
   if (m[3] !== undefined) {
     const step = Number(m[3]);
     if (!Number.isSafeInteger(step)) return undefined;
@@ -80,6 +87,7 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256, maxMetric
   for (const key in o) {
     if (!ALLOWED_KEYS.has(key)) return { ok: false, reason: `unknown field ${quote(key)}` };
   }
+  if (o.params !== undefined || o.tags !== undefined) return runMetaLine(o, maxNameChars, maxMetricsPerLine);
   const metrics: Record<string, MetricValue> = {};
   if (o.metrics !== undefined) {
     if (o.name !== undefined || o.value !== undefined) {
@@ -107,30 +115,43 @@ export function validateMetricObject(obj: unknown, maxNameChars = 256, maxMetric
     if (badValue) return { ok: false, reason: badValue };
     setOwn(metrics, o.name, o.value as MetricValue);
   }
-  const line: ParsedLine = { metrics };
+  const line: MetricsLine = { metrics };
   if (o.step !== undefined) {
     if (typeof o.step !== 'number' || !Number.isSafeInteger(o.step) || o.step < 0) {
       return { ok: false, reason: `"step" must be an integer >= 0, got ${describeValue(o.step)}` };
     }
     line.step = o.step;
   }
-  if (o.time !== undefined) {
-    if (typeof o.time !== 'number' || !Number.isFinite(o.time) || o.time < 0) {
-      return { ok: false, reason: `"time" must be seconds since the epoch, got ${describeValue(o.time)}` };
-    }
-    line.time = o.time;
-  }
+  const time = checkTime(o.time);
+  if (typeof time === 'string') return { ok: false, reason: time };
+  if (time !== undefined) line.time = time;
   return { ok: true, line };
 }
 
-/**
- * Sets `obj[name] = value` as an own property even for "__proto__", which plain assignment would
- * take as the prototype, losing the metric. (A null-prototype object would do it too, but V8 keeps
- * those in slow dictionary mode, and parsing slowed down: docs/benchmarks.md, "Measured choices".)
- */
-export function setOwn<T>(obj: Record<string, T>, name: string, value: T): void {
-  if (name === '__proto__') Object.defineProperty(obj, name, { value, enumerable: true, writable: true, configurable: true });
-  else obj[name] = value;
+/** "time" is optional; a reason when it is there and not seconds since the epoch. */
+function checkTime(t: unknown): number | string | undefined {
+  if (t === undefined) return undefined;
+  if (typeof t !== 'number' || !Number.isFinite(t) || t < 0) return `"time" must be seconds since the epoch, got ${describeValue(t)}`;
+  return t;
+}
+
+/** {"params": {...}} or {"tags": {...}}, with at most a "time" beside: a line says one thing. */
+function runMetaLine(o: Record<string, unknown>, maxNameChars: number, maxEntries: number): LineResult {
+  const kind = o.params !== undefined ? 'params' : 'tags';
+  for (const key in o) {
+    if (key !== kind && key !== 'time') return { ok: false, reason: `a line with "${kind}" holds nothing else but "time" (found ${quote(key)})` };
+  }
+  const time = checkTime(o.time);
+  if (typeof time === 'string') return { ok: false, reason: time };
+  const limits = { maxNameChars, maxEntries };
+  if (kind === 'params') {
+    const r = checkParams(o.params, limits);
+    if (!r.ok) return r;
+    return { ok: true, line: time === undefined ? { params: r.value } : { params: r.value, time } };
+  }
+  const r = checkTags(o.tags, limits);
+  if (!r.ok) return r;
+  return { ok: true, line: time === undefined ? { tags: r.value } : { tags: r.value, time } };
 }
 
 function checkName(name: string, maxNameChars: number): string | undefined {

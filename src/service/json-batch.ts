@@ -4,8 +4,8 @@
  * store takes only checked batches. A bad line refuses the whole request (400 naming the line), so
  * a client sending this form learns which of its lines to fix.
  */
-import { E, quote, surrogateProblem, validateMetricObject } from '../protocol';
-import type { MetricBatch, WireLine } from '../protocol';
+import { checkParams, checkTags, E, quote, surrogateProblem, validateMetricObject } from '../protocol';
+import type { MetricBatch, ParamValue, WireLine } from '../protocol';
 import type { CheckedBatch } from '../store/store';
 
 export interface JsonBatchLimits {
@@ -30,6 +30,16 @@ export function checkJsonBatch(batch: MetricBatch, limits: JsonBatchLimits): Che
       if (typeof line.error !== 'string') throw E.badLine(`${where}.error`, 'must be a string');
       const surrogate = surrogateProblem(line.error);
       if (surrogate) throw E.badLine(`${where}.error`, `${quote(line.error)} ${surrogate}`);
+      continue;
+    }
+    if ('params' in line || 'tags' in line) {
+      // The same rules as a spool line's: flattened, checked, and written back as they will be stored.
+      const meta = { maxNameChars, maxEntries: maxMetricsPerLine };
+      const r = 'params' in line ? checkParams(line.params, meta) : checkTags(line.tags, meta);
+      if (!r.ok) throw E.badLine(where, r.reason);
+      cells += Object.keys(r.value).length;
+      if (cells > limits.maxBatchCells) throw E.tooManyCells(limits.maxBatchCells);
+      batch.lines[i] = 'params' in line ? { seq: line.seq, time: line.time, params: r.value as Record<string, ParamValue> } : { seq: line.seq, time: line.time, tags: r.value as Record<string, string | null> };
       continue;
     }
     cells += cellsOf(line);

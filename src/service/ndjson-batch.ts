@@ -60,12 +60,19 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: NdjsonL
       lines.push(rejected(h, seq, r.reason));
       continue;
     }
-    const { metrics, step, time } = r.line;
-    for (const _name in metrics) cells++;
+    const line = r.line;
+    const time = line.time ?? h.time;
+    // Params and tags are few and cost one write each: counted as the cells they are.
+    const entries = 'metrics' in line ? line.metrics : 'params' in line ? line.params : line.tags;
+    for (const _name in entries) cells++;
     if (cells > limits.maxBatchCells) throw E.tooManyCells(limits.maxBatchCells);
-    const wire: WireLine = { seq, time: time ?? h.time, metrics };
-    if (step !== undefined) wire.step = step;
-    lines.push(wire);
+    if ('params' in line) lines.push({ seq, time, params: line.params });
+    else if ('tags' in line) lines.push({ seq, time, tags: line.tags });
+    else {
+      const wire: WireLine = { seq, time, metrics: line.metrics };
+      if (line.step !== undefined) wire.step = line.step;
+      lines.push(wire);
+    }
   }
   return { stream: h.stream, file: h.file, lines, firstSeq: h.firstSeq, lastSeq: h.firstSeq + count - 1 } as CheckedBatch;
 }

@@ -48,6 +48,30 @@ export const runListQuery = {
     limit: { type: 'integer', minimum: 1, maximum: 10_000 },
     offset: { type: 'integer', minimum: 0 },
     include: { type: 'string', enum: ['metrics'] },
+    filter: { type: 'string' },
+    sort: { type: 'string' },
+    deleted: { type: 'boolean' },
+  },
+} as const;
+
+const tagValue = { type: ['string', 'number', 'boolean', 'null'] };
+
+export const runPatchBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    name,
+    note: { type: ['string', 'null'], maxLength: settings.limits.maxNoteChars },
+    tags: { type: 'object', additionalProperties: tagValue, maxProperties: settings.limits.maxMetricsPerLine },
+  },
+} as const;
+
+export const purgeBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    olderThanSeconds: { type: 'number', minimum: 0 },
+    dryRun: { type: 'boolean' },
   },
 } as const;
 
@@ -70,9 +94,11 @@ export const metricBatchBody = {
           time: { type: 'number' },
           step: { type: 'integer', minimum: 0 },
           metrics: { type: 'object' },
+          params: { type: 'object' },
+          tags: { type: 'object' },
           error: { type: 'string', maxLength: 4096 },
         },
-        oneOf: [{ required: ['metrics'] }, { required: ['error'] }],
+        oneOf: [{ required: ['metrics'] }, { required: ['params'] }, { required: ['tags'] }, { required: ['error'] }],
       },
     },
   },

@@ -135,6 +135,11 @@ export class BlobStore {
     return path.join(this.blobDir, sha256.slice(0, 2), sha256);
   }
 
+  /** Removes a blob's file, if it has one (small blobs live in the database). Synchronous: see purge. */
+  deleteNow(sha256: string): void {
+    fs.rmSync(this.pathOf(sha256), { force: true });
+  }
+
 
   /**
    * Streams `source` into the store while hashing it. `check` sees the size and hash before the

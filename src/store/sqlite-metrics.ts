@@ -5,10 +5,14 @@
  */
 import type Database from 'better-sqlite3';
 import {
+  describeValue,
   E,
   MetricHistory,
   MetricType,
   NdjsonBatchAck,
+  ParamValue,
+  paramText,
+  quote,
   WireLine,
   metricTypeOf,
 } from '../protocol';
@@ -34,6 +38,9 @@ interface SeriesState {
   lastKind: Kind;
   lastValue: number | string;
   lastStep: number | null;
+  /** Of the numeric points, kept per series so a filter or a sort on them is an index lookup. */
+  min: number | null;
+  max: number | null;
   dirty: boolean;
   block: Block | null;
 }
@@ -57,9 +64,13 @@ export class SqliteMetrics {
       streamInsert: db.prepare('INSERT OR IGNORE INTO streams (run_id, name, file) VALUES (?, ?, ?)'),
       streamGet: db.prepare('SELECT id, acked_seq FROM streams WHERE run_id = ? AND name = ?'),
       streamAck: db.prepare('UPDATE streams SET acked_seq = ? WHERE id = ?'),
-      seriesGet: db.prepare('SELECT id, count, type FROM series WHERE run_id = ? AND name = ?'),
+      seriesGet: db.prepare('SELECT id, count, type, min_value, max_value FROM series WHERE run_id = ? AND name = ?'),
       seriesInsert: db.prepare('INSERT INTO series (run_id, name, type) VALUES (?, ?, ?)'),
-      seriesUpdate: db.prepare('UPDATE series SET count = ?, type = ?, last_kind = ?, last_value = ?, last_step = ? WHERE id = ?'),
+      seriesUpdate: db.prepare('UPDATE series SET count = ?, type = ?, last_kind = ?, last_value = ?, last_step = ?, min_value = ?, max_value = ? WHERE id = ?'),
+      paramGet: db.prepare('SELECT text, kind FROM params WHERE run_id = ? AND key = ?'),
+      paramInsert: db.prepare('INSERT OR IGNORE INTO params (run_id, key, kind, num, text) VALUES (?, ?, ?, ?, ?)'),
+      tagSet: db.prepare('INSERT INTO tags (run_id, key, value) VALUES (?, ?, ?) ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value'),
+      tagDelete: db.prepare('DELETE FROM tags WHERE run_id = ? AND key = ?'),
       pointInsert: db.prepare('INSERT INTO points (series_id, idx, stream_id, seq, step, time, kind, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)'),
       // A block may span two batches: merge with what the first one stored.
       blockUpsert: db.prepare(
@@ -133,10 +144,22 @@ export class SqliteMetrics {
       }
       acked = line.seq;
       ack.stored++;
-      if ('error' in line) {
-        s.rejectedInsert.run(runId, stream.id, line.seq, line.error, line.time);
-        ack.rejected.push({ seq: line.seq, reason: line.error });
+      // A params line whose value differs from one the run has is rejected like any bad line.
+      const error = 'error' in line ? line.error : 'params' in line ? this.storeParams(runId, line.params) : undefined;
+      if (error !== undefined) {
+        s.rejectedInsert.run(runId, stream.id, line.seq, error, line.time);
+        ack.rejected.push({ seq: line.seq, reason: error });
         rejected++;
+        continue;
+      }
+      if ('params' in line) continue;
+      if ('error' in line) continue; // (recorded above; tells the type checker)
+      if ('tags' in line) {
+        for (const key in line.tags) {
+          const value = line.tags[key];
+          if (value === null) s.tagDelete.run(runId, key);
+          else s.tagSet.run(runId, key, value);
+        }
         continue;
       }
       const step = line.step ?? null;
@@ -156,6 +179,8 @@ export class SqliteMetrics {
           v = value;
           s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
           this.addToBlock(st, idx, value);
+          if (st.min === null || value < st.min) st.min = value;
+          if (st.max === null || value > st.max) st.max = value;
           if (kind === KIND.float && st.type === 'integer') st.type = 'float';
         } else {
           [kind, v] = encodeValue(value);
@@ -171,13 +196,32 @@ export class SqliteMetrics {
     for (const st of series.values()) {
       if (!st.dirty) continue;
       this.flushBlock(st);
-      s.seriesUpdate.run(st.count, st.type, st.lastKind, st.lastValue, st.lastStep, st.id);
+      s.seriesUpdate.run(st.count, st.type, st.lastKind, st.lastValue, st.lastStep, st.min, st.max, st.id);
     }
     if (rejected) s.runRejected.run(rejected, runId);
     // Blank lines up to `end` carry nothing but are the stream's too: the next batch starts after them.
     acked = Math.max(acked, end);
     if (acked !== stream.acked_seq) s.streamAck.run(acked, stream.id);
     ack.ackedSeq = acked;
+  }
+
+  /**
+   * The params of one line, all or nothing: a param keeps its first value (the same value again is
+   * fine), so a line giving another one is the reason returned, and stores none of its params.
+   */
+  private storeParams(runId: string, params: Record<string, ParamValue>): string | undefined {
+    for (const key in params) {
+      const had = this.s.paramGet.get(runId, key) as { text: string; kind: string } | undefined;
+      const value = params[key];
+      if (had && (had.text !== paramText(value) || had.kind !== paramKind(value))) {
+        return `param ${quote(key)} is ${had.kind === 'string' ? quote(had.text) : had.text} already; this line says ${describeParam(value)}: a param keeps its first value`;
+      }
+    }
+    for (const key in params) {
+      const value = params[key];
+      this.s.paramInsert.run(runId, key, paramKind(value), typeof value === 'number' ? value : null, paramText(value));
+    }
+    return undefined;
   }
 
   private addToBlock(st: SeriesState, idx: number, v: number): void {
@@ -208,12 +252,23 @@ export class SqliteMetrics {
   }
 
   private loadSeries(runId: string, name: string, type: MetricType): SeriesState {
-    let row = this.s.seriesGet.get(runId, name) as { id: number; count: number; type: MetricType } | undefined;
+    let row = this.s.seriesGet.get(runId, name) as { id: number; count: number; type: MetricType; min_value: number | null; max_value: number | null } | undefined;
     if (!row) {
       const id = Number(this.s.seriesInsert.run(runId, name, type).lastInsertRowid);
-      row = { id, count: 0, type };
+      row = { id, count: 0, type, min_value: null, max_value: null };
     }
-    return { id: row.id, count: row.count, type: row.type, lastKind: KIND.integer, lastValue: 0, lastStep: null, dirty: false, block: null };
+    return {
+      id: row.id,
+      count: row.count,
+      type: row.type,
+      lastKind: KIND.integer,
+      lastValue: 0,
+      lastStep: null,
+      min: row.min_value,
+      max: row.max_value,
+      dirty: false,
+      block: null,
+    };
   }
 
   history(runId: string, name: string, q: HistoryQuery, maxPage: number): MetricHistory | null {
@@ -284,7 +339,17 @@ function toPoint(row: unknown[]): MetricHistory['points'][number] {
 /** Metric values in a line; a rejected line costs one insert too. */
 function cellsOf(line: WireLine): number {
   if ('error' in line) return 1;
+  const entries = 'metrics' in line ? line.metrics : 'params' in line ? line.params : line.tags;
   let n = 0;
-  for (const _name in line.metrics) n++;
+  for (const _name in entries) n++;
   return Math.max(1, n);
+}
+
+/** How a param's value is kept: its kind beside its JSON text (and its number, for comparisons). */
+export function paramKind(v: ParamValue): 'number' | 'string' | 'boolean' | 'list' {
+  return Array.isArray(v) ? 'list' : (typeof v as 'number' | 'string' | 'boolean');
+}
+
+function describeParam(v: ParamValue): string {
+  return typeof v === 'string' ? quote(v) : Array.isArray(v) ? describeValue(v) : String(v);
 }

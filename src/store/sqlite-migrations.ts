@@ -129,6 +129,39 @@ export const MIGRATIONS: readonly string[] = [
     data BLOB NOT NULL
   );
   `,
+  // 5: runs people can describe, find and tidy: params, tags, a note, soft deletion; per-series
+  // min and max, and indexes so that a filter or a sort on them is an index lookup
+  `
+  ALTER TABLE runs ADD COLUMN note TEXT;
+  ALTER TABLE runs ADD COLUMN deleted_time TEXT;
+  ALTER TABLE series ADD COLUMN min_value REAL;
+  ALTER TABLE series ADD COLUMN max_value REAL;
+  UPDATE series SET
+    min_value = (SELECT min(min_value) FROM point_blocks b WHERE b.series_id = series.id),
+    max_value = (SELECT max(max_value) FROM point_blocks b WHERE b.series_id = series.id);
+  -- kind: number, string, boolean or list; text: the value's JSON (a string's own text); num: a number's value
+  CREATE TABLE params (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    num REAL,
+    text TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX params_by_number ON params(key, num);
+  CREATE INDEX params_by_text ON params(key, text);
+  CREATE TABLE tags (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+  ) WITHOUT ROWID;
+  CREATE INDEX tags_by_value ON tags(key, value);
+  CREATE INDEX series_by_last ON series(name, last_value);
+  CREATE INDEX series_by_min ON series(name, min_value);
+  CREATE INDEX series_by_max ON series(name, max_value);
+  CREATE INDEX runs_by_deleted ON runs(deleted_time);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

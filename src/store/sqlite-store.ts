@@ -12,6 +12,9 @@ import {
   NdjsonBatchAck,
   setOwn,
   PromoteRequest,
+  PurgeRequest,
+  PurgeResult,
+  RunPatch,
   RecordEvent,
   RunInfo,
   RunStatus,
@@ -21,9 +24,13 @@ import {
 import { BlobStore } from './blob-store';
 import { decodeValue, KIND } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
+import { purgeDeletedRuns } from './sqlite-purge';
+import { type RunMeta, SqliteRunMeta } from './sqlite-run-meta';
+import { compileRunQuery } from './sqlite-run-query';
+import type { RunQuery } from './run-query';
 import { migrate } from './sqlite-migrations';
 import { whileWriting } from './storage-full';
-import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, RunFilter, Store, StoredBlob } from './store';
+import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, Store, StoredBlob } from './store';
 
 export const DB_FILE = 'outpost.db';
 const DB_WHERE = `the database ${DB_FILE}`;
@@ -43,15 +50,18 @@ interface RunRow {
   git_commit: string | null;
   git_dirty: number | null;
   rejected_lines: number;
+  note: string | null;
+  deleted_time: string | null;
 }
 
 const RUN_COLUMNS = `r.id, e.name AS experiment, r.name, r.status, r.exit_code, r.start_time, r.end_time, r.command,
-  r.cwd, r.host, r.git_commit, r.git_dirty, r.rejected_lines`;
+  r.cwd, r.host, r.git_commit, r.git_dirty, r.rejected_lines, r.note, r.deleted_time`;
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly blobs: BlobStore;
   private readonly metrics: SqliteMetrics;
+  private readonly meta: SqliteRunMeta;
 
   private constructor(readonly dataDir: string) {
     fs.mkdirSync(dataDir, { recursive: true });
@@ -65,6 +75,7 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.blobs = new BlobStore(dataDir);
     this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
+    this.meta = new SqliteRunMeta(this.db);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -114,6 +125,7 @@ export class SqliteStore implements Store {
         host: patch.host,
         git_commit: patch.gitCommit,
         git_dirty: patch.gitDirty === undefined || patch.gitDirty === null ? patch.gitDirty : patch.gitDirty ? 1 : 0,
+        note: patch.note,
       };
       const set = Object.entries(columns).filter(([, v]) => v !== undefined);
       if (set.length) {
@@ -158,7 +170,7 @@ export class SqliteStore implements Store {
     const events = this.stmt('SELECT time, kind, path, message FROM events WHERE run_id = ? ORDER BY id').all(row.id) as RunInfo['events'];
     const all = this.latestVersions(row.id);
     return {
-      ...summaryOf(row),
+      ...summaryOf(row, this.meta.of([row.id]).get(row.id)!),
       exitCode: row.exit_code,
       command: row.command,
       cwd: row.cwd,
@@ -171,28 +183,62 @@ export class SqliteStore implements Store {
       rejectedLines: row.rejected_lines,
       rejected: rejected.map((r) => ({ stream: r.stream, file: r.file ?? '', line: r.line, reason: r.reason })),
       events: events.map((e) => (e.path === null ? { time: e.time, kind: e.kind, message: e.message } : e)),
+      note: row.note,
+      deletedTime: row.deleted_time,
     };
   }
 
-  async lastRun(filter: RunFilter = {}): Promise<RunInfo | null> {
-    const [first] = await this.listRuns({ ...filter, limit: 1, offset: 0 });
+  async lastRun(query: RunQuery = {}): Promise<RunInfo | null> {
+    const [first] = await this.listRuns({ ...query, limit: 1, offset: 0 });
     return first ? this.getRun(first.id) : null;
   }
 
-  async listRuns(filter: RunFilter = {}): Promise<RunSummary[]> {
-    const { where, args } = runWhere(filter);
+  /** One page of runs, filtered and sorted in SQL (src/store/sqlite-run-query.ts), with their params and tags. */
+  async listRuns(query: RunQuery = {}): Promise<RunSummary[]> {
+    const q = compileRunQuery(query);
     const rows = this.stmt(
-      `SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}
-         ORDER BY r.start_time DESC, r.rowid DESC LIMIT ? OFFSET ?`,
-    ).all(...args, filter.limit ?? -1, filter.offset ?? 0) as RunRow[];
-    return rows.map(summaryOf);
+      `SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id ${q.join.sql} ${q.where.sql}
+         ${q.orderBy} LIMIT ? OFFSET ?`,
+    ).all(...q.join.args, ...q.where.args, query.limit ?? -1, query.offset ?? 0) as RunRow[];
+    const meta = this.meta.of(rows.map((r) => r.id));
+    return rows.map((r) => summaryOf(r, meta.get(r.id)!));
   }
 
-  async countRuns(filter: RunFilter = {}): Promise<number> {
-    const { where, args } = runWhere(filter);
-    return this.stmt(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${where}`)
+  async countRuns(query: RunQuery = {}): Promise<number> {
+    const q = compileRunQuery({ ...query, sort: undefined });
+    return this.stmt(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${q.where.sql}`)
       .pluck()
-      .get(...args) as number;
+      .get(...q.where.args) as number;
+  }
+
+  /** Name, note and tags, as people change them. */
+  async patchRun(id: string, patch: RunPatch): Promise<RunInfo> {
+    this.write(() => {
+      this.requireRun(id);
+      this.meta.patch(id, patch);
+    });
+    return (await this.getRun(id))!;
+  }
+
+  /** Hidden from lists (soft): restorable until purged. */
+  async deleteRun(id: string): Promise<RunInfo> {
+    this.write(() => {
+      this.requireRun(id);
+      this.meta.setDeleted(id, true);
+    });
+    return (await this.getRun(id))!;
+  }
+
+  async restoreRun(id: string): Promise<RunInfo> {
+    this.write(() => {
+      this.requireRun(id);
+      this.meta.setDeleted(id, false);
+    });
+    return (await this.getRun(id))!;
+  }
+
+  async purge(req: PurgeRequest): Promise<PurgeResult> {
+    return whileWriting(DB_WHERE, () => purgeDeletedRuns(this.db, this.blobs, req.olderThanSeconds ?? 0, req.dryRun === true));
   }
 
   async lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>> {
@@ -375,20 +421,16 @@ export class SqliteStore implements Store {
   }
 }
 
-function summaryOf(row: RunRow): RunSummary {
-  return { id: row.id, experiment: row.experiment, name: row.name, status: row.status, startTime: row.start_time, endTime: row.end_time };
-}
-
-function runWhere(filter: RunFilter): { where: string; args: unknown[] } {
-  const clauses: string[] = [];
-  const args: unknown[] = [];
-  if (filter.experiment !== undefined) {
-    clauses.push('e.name = ?');
-    args.push(filter.experiment);
-  }
-  if (filter.status !== undefined) {
-    clauses.push('r.status = ?');
-    args.push(filter.status);
-  }
-  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', args };
+function summaryOf(row: RunRow, meta: RunMeta): RunSummary {
+  return {
+    id: row.id,
+    experiment: row.experiment,
+    name: row.name,
+    status: row.status,
+    startTime: row.start_time,
+    endTime: row.end_time,
+    params: meta.params,
+    tags: meta.tags,
+    deleted: row.deleted_time !== null,
+  };
 }

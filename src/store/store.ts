@@ -8,19 +8,15 @@ import type {
   NdjsonBatchAck,
   PromoteRequest,
   RecordEvent,
+  PurgeRequest,
+  PurgeResult,
   RunInfo,
-  RunStatus,
+  RunPatch,
   RunSummary,
   RunUpsert,
 } from '../protocol';
 import type { BlobStore } from './blob-store';
-
-export interface RunFilter {
-  experiment?: string;
-  status?: RunStatus;
-  limit?: number;
-  offset?: number;
-}
+import type { RunQuery } from './run-query';
 
 export interface ExperimentSummary {
   name: string;
@@ -73,9 +69,16 @@ export interface Store {
   getRun(id: string): Promise<RunInfo | null>;
   /** Cheap: no metrics or artifacts gathered (hot paths such as uploads call it). */
   runExists(id: string): Promise<boolean>;
-  lastRun(filter?: RunFilter): Promise<RunInfo | null>;
-  listRuns(filter?: RunFilter): Promise<RunSummary[]>;
-  countRuns(filter?: RunFilter): Promise<number>;
+  /** The newest run the query selects (its sort ignored). */
+  lastRun(query?: RunQuery): Promise<RunInfo | null>;
+  /** Filtered and sorted by the store itself, with indexes: never by loading every run. */
+  listRuns(query?: RunQuery): Promise<RunSummary[]>;
+  countRuns(query?: RunQuery): Promise<number>;
+  patchRun(id: string, patch: RunPatch): Promise<RunInfo>;
+  deleteRun(id: string): Promise<RunInfo>;
+  restoreRun(id: string): Promise<RunInfo>;
+  /** Deleted runs removed for good, with the blobs nothing else refers to. */
+  purge(req: PurgeRequest): Promise<PurgeResult>;
   /** Last value of every scalar metric of the given runs (for run tables). */
   lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>>;
   listExperiments(): Promise<ExperimentSummary[]>;
