@@ -51,7 +51,7 @@ describe('metric names that are also Object.prototype names', () => {
     for (const text of ['{"name":"__proto__","value":1}', '{"metrics":{"__proto__":1,"constructor":2}}', '{"name":"__proto__","value":"s"}']) {
       const r = parseMetricLine(text);
       expect(r.ok).toBe(true);
-      if (r.ok) expect(Object.keys(r.line.metrics).sort()).toEqual(Object.keys(JSON.parse(text).metrics ?? { [JSON.parse(text).name]: 0 }).sort());
+      if (r.ok && 'metrics' in r.line) expect(Object.keys(r.line.metrics).sort()).toEqual(Object.keys(JSON.parse(text).metrics ?? { [JSON.parse(text).name]: 0 }).sort());
     }
   });
 });

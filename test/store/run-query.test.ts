@@ -1,4 +1,5 @@
 /** Runs found by value and sorted, in SQL: the filter language end to end, from its text to the runs the store picks. */
+import type { RunStatus } from '../../src/protocol';
 import { parseRunFilter, parseSortKey } from '../../src/service/run-filter';
 import type { SqliteStore } from '../../src/store/sqlite-store';
 import { checked, openTempStore } from './store-fixture';
@@ -8,7 +9,7 @@ describe('run queries', () => {
   let cleanup: () => Promise<void>;
 
   // lr, optimizer, team, val_acc per run; r5 has no lr and no val_acc; r6 is deleted.
-  const runs: [string, Record<string, unknown>, Record<string, string>, number[] | null, string][] = [
+  const runs: [string, Record<string, unknown>, Record<string, string>, number[] | null, RunStatus][] = [
     ['r1', { lr: 0.01, optimizer: 'adam', depth: 4 }, { team: 'vision' }, [0.5, 0.95, 0.93], 'completed'],
     ['r2', { lr: 0.1, optimizer: 'sgd', depth: 8 }, { team: 'vision', baseline: 'true' }, [0.4, 0.85], 'completed'],
     ['r3', { lr: 0.01, optimizer: 'sgd' }, { team: 'audio' }, [0.2, 0.91], 'failed'],
