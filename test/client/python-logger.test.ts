@@ -1,4 +1,4 @@
-/** The Python helper (src/client/python/outpost_logger.py), driven through real python3 processes. */
+/** The Python helper (the outpost_logger package in src/client/python), driven through real python3 processes. */
 import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
