@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import os
+import string
 import uuid
 from typing import Optional, Union
 
 from . import _contract as contract
+from ._encode import utf16_len
 
 Content = Union[str, bytes, bytearray, memoryview]
 
 
 def artifact_path_problem(path: object) -> Optional[str]:
-    """What is wrong with an artifact path, or None: the rules of src/protocol/artifact-path.ts."""
+    """What is wrong with an artifact path, or None: the rules of src/protocol/artifact-path.ts, word for word."""
     if not isinstance(path, str) or not path:
         return "path is empty"
-    if len(path) > contract.MAX_PATH_CHARS:
+    if utf16_len(path) > contract.MAX_PATH_CHARS:  # the service counts UTF-16 code units
         return "path is longer than %d characters" % contract.MAX_PATH_CHARS
     if "\0" in path:
         return "path contains a NUL character"
@@ -23,7 +25,7 @@ def artifact_path_problem(path: object) -> Optional[str]:
         return "path contains a backslash"
     if path.startswith("/"):
         return "path is absolute"
-    if len(path) >= 2 and path[1] == ":" and path[0].isalpha():
+    if len(path) >= 2 and path[1] == ":" and path[0] in string.ascii_letters:
         return "path starts with a drive letter"
     if any(ord(c) < 32 or ord(c) == 127 for c in path):
         return "path contains a control character"
