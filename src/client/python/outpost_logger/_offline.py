@@ -8,10 +8,12 @@ end exit.json (how the program ended; without it `outpost sync` marks the run ki
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import re
 import socket
 import sys
+import threading
 import time
 import uuid
 from typing import Any, Optional
@@ -113,39 +115,62 @@ def files_state(files: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {"version": contract.FILES_STATE_VERSION, "files": files}
 
 
-def record_exit_at_exit(run_dir: str) -> None:
-    """exit.json tells `outpost sync` how an offline run ended (else it is marked killed).
+class ExitRecord:
+    """How the program is ending, for exit.json.
 
-    atexit does not see the exit code, so sys.exit is wrapped to note it (as wandb does); a bare
-    `raise SystemExit(n)` bypasses that and is recorded as completed."""
-    pid = os.getpid()
-    failed: list[bool] = []
-    exit_code: list[object] = []
-    previous_hook = sys.excepthook
+    An uncaught exception needs no hook of ours: the interpreter stores it in sys.last_value (and
+    sys.last_exc from 3.12) before it calls sys.excepthook, whatever hook the program set, and
+    atexit runs after; so sys.excepthook is left alone. The exit code has no such place: SystemExit
+    is handled and cleared before atexit runs, and neither a hook nor an audit event sees it (3.9 to
+    3.13; 3.12's sys.monitoring could watch every raise, at a cost to each exception the program
+    raises). So sys.exit is wrapped to note its code (as wandb does); a bare `raise SystemExit(n)`
+    bypasses the wrapper and is recorded as completed."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        # An exception that was uncaught before (an earlier error in an interactive session) is not this one.
+        self.earlier_error = _last_uncaught()
+        self.exit_code: list[object] = []
+
+    def note_exit(self, code: object) -> None:
+        # sys.exit() in another thread ends only that thread, not the program.
+        if threading.current_thread() is threading.main_thread():
+            self.exit_code.append(code)
+
+    def end(self) -> dict[str, Any]:
+        """exit.json: {"status", "exitCode", "endTime"} (RunEnd in src/run-folder/run-end.ts)."""
+        error = _last_uncaught()
+        failed = error is not None and error is not self.earlier_error
+        code = 1 if failed else exit_status(self.exit_code[-1] if self.exit_code else None)
+        return {"status": "failed" if code else "completed", "exitCode": code, "endTime": iso_now()}
+
+
+def _last_uncaught() -> Optional[BaseException]:
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    return error if isinstance(error, BaseException) else None
+
+
+def record_exit_at_exit(run_dir: str) -> None:
+    """exit.json tells `outpost sync` how an offline run ended (see ExitRecord)."""
+    record = ExitRecord()
     previous_exit = sys.exit
 
-    def hook(*exc: Any) -> None:
-        failed.append(True)
-        previous_hook(*exc)
-
+    @functools.wraps(previous_exit)
     def exit(code: Any = None) -> None:
-        exit_code.append(code)
+        record.note_exit(code)
         previous_exit(code)
 
-    sys.excepthook = hook
     sys.exit = exit  # type: ignore[assignment]
 
-    def record() -> None:
-        if os.getpid() != pid:  # a forked child's exit is not the run's
+    def write() -> None:
+        if os.getpid() != record.pid:  # a forked child's exit is not the run's
             return
-        code = 1 if failed else exit_status(exit_code[-1] if exit_code else None)
-        end = {"status": "failed" if code else "completed", "exitCode": code, "endTime": iso_now()}
         try:
-            write_json_atomic(os.path.join(run_dir, contract.EXIT_FILE), end)
+            write_json_atomic(os.path.join(run_dir, contract.EXIT_FILE), record.end())
         except OSError:
             pass
 
-    atexit.register(record)
+    atexit.register(write)
 
 
 def exit_status(code: object) -> int:
