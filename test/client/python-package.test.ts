@@ -75,3 +75,16 @@ logger.upload("notes.txt", "installed")
   });
   expect(info.artifacts.map((a: { path: string }) => a.path)).toContain('outputs/notes.txt');
 });
+
+test('the npm package carries the Python helper as a package (pyproject.toml, setup.py, outpost_logger/), without compiled caches', () => {
+  // Importing it from src/ (as the other tests do) leaves __pycache__ folders beside the sources.
+  spawnSync('python3', ['-c', 'import outpost_logger'], { env: { ...cleanEnv(), PYTHONPATH: path.join(repoRoot, 'src/client/python') } });
+  const packed = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, encoding: 'utf8', timeout: 60_000 });
+  const [{ files }] = JSON.parse(packed.stdout) as [{ files: { path: string }[] }];
+  const python = files.map((f) => f.path).filter((p) => p.startsWith('src/client/python/')).sort();
+  expect(python).toContain('src/client/python/pyproject.toml');
+  expect(python).toContain('src/client/python/setup.py');
+  expect(python).toContain('src/client/python/outpost_logger/__init__.py');
+  expect(python).toContain('src/client/python/outpost_logger/_contract.py');
+  expect(python.filter((p) => p.includes('__pycache__'))).toEqual([]);
+});
