@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: installs what the tests need on a fresh machine, type-checks, builds, runs jest,
-# and ends with one plain line "N passed, N failed[, N skipped]".
+# The README's test command: installs what the tests need on a fresh machine, type-checks, builds,
+# runs pytest (the Python helper) and jest, and ends with one plain line
+# "N passed, N failed[, N skipped]" counting both.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +20,17 @@ echo "== type-check (src, config, scripts and test)"
 npm run lint --silent || exit 1
 echo "== build"
 npm run build --silent || exit 1
+if ! python3 -c 'import pytest' 2>/dev/null; then
+  echo "== installing pytest (the Python helper's tests)"
+  python3 -m pip install --quiet pytest || exit 1
+fi
+echo "== pytest (the Python helper)"
+rm -f .pytest-results.xml
+python3 -m pytest test/client/python -q --junitxml=.pytest-results.xml
+status=$?
 echo "== jest"
 rm -f .jest-results.json
-npx jest --json --outputFile=.jest-results.json "$@"
-status=$?
-node scripts/jest-summary.js .jest-results.json || status=1
+npx jest --json --outputFile=.jest-results.json "$@" || status=1
+# The last line: jest's and pytest's results counted together.
+node scripts/test-summary.js .jest-results.json .pytest-results.xml || status=1
 exit $status

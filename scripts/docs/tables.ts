@@ -1,6 +1,6 @@
 /**
  * The settings and error tables of docs/configuration.md, made from their one source each:
- * config/*.ts (each default with its unit comment) and src/protocol/errors.ts. `npm run docs`
+ * config/*.ts (each default with its unit comment) and src/protocol/errors.ts. `npm run generate`
  * rewrites them; a test fails when the page and the code disagree.
  */
 import fs from 'fs';
@@ -94,7 +94,7 @@ if (require.main === module) {
   const next = renderPage(page, root);
   if (process.argv.includes('--check')) {
     if (next !== page) {
-      process.stderr.write(`${DOC_PAGE} is out of date with config/ or src/protocol/errors.ts: run npm run docs\n`);
+      process.stderr.write(`${DOC_PAGE} is out of date with config/ or src/protocol/errors.ts: run npm run generate\n`);
       process.exit(1);
     }
   } else if (next !== page) {

@@ -23,7 +23,10 @@ export function hostName(): string {
   return os.hostname();
 }
 
+/** An argument the shell reads as it is; any other is single-quoted. */
+export const PLAIN_ARG = /^[A-Za-z0-9_./=:,@%+-]+$/;
+
 /** A shell-readable rendering of argv. */
 export function commandLine(argv: string[]): string {
-  return argv.map((a) => (/^[A-Za-z0-9_./=:,@%+-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+  return argv.map((a) => (PLAIN_ARG.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
 }

@@ -16,7 +16,7 @@ import { connect } from './connect';
 import { CliError, EXIT_REFUSED, EXIT_USAGE } from './exit-codes';
 import { parseRunId } from './parse';
 import { warnIfShared } from './run-command';
-import { AGENT_FILE, AgentPresence, ENV, FINAL_FILE, findProjectDir, isProcessAlive, newRunId, prepareRunFolder, registrationOf, runsRoot } from '../run-folder';
+import { AGENT_FILE, AgentPresence, DEFAULT_EXPERIMENT, ENV, FINAL_FILE, findProjectDir, isProcessAlive, newRunId, prepareRunFolder, registrationOf, runsRoot } from '../run-folder';
 
 interface AgentCommandOptions {
   run?: string;
@@ -44,7 +44,7 @@ export function registerAgentCommand(program: Command): void {
     .option('--metrics <file>', 'the spool to tail (default: .outpost/runs/<run>/metrics.jsonl)')
     .option('--outputs <dir>', "the folder whose files are the run's artifacts (default: $OUTPOST_OUTPUTS_DIR, else outputs/ in --dir)")
     .option('--server <url>', 'history service (default: $OUTPOST_SERVER, else the local store)')
-    .option('--experiment <name>', 'experiment of a new run', 'default')
+    .option('--experiment <name>', 'experiment of a new run', DEFAULT_EXPERIMENT)
     .option('--name <name>', 'name of a new run')
     .option('--detach', 'run in the background; return once it runs, printing the run\'s environment as shell exports (eval "$(outpost agent --detach)")')
     .option('--stop', 'end the run of a detached agent (--run, else $OUTPOST_RUN_ID): final sync, run marked completed; waits for it')

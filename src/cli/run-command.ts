@@ -15,7 +15,7 @@ import { RunStatus } from '../protocol';
 import { connect } from './connect';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { finishRun } from '../agent/run-ending';
-import { ENV, liveRunsSharing, prepareRunFolder, registrationOf, RunFacts, writeExitRecord } from '../run-folder';
+import { DEFAULT_EXPERIMENT, ENV, liveRunsSharing, prepareRunFolder, registrationOf, RunFacts, writeExitRecord } from '../run-folder';
 
 interface RunOptions {
   experiment: string;
@@ -29,7 +29,7 @@ export function registerRunCommand(program: Command): void {
   program
     .command('run')
     .description('run COMMAND as a tracked run: metrics and outputs/ synced to the history')
-    .option('--experiment <name>', 'experiment the run belongs to', 'default')
+    .option('--experiment <name>', 'experiment the run belongs to', DEFAULT_EXPERIMENT)
     .option('--name <name>', 'a name for the run (default: its id)')
     .option('--server <url>', 'history service (default: $OUTPOST_SERVER, else the local store .outpost/)')
     .option('--dir <dir>', 'working folder: the command runs here; .outpost/ and outputs/ live here', '.')

@@ -42,7 +42,7 @@ export function targetFromEnv(env: NodeJS.ProcessEnv): LoggerTarget | undefined 
 }
 
 /** OUTPOST_STRICT_WAIT=1 (or true/yes/on): wait() rejects on timeout even while an agent owns the run. */
-export const STRICT_WAIT_ENV = 'OUTPOST_STRICT_WAIT';
+export const STRICT_WAIT_ENV = ENV.strictWait;
 
 function settingsFromEnv(env: NodeJS.ProcessEnv): Partial<ClientSettings> {
   const raw = env[STRICT_WAIT_ENV];

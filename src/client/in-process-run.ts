@@ -14,9 +14,9 @@ import { flushAllLoggers } from './exit-flush';
 import type { FromWorker, InProcessAgentData } from './in-process-agent-worker';
 import type { LoggerTarget } from './logger';
 import { commandLine } from '../agent/run-facts';
-import { ENV, findProjectDir, newRunId, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE, writeExitRecordNow } from '../run-folder';
+import { DEFAULT_EXPERIMENT, ENV, findProjectDir, newRunId, OUTPOST_DIR, RUNS_DIR, SPOOL_FILE, writeExitRecordNow } from '../run-folder';
 
-const EXPERIMENT = 'default';
+const EXPERIMENT = DEFAULT_EXPERIMENT;
 const START_TIMEOUT_MS = 30_000; // ms getLogger() waits for the agent (and local service) to start
 
 export function startInProcessRun(env: NodeJS.ProcessEnv): LoggerTarget {

@@ -1,4 +1,4 @@
-/** Where the Python helper (outpost_logger.py) lives in the installed package. */
+/** Where the Python helper (the outpost_logger package, with its pyproject.toml) lives in the installed package. */
 import fs from 'fs';
 import path from 'path';
 

@@ -9,8 +9,11 @@ export interface FileStat {
 /** preexisting: in the folder before the run began (an earlier run's); refused: the service will never take it. */
 export type FileState = FileStat & { state: 'uploaded' | 'preexisting' | 'refused'; sha256?: string };
 
+/** The format of files.json (the Python helper writes one for an offline run). */
+export const FILES_STATE_VERSION = 1;
+
 export interface FilesStateFile {
-  version: 1;
+  version: typeof FILES_STATE_VERSION;
   files: Record<string, FileState>;
 }
 
@@ -20,6 +23,6 @@ export async function readFilesState(file: string): Promise<Map<string, FileStat
 }
 
 export async function writeFilesState(file: string, files: Map<string, FileState>): Promise<void> {
-  const out: FilesStateFile = { version: 1, files: Object.fromEntries(files) };
+  const out: FilesStateFile = { version: FILES_STATE_VERSION, files: Object.fromEntries(files) };
   await writeFileAtomic(file, JSON.stringify(out));
 }

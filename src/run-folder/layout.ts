@@ -27,6 +27,8 @@ export const EXIT_FILE = 'exit.json';
 export const FINAL_FILE = 'final.json';
 /** Temp files of atomic writes into outputs/ (the loggers' upload()); the agent never uploads them. */
 export const UPLOAD_TEMP_PREFIX = '.outpost-tmp-';
+/** The experiment of a run that names none (`outpost run` without --experiment, a logger outside `outpost run`). */
+export const DEFAULT_EXPERIMENT = 'default';
 
 /**
  * The ack watermark, rewritten atomically after every acknowledgement: every line of the spool
@@ -84,7 +86,7 @@ export interface AgentPresence {
   startedTime: string;
 }
 
-/** Environment handed to the training process (the first four), and read by every outpost command. */
+/** Environment handed to the training process (the first four), and read by every outpost command (and the loggers). */
 export const ENV = {
   runId: 'OUTPOST_RUN_ID',
   metricsFile: 'OUTPOST_METRICS_FILE',
@@ -92,4 +94,6 @@ export const ENV = {
   server: 'OUTPOST_SERVER',
   /** The bearer token sent to the service (and required by `outpost server` when set). */
   token: 'OUTPOST_TOKEN',
+  /** 1 (or true, yes, on): the loggers' wait() raises on timeout even while a live agent owns the run. */
+  strictWait: 'OUTPOST_STRICT_WAIT',
 } as const;

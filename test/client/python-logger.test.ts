@@ -1,4 +1,4 @@
-/** The Python helper (src/client/python/outpost_logger.py), driven through real python3 processes. */
+/** The Python helper (the outpost_logger package in src/client/python), driven through real python3 processes. */
 import { spawn, spawnSync } from 'child_process';
 import fs from 'fs';
 import os from 'os';
@@ -543,6 +543,12 @@ except OSError as err:
     ['calls sys.exit(3)', 'import sys\nsys.exit(3)\n', { status: 'failed', exitCode: 3 }],
     ['calls sys.exit("message")', 'import sys\nsys.exit("giving up")\n', { status: 'failed', exitCode: 1 }],
     ['raises', 'raise RuntimeError("boom")\n', { status: 'failed', exitCode: 1 }],
+    // No hook of the helper's: the interpreter records an uncaught exception whatever sys.excepthook is.
+    ['leaves sys.excepthook as it was', 'import sys\nif sys.excepthook is not sys.__excepthook__:\n    sys.exit(5)\n', { status: 'completed', exitCode: 0 }],
+    ['raises, with an excepthook of its own set later', 'import sys\nsys.excepthook = lambda *exc: None\nraise RuntimeError("boom")\n', { status: 'failed', exitCode: 1 }],
+    ['calls sys.excepthook itself on a handled error, then returns', 'import sys\ntry:\n    raise ValueError("handled")\nexcept ValueError:\n    sys.excepthook(*sys.exc_info())\n', { status: 'completed', exitCode: 0 }],
+    // sys.exit() in a thread ends that thread only.
+    ['calls sys.exit(2) in a thread, then returns', 'import sys, threading\nt = threading.Thread(target=lambda: sys.exit(2))\nt.start()\nt.join()\n', { status: 'completed', exitCode: 0 }],
   ])('an offline run that %s records how it ended in exit.json, for outpost sync', (_how, ending, expected) => {
     const run = tempRun();
     const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: pythonDir };

@@ -5,7 +5,7 @@ import { DOC_PAGE, errorsTable, formatDefault, renderPage, repoRoot, settingsTab
 import { defaults } from '../../config';
 import { CODES, statusOf, type ErrorCode } from '../../src/protocol/errors';
 
-test('the settings and error tables of docs/configuration.md are the ones the code makes (run `npm run docs` after changing a setting or an error)', () => {
+test('the settings and error tables of docs/configuration.md are the ones the code makes (run `npm run generate` after changing a setting or an error)', () => {
   const page = fs.readFileSync(path.join(repoRoot(), DOC_PAGE), 'utf8');
   expect(renderPage(page)).toBe(page);
 });
