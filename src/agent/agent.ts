@@ -52,6 +52,8 @@ export interface FinishResult {
   synced: boolean;
   pendingLines: number;
   pendingFiles: number;
+  /** Why the service refused the run, when it did (a bad token, a field it does not accept). */
+  refused: string | null;
 }
 
 export class Agent {
@@ -63,6 +65,7 @@ export class Agent {
   private registered: Promise<void> | null = null;
   private deadline = Infinity;
   private events: Promise<unknown> = Promise.resolve();
+  private refused: string | null = null;
 
   constructor(private readonly o: AgentOptions) {
     // The process's settings (config/, read once); the agent hands each stage its part.
@@ -110,7 +113,9 @@ export class Agent {
     await writePresence(this.o.runDir, presence);
     // Retryable failures wait in the background; a refusal (a bad token, say) is said at once.
     this.registerRun().catch((err) => {
-      if (!(err instanceof GaveUp)) this.o.log.error(`the service refused run ${this.o.runId}: ${(err as Error).message}; nothing will be shipped`);
+      if (err instanceof GaveUp) return;
+      this.refused = (err as Error).message;
+      this.o.log.error(`the service refused run ${this.o.runId}: ${this.refused}; nothing will be shipped`);
     });
     await this.metrics.start();
     await this.outputs?.start();
@@ -167,6 +172,7 @@ export class Agent {
       synced: metricsDone && outputsDone && logsDone,
       pendingLines: this.metrics.backlog,
       pendingFiles: this.progress.pendingFiles,
+      refused: this.refused,
     };
   }
 

@@ -28,8 +28,9 @@ export async function finishRun(agent: Agent, folder: RunFolder, end: RunEnd, st
     process.stderr.write(`outpost: run ${folder.id} ${end.status}${took}; ${shipped(p)}\n`);
     return true;
   }
+  const why = result.refused ? `the service refused the run (${result.refused})` : 'the service could not be reached';
   process.stderr.write(
-    `outpost: run ${folder.id} ${end.status}${took}, but the service could not be reached: ${plural(result.pendingLines, 'metric line')} and ${plural(result.pendingFiles, 'file')} are kept on disk; ${laterHint}\n`,
+    `outpost: run ${folder.id} ${end.status}${took}, but ${why}: ${plural(result.pendingLines, 'metric line')} and ${plural(result.pendingFiles, 'file')} are kept on disk; ${laterHint}\n`,
   );
   return false;
 }

@@ -11,17 +11,19 @@ import { formatBytes, formatDuration, formatTime } from './format-human';
 import { formatTable } from './format-table';
 import { metricPages, writeSeries } from './metric-series';
 import { parsePositiveInt, parseRunId } from './parse';
+import { registerRunEditCommands } from './run-edit-commands';
 import { renderRunInfo } from './run-info-view';
 import { acceptTwoLetterFlag } from './two-letter-flag';
 import { ConnectionFlags, addConnectionOptions, printJson, withConnection } from './with-connection';
 
 export function registerHistoryCommands(program: Command): void {
-  const history = program.command('history').description('look at past runs: last, list, info, metric, promote');
+  const history = program.command('history').description('look at past runs, and tidy them: last, list, info, metric, promote, tag, untag, rename, note, delete, restore, purge');
   lastCommand(history);
   listCommand(history);
   infoCommand(history);
   metricCommand(history);
   promoteCommand(history);
+  registerRunEditCommands(history);
 }
 
 function lastCommand(history: Command): void {
@@ -38,17 +40,21 @@ function lastCommand(history: Command): void {
 function listCommand(history: Command): void {
   const cmd = history
     .command('list')
-    .description('past runs, newest first')
+    .description('past runs, newest first; --filter finds them by value (MLflow search syntax), --sort orders them')
     .option('--experiment <name>', 'only runs of this experiment')
     .addOption(new Option('--status <status>', 'only runs with this status').choices(RUN_STATUSES))
+    .option('--filter <expr>', `e.g. "params.lr = 0.01 and metrics.val_acc > 0.9 and tags.team = 'vision'" (see docs/cli.md)`)
+    .option('--sort <key>', 'KEY [asc|desc], e.g. "metrics.val_acc desc" (default: newest first)')
+    .option('--deleted', 'only deleted runs (history delete; history restore brings one back)')
     .option('--limit <n>', 'at most this many runs', parsePositiveInt);
-  addConnectionOptions(cmd).action(async (opts: ConnectionFlags & { experiment?: string; status?: RunStatus; limit?: number }) =>
+  addConnectionOptions(cmd).action(async (opts: ConnectionFlags & { experiment?: string; status?: RunStatus; limit?: number; filter?: string; sort?: string; deleted?: boolean }) =>
     withConnection(opts, async ({ api }) => {
-      const res = await api.get<RunSummary[]>('/runs', { params: { experiment: opts.experiment, status: opts.status, limit: opts.limit } });
+      const params = { experiment: opts.experiment, status: opts.status, limit: opts.limit, filter: opts.filter, sort: opts.sort, deleted: opts.deleted };
+      const res = await api.get<RunSummary[]>('/runs', { params });
       // Exactly the fields docs/cli.md fixes, whatever else the service adds.
-      const runs = res.data.map(({ id, experiment, name, status, startTime, endTime }) => ({ id, experiment, name, status, startTime, endTime }));
+      const runs = res.data.map(({ id, experiment, name, status, startTime, endTime, params: p, tags }) => ({ id, experiment, name, status, startTime, endTime, params: p, tags }));
       if (opts.json) return printJson(runs);
-      if (runs.length === 0) return void process.stdout.write('no runs\n');
+      if (runs.length === 0) return void process.stdout.write(opts.filter ? 'no runs match\n' : 'no runs\n');
       const rows = runs.map((r) => [r.id, r.experiment, r.name, r.status, formatTime(r.startTime), formatDuration(r.startTime, r.endTime)]);
       process.stdout.write(formatTable(['ID', 'EXPERIMENT', 'NAME', 'STATUS', 'STARTED', 'DURATION'], rows, { align: ['left', 'left', 'left', 'left', 'left', 'right'] }));
       const total = Number(res.headers['x-total-count']);

@@ -6,12 +6,12 @@ import { spawn } from 'child_process';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import type { Command } from 'commander';
+import { type Command, InvalidArgumentError } from 'commander';
 import { startFolderAgent } from '../agent/agent';
 import { commandLine, gitFacts, hostName } from '../agent/run-facts';
 import { pythonHelperDir } from '../client/python-path';
 import { createLogger } from '../log/logger';
-import { RunStatus } from '../protocol';
+import type { ParamValue, RunStatus } from '../protocol';
 import { connect } from './connect';
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { finishRun } from '../agent/run-ending';
@@ -23,6 +23,9 @@ interface RunOptions {
   server?: string;
   dir: string;
   outputs?: string;
+  param: [string, ParamValue][];
+  tag: [string, string][];
+  note?: string;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -34,6 +37,9 @@ export function registerRunCommand(program: Command): void {
     .option('--server <url>', 'history service (default: $OUTPOST_SERVER, else the local store .outpost/)')
     .option('--dir <dir>', 'working folder: the command runs here; .outpost/ and outputs/ live here', '.')
     .option('--outputs <dir>', "the folder whose files are the run's artifacts (default: outputs/ in the working folder); given to COMMAND as OUTPOST_OUTPUTS_DIR")
+    .option('--param <k=v>', 'a param of the run (repeatable); a number, true, false or a JSON list, else text', collectParam, [])
+    .option('--tag <k=v>', 'a tag of the run (repeatable)', collectTag, [])
+    .option('--note <text>', 'a note about the run (Markdown)')
     .argument('<command...>', 'the command to run, after --')
     .passThroughOptions()
     .action(async (argv: string[], opts: RunOptions) => {
@@ -48,6 +54,7 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
   const conn = await connect({ server: opts.server, dir: cwd });
   const started = new Date();
   const facts: RunFacts = { startTime: started.toISOString(), command: commandLine(argv), cwd, host: hostName(), ...gitFacts(cwd) };
+  if (opts.note !== undefined) facts.note = opts.note;
   const folder = await prepareRunFolder({
     projectDir: conn.projectDir,
     experiment: opts.experiment,
@@ -58,6 +65,11 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
     facts,
   });
   fs.mkdirSync(folder.outputsDir, { recursive: true });
+  // Lines of the spool like any job's (exactly once, in order, a param keeping its first value).
+  const metaLines: string[] = [];
+  if (opts.param.length) metaLines.push(`${JSON.stringify({ params: Object.fromEntries(opts.param) })}\n`);
+  if (opts.tag.length) metaLines.push(`${JSON.stringify({ tags: Object.fromEntries(opts.tag) })}\n`);
+  if (metaLines.length) fs.appendFileSync(folder.metricsFile, metaLines.join(''));
   await warnIfShared(conn.projectDir, folder.outputsDir, folder.id);
   const agent = await startFolderAgent(folder, conn, log, { ...registrationOf(folder), status: 'running' });
   process.stderr.write(`outpost: run ${folder.id} started (${conn.local ? `local store ${path.join(conn.projectDir, '.outpost')}` : conn.url})\n`);
@@ -139,4 +151,27 @@ function spawnTracked(argv: string[], cwd: string, folder: { id: string; metrics
       });
     });
   });
+}
+
+/** --param K=V: a JSON number, boolean or list as such, anything else as text. */
+function collectParam(kv: string, previous: [string, ParamValue][]): [string, ParamValue][] {
+  const [k, v] = splitPair(kv);
+  let value: ParamValue = v;
+  try {
+    const parsed: unknown = JSON.parse(v);
+    if (typeof parsed === 'number' || typeof parsed === 'boolean' || Array.isArray(parsed)) value = parsed as ParamValue;
+  } catch {
+    // text, as written
+  }
+  return [...previous, [k, value]];
+}
+
+function collectTag(kv: string, previous: [string, string][]): [string, string][] {
+  return [...previous, splitPair(kv)];
+}
+
+function splitPair(kv: string): [string, string] {
+  const at = kv.indexOf('=');
+  if (at <= 0) throw new InvalidArgumentError(`"${kv}" is not KEY=VALUE`);
+  return [kv.slice(0, at), kv.slice(at + 1)];
 }

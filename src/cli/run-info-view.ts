@@ -1,5 +1,5 @@
 /** `history info` (and `last`) for people: the run's facts, metrics, rejected lines, events, artifacts. */
-import type { RunInfo } from '../protocol';
+import { paramText, type RunInfo } from '../protocol';
 import { formatBytes, formatDuration, formatTime, formatValue } from './format-human';
 import { formatTable } from './format-table';
 
@@ -19,8 +19,21 @@ export function renderRunInfo(run: RunInfo, now = Date.now()): string {
     ['host', run.host ?? '-'],
     ['git', run.gitCommit ? `${run.gitCommit}${run.gitDirty ? ' (uncommitted changes)' : ''}` : '-'],
   ];
+  if (run.deletedTime) facts.push(['deleted', `${formatTime(run.deletedTime)} (outpost history restore -r ${run.id} brings it back)`]);
   const width = Math.max(...facts.map(([k]) => k.length));
   for (const [k, v] of facts) out.push(`${k.padEnd(width)}  ${v}\n`);
+
+  const params = Object.entries(run.params ?? {});
+  if (params.length) {
+    out.push(`\nparams (${params.length})\n`);
+    out.push(formatTable(['NAME', 'VALUE'], params.map(([k, v]) => [k, paramText(v)]), { indent: '  ' }));
+  }
+  const tags = Object.entries(run.tags ?? {});
+  if (tags.length) {
+    out.push(`\ntags (${tags.length})\n`);
+    out.push(formatTable(['NAME', 'VALUE'], tags, { indent: '  ' }));
+  }
+  if (run.note) out.push(`\nnote\n${run.note.replace(/^/gm, '  ').replace(/\s*$/, '')}\n`);
 
   const metrics = Object.entries(run.metrics);
   out.push(`\nmetrics (${metrics.length})\n`);

@@ -8,7 +8,7 @@
  * an OUTPOST_ERR_BAD_LINE naming the metric, never a RangeError.
  */
 import { settings } from '../../config';
-import { describeValue, E, MetricValue, OutpostError, quote, setOwn, validateMetricObject } from '../protocol';
+import { checkParams, checkTags, describeValue, E, MetricValue, OutpostError, type ParamValue, quote, setOwn, validateMetricObject } from '../protocol';
 
 export interface LogOptions {
   /** Integer >= 0: the x axis of charts. */
@@ -53,9 +53,37 @@ export function encodeMetrics(metrics: Record<string, MetricValue>, opts?: LogOp
   return encode(obj, what);
 }
 
+/**
+ * The run's params as one line, flattened as the service keeps them (model.depth), each value read
+ * once; the first value of a param is the one it keeps (a different one later is a rejected line).
+ */
+export function encodeParams(params: Record<string, unknown>): string {
+  const r = readForeign('params', () => checkParams(params, metaLimits()));
+  if (!r.ok) throw E.cannotLog('params', r.reason);
+  const plain: Record<string, ParamValue> = {};
+  for (const [k, v] of Object.entries(r.value)) setOwn(plain, k, Array.isArray(v) ? [...v] : v);
+  return lineOf({ params: plain }, 'params');
+}
+
+/** Tags as one line: each a string, number or boolean (kept as text), or null to remove it. */
+export function encodeTags(tags: Record<string, unknown>): string {
+  const r = readForeign('tags', () => checkTags(tags, metaLimits()));
+  if (!r.ok) throw E.cannotLog('tags', r.reason);
+  return lineOf({ tags: { ...r.value } }, 'tags');
+}
+
+function metaLimits() {
+  return { maxNameChars: settings.limits.maxNameChars, maxEntries: settings.limits.maxMetricsPerLine };
+}
+
 function encode(obj: object, what: string): string {
   const checked = validateMetricObject(obj, settings.limits.maxNameChars, settings.limits.maxMetricsPerLine);
   if (!checked.ok) throw E.cannotLog(what, checked.reason);
+  return lineOf(obj, what);
+}
+
+/** A checked line's JSON, refused past the line limit. */
+function lineOf(obj: object, what: string): string {
   const line = JSON.stringify(obj);
   // A UTF-8 byte is at most 3 per UTF-16 unit: only long lines need the exact count.
   if (line.length * 3 > settings.limits.maxLineBytes && Buffer.byteLength(line) > settings.limits.maxLineBytes) {

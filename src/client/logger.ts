@@ -10,7 +10,7 @@ import { AckWatch } from './ack-watch';
 import { AckTimeoutDetails, AckTimeoutError, warnNotAcknowledged } from './ack-timeout-error';
 import { settings as processSettings } from '../../config';
 import type { ClientSettings } from '../../config/client';
-import { encodeMetric, encodeMetrics, LogOptions } from './encode-metric-line';
+import { encodeMetric, encodeMetrics, encodeParams, encodeTags, LogOptions } from './encode-metric-line';
 import { FlushedBatch, SpoolAppender } from './spool-appender';
 import { writeOutput } from './write-output';
 import { AckWatermark, findProjectDir, OUTPOST_DIR, RUNS_DIR, agentStatus } from '../run-folder';
@@ -78,6 +78,20 @@ export class Logger {
   /** Logs several values as one line (one step), e.g. logMetrics({ loss, acc }, { step }). */
   logMetrics(metrics: Record<string, MetricValue>, opts?: LogOptions): LogHandle {
     return new LogHandle(this, this.spool.push(encodeMetrics(metrics, opts)), `metrics ${Object.keys(metrics).join(', ')}`);
+  }
+
+  /**
+   * The run's hyperparameters, e.g. logParams({ lr: 0.01, model: { depth: 4 } }): nested objects are
+   * flattened (model.depth); a param keeps its first value, so logging another one later is a
+   * rejected line (named by `history info`), not a change.
+   */
+  logParams(params: Record<string, unknown>): LogHandle {
+    return new LogHandle(this, this.spool.push(encodeParams(params)), 'params');
+  }
+
+  /** Sets tags of the run (strings, numbers, booleans, kept as text); null removes one. */
+  setTags(tags: Record<string, string | number | boolean | null>): LogHandle {
+    return new LogHandle(this, this.spool.push(encodeTags(tags)), 'tags');
   }
 
   /** Writes a string or Buffer to outputs/PATH (atomically); the agent uploads it. Returns the file written. */

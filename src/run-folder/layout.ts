@@ -73,6 +73,7 @@ export interface RunFacts {
   host?: string;
   gitCommit?: string | null;
   gitDirty?: boolean | null;
+  note?: string;
 }
 
 /**

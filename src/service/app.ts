@@ -38,7 +38,7 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
     return503OnClosing: false,
     frameworkErrors,
     clientErrorHandler,
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false } },
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, allowUnionTypes: true } },
   });
   app.addHook('onResponse', async (request, reply) => {
     log.debug(`${request.method} ${request.url} ${reply.statusCode} ${reply.elapsedTime.toFixed(1)}ms`);

@@ -36,6 +36,8 @@ export const runUpsertBody = {
     host: { type: 'string', maxLength: 1024 },
     gitCommit: nullableString,
     gitDirty: { type: ['boolean', 'null'] },
+    // A note given at the start (outpost run --note); one already there is kept (see upsertRun).
+    note: { type: 'string', maxLength: settings.limits.maxNoteChars },
   },
 } as const;
 

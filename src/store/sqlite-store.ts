@@ -129,7 +129,9 @@ export class SqliteStore implements Store {
       };
       const set = Object.entries(columns).filter(([, v]) => v !== undefined);
       if (set.length) {
-        this.stmt(`UPDATE runs SET ${set.map(([k]) => `${k} = ?`).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
+        // The agent registers again after a restart (outpost sync): a note edited since is kept.
+        const assign = (k: string) => (k === 'note' ? 'note = COALESCE(note, ?)' : `${k} = ?`);
+        this.stmt(`UPDATE runs SET ${set.map(([k]) => assign(k)).join(', ')} WHERE id = ?`).run(...set.map(([, v]) => v), id);
       }
     });
     return (await this.getRun(id))!;

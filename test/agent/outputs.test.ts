@@ -518,6 +518,8 @@ test('a refused token loses no file: nothing is marked refused, and outpost sync
     agent.child.kill('SIGTERM');
     await agent.exited;
     expect(agent.output()).not.toContain('refused by the service');
+    // The end line says why nothing went: a refusal, not an unreachable service.
+    expect(agent.output()).toMatch(/but the service refused the run \(.*token.*\): 0 metric lines and 1 file are kept on disk/);
     expect(fs.readFileSync(path.join(dir, '.outpost/runs/tok/files.json'), 'utf8')).not.toContain('refused');
 
     const sync = outpost(['sync', '--server', guarded.url], { cwd: dir, env: agentEnv({ OUTPOST_TOKEN: 'right-token-0123456789' }) });

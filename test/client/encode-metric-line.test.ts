@@ -1,4 +1,4 @@
-import { encodeMetric, encodeMetrics } from '../../src/client/encode-metric-line';
+import { encodeMetric, encodeMetrics, encodeParams, encodeTags } from '../../src/client/encode-metric-line';
 import { OutpostError, parseMetricLine } from '../../src/protocol';
 
 function decoded(line: string): Record<string, unknown> {
@@ -165,4 +165,38 @@ test('logMetrics() takes at most limits.maxMetricsPerLine metrics, the service\'
   const metrics = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`m${i}`, i]));
   expect(decoded(encodeMetrics(metrics(1000))).metrics).toEqual(metrics(1000));
   expect(() => encodeMetrics(metrics(1001))).toThrow(/^cannot log metrics \["m0",.*,\.\.\. \(1001 names\)\]: "metrics" has more than 1000 entries, the limit of a line \(limits\.maxMetricsPerLine\)$/);
+});
+
+describe('the params and tags lines written by logParams() and setTags()', () => {
+  test('params are one line, nested objects flattened as the service keeps them, each value with its JSON type', () => {
+    const line = encodeParams({ lr: 0.01, model: { depth: 4, act: 'relu' }, layers: [64, 32], amp: true });
+    expect(line.endsWith('\n') && line.indexOf('\n') === line.length - 1).toBe(true);
+    expect(JSON.parse(line)).toEqual({ params: { lr: 0.01, 'model.depth': 4, 'model.act': 'relu', layers: [64, 32], amp: true } });
+    const parsed = parseMetricLine(line.slice(0, -1));
+    expect(parsed.ok && 'params' in parsed.line).toBe(true);
+  });
+
+  test('tags are kept as text, null removes one', () => {
+    expect(JSON.parse(encodeTags({ team: 'vision', seed: 7, ok: false, stale: null }))).toEqual({ tags: { team: 'vision', seed: '7', ok: 'false', stale: null } });
+  });
+
+  test.each([
+    [{ bad: null }, 'cannot log params: params["bad"] must be a number, string, boolean, list or object, got null'],
+    [{}, 'cannot log params: "params" is empty'],
+    [{ a: { '': 1 } }, 'cannot log params: a param name is empty'],
+    [{ a: [[1]] }, 'cannot log params: params["a"][0] must be a finite number, a string or a boolean'],
+    [{ a: Infinity }, 'cannot log params: params["a"] is not a finite number'],
+    [{ 'a.b': 1, a: { b: 2 } }, 'cannot log params: param "a.b" is given twice'],
+  ])('params %j are refused, naming what and where', (params, message) => {
+    expect(() => encodeParams(params)).toThrow(expect.objectContaining({ message: expect.stringContaining(message) }));
+    expect(() => encodeParams(params)).toThrow(OutpostError);
+  });
+
+  test.each([
+    [{ a: [1] }, 'cannot log tags: tags["a"] must be a string, number, boolean or null (to remove it), got a list of 1 item'],
+    [{ '': 'x' }, 'cannot log tags: a tag name is empty'],
+    [{ a: '\ud800' }, 'cannot log tags: tags["a"] "\\ud800" contains a lone surrogate'],
+  ])('tags %j are refused, naming what and where', (tags, message) => {
+    expect(() => encodeTags(tags as Record<string, unknown>)).toThrow(expect.objectContaining({ message: expect.stringContaining(message) }));
+  });
 });

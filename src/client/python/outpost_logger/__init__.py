@@ -7,6 +7,8 @@
     logger.log("my metric 1", 1).wait()          # returns once the service has stored it (after 60 s
                                                  # of silence, if an agent runs: once it is fsynced)
     logger.log_metrics({"loss": 0.25, "acc": 0.91}, step=10)
+    logger.log_params({"lr": 0.01, "model": {"depth": 4}})   # a param keeps its first value
+    logger.set_tags({"team": "vision"})
     logger.upload("artifact/path", "contents")   # written to outputs/artifact/path
 
 Under `outpost run` the OUTPOST_* variables name the run. Without them, lines go to an offline
@@ -17,7 +19,7 @@ Install it with pip install "$(outpost python-path)", or put that folder on PYTH
 (`outpost run` does it), or copy the outpost_logger folder beside your code.
 
 The modules, each with one job: _contract (the values shared with outpost's TypeScript side,
-generated), _encode (values to JSON), _spool (the buffered spool appender), _ack (the ack
+generated), _encode (values to JSON), _meta (the params and tags lines), _spool (the buffered spool appender), _ack (the ack
 watermark and agent.json), _upload (files into outputs/), _offline (the offline run folder),
 _logger (Logger, LogHandle), _process (get_logger).
 """

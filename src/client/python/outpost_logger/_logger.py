@@ -12,6 +12,7 @@ from ._ack import (What, agent_status, covers, mark_key, not_acknowledged_messag
                    timeout_error)
 from ._encode import check_name, describe, encode_step, encode_value
 from ._env import env_flag
+from ._meta import encode_params, encode_tags
 from ._run_folder import find_project_dir, run_dir_of
 from ._spool import Batch, SpoolAppender
 from ._upload import Content, write_output
@@ -92,6 +93,17 @@ class Logger(SpoolAppender):
             raise ValueError("cannot log metrics %s: the line is %d bytes, over the %d-byte limit of a metric line"
                              % (names, len(line) - 1, contract.MAX_LINE_BYTES))
         return LogHandle(self, self._push(line), tuple(names))
+
+    def log_params(self, params: dict[str, Any]) -> LogHandle:
+        """The run's hyperparameters: log_params({"lr": 0.01, "model": {"depth": 4}}) (kept as model.depth).
+
+        A param keeps its first value: logging another value for it later is a rejected line that
+        `outpost history info` names, not a change."""
+        return LogHandle(self, self._push(encode_params(params)), "params")
+
+    def set_tags(self, tags: dict[str, Any]) -> LogHandle:
+        """Sets tags of the run: strings, numbers or booleans (kept as text); None removes one."""
+        return LogHandle(self, self._push(encode_tags(tags)), "tags")
 
     def _name_prefix(self, name: str) -> str:
         """`{"name":NAME,"value":` for a name check_name passed; kept, so the next log() of it skips the checks."""
