@@ -155,6 +155,10 @@ export const E = {
     make('OUTPOST_ERR_HASH_MISMATCH', `artifact ${quote(path)}: sha256 is ${received}, the client declared ${declared}`, header),
   badVersion: () => make('OUTPOST_ERR_BAD_REQUEST', 'version must be an integer >= 1', 'version'),
   rangeNotSatisfiable: (path: string, size: number) => make('OUTPOST_ERR_RANGE', `range not satisfiable for ${quote(path)} (${size} bytes)`, 'range'),
+  blobRemovedMeanwhile: (path: string) =>
+    make('OUTPOST_ERR_UNAVAILABLE', `artifact ${quote(path)} not stored: a purge removed its bytes while they arrived; send it again`, 'path'),
+  blobMissing: (sha256: string, where: string) => make('OUTPOST_ERR_INTERNAL', `the blob ${sha256} is missing from ${where}`),
+  storeUnavailable: (detail: string) => make('OUTPOST_ERR_UNAVAILABLE', `the database cannot be reached (${detail}); try again shortly`),
   storageFull: (cause: string, where: string) => make('OUTPOST_ERR_STORAGE_FULL', `the store's disk is full (${cause} writing ${where})`),
   artifactNotStored: (path: string, bytes: number, why: OutpostError) =>
     make(why.code, `artifact ${quote(path)} of ${bytes} bytes not stored: ${why.message}`, why.field),

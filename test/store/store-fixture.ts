@@ -1,16 +1,30 @@
-/** A fresh SqliteStore in a temp folder, removed afterwards. */
+/** Fresh stores for the store tests, each in temp folders removed afterwards. */
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
+import { Readable } from 'stream';
 import type { MetricBatch, MetricValue, WireLine } from '../../src/protocol';
-import type { CheckedBatch } from '../../src/store/store';
-import { SqliteStore } from '../../src/store/sqlite-store';
+import type { ArtifactUpload } from '../../src/store/artifact-upload';
+import { hashBytes } from '../../src/store/artifact-upload';
+import { FolderBlobStore } from '../../src/store/folder-blob-store';
+import { DB_FILE, SqliteStore } from '../../src/store/sqlite-store';
+import type { CheckedBatch, Store } from '../../src/store/store';
 
-export async function openTempStore(): Promise<{ store: SqliteStore; dir: string; cleanup(): Promise<void> }> {
+export interface TempStore {
+  store: Store;
+  blobs: FolderBlobStore;
+  dir: string;
+  cleanup(): Promise<void>;
+}
+
+export async function openTempStore(): Promise<TempStore & { store: SqliteStore }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-store-'));
-  const store = await SqliteStore.open(dir);
+  const blobs = new FolderBlobStore(path.join(dir, 'blobs'));
+  await blobs.init({ sweep: false });
+  const store = await SqliteStore.open(path.join(dir, DB_FILE), blobs);
   return {
     store,
+    blobs,
     dir,
     async cleanup() {
       await store.close();
@@ -18,6 +32,14 @@ export async function openTempStore(): Promise<{ store: SqliteStore; dir: string
     },
   };
 }
+
+/** An upload of `content` as the service hands it over: declared size, and no declared hash to check. */
+export function upload(content: Buffer | string, check: (b: { sha256: string; size: number }) => void = () => undefined): ArtifactUpload {
+  const bytes = Buffer.from(content);
+  return { body: Readable.from([bytes]), size: bytes.length, tooLarge: () => new Error('too large'), verify: check };
+}
+
+export const sha256Of = (content: Buffer | string) => hashBytes(Buffer.from(content)).sha256;
 
 /** Lines seq from..to, each one metric `name` whose value is f(seq). */
 export function lines(from: number, to: number, name = 'loss', f: (seq: number) => MetricValue = (s) => s): WireLine[] {
