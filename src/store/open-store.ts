@@ -66,7 +66,8 @@ export async function openStore(where: StoreLocation): Promise<Store> {
   const blobs = await openBlobStore(parseBlobUrl(where.blobs ?? (settings.service.blobs || undefined), where.dataDir));
   try {
     if (dbTarget.kind === 'sqlite') return await SqliteStore.open(dbTarget.file, blobs);
-    throw E.startup(`--db ${redact(dbTarget.url)}: PostgreSQL is not supported yet`);
+    const { PgStore } = await import('./pg-store');
+    return await PgStore.open(dbTarget.url, blobs, `the PostgreSQL database ${redact(dbTarget.url)}`);
   } catch (err) {
     await blobs.close();
     throw err;

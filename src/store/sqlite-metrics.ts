@@ -4,20 +4,9 @@
  * A big batch is stored in slices, one transaction each, with the event loop given back between.
  */
 import type Database from 'better-sqlite3';
-import {
-  describeValue,
-  E,
-  MetricHistory,
-  MetricType,
-  NdjsonBatchAck,
-  ParamValue,
-  paramText,
-  quote,
-  WireLine,
-  metricTypeOf,
-} from '../protocol';
+import { E, MetricHistory, MetricType, NdjsonBatchAck, ParamValue, paramText, WireLine, metricTypeOf } from '../protocol';
 import { BLOCK_POINTS, BlockRollup, chooseIndexes, type Extremes, planDownsample } from './downsample';
-import { decodeValue, encodeValue, Kind, KIND, widenType } from './metric-codec';
+import { decodeValue, encodeValue, Kind, KIND, paramConflict, paramKind, widenType } from './metric-codec';
 import type { CheckedBatch, HistoryQuery } from './store';
 
 interface SeriesState {
@@ -201,11 +190,8 @@ export class SqliteMetrics {
    */
   private storeParams(runId: string, params: Record<string, ParamValue>): string | undefined {
     for (const key in params) {
-      const had = this.s.paramGet.get(runId, key) as { text: string; kind: string } | undefined;
-      const value = params[key];
-      if (had && (had.text !== paramText(value) || had.kind !== paramKind(value))) {
-        return `param ${quote(key)} is ${had.kind === 'string' ? quote(had.text) : had.text} already; this line says ${describeParam(value)}: a param keeps its first value`;
-      }
+      const conflict = paramConflict(key, this.s.paramGet.get(runId, key) as { text: string; kind: string } | undefined, params[key]);
+      if (conflict) return conflict;
     }
     for (const key in params) {
       const value = params[key];
@@ -276,13 +262,4 @@ function cellsOf(line: WireLine): number {
   let n = 0;
   for (const _name in entries) n++;
   return Math.max(1, n);
-}
-
-/** How a param's value is kept: its kind beside its JSON text (and its number, for comparisons). */
-export function paramKind(v: ParamValue): 'number' | 'string' | 'boolean' | 'list' {
-  return Array.isArray(v) ? 'list' : (typeof v as 'number' | 'string' | 'boolean');
-}
-
-function describeParam(v: ParamValue): string {
-  return typeof v === 'string' ? quote(v) : Array.isArray(v) ? describeValue(v) : String(v);
 }

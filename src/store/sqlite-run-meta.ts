@@ -4,6 +4,7 @@
  */
 import type Database from 'better-sqlite3';
 import { E, type ParamValue, type RunPatch, setOwn, tagText } from '../protocol';
+import { paramValue } from './metric-codec';
 
 type ParamRow = { run_id: string; key: string; kind: string; text: string };
 type TagRow = { run_id: string; key: string; value: string };
@@ -51,9 +52,4 @@ export class SqliteRunMeta {
     if (deleted) this.db.prepare('UPDATE runs SET deleted_time = coalesce(deleted_time, ?) WHERE id = ?').run(new Date().toISOString(), id);
     else this.db.prepare('UPDATE runs SET deleted_time = NULL WHERE id = ?').run(id);
   }
-}
-
-/** A param's value from its kind and JSON text (a string's text is itself). */
-export function paramValue(kind: string, text: string): ParamValue {
-  return kind === 'string' ? text : (JSON.parse(text) as ParamValue);
 }

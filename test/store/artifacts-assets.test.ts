@@ -1,19 +1,16 @@
 import fs from 'fs';
-import os from 'os';
-import path from 'path';
 import { Readable } from 'stream';
 import { FolderBlobStore } from '../../src/store/folder-blob-store';
-import { DB_FILE, SqliteStore } from '../../src/store/sqlite-store';
 import type { Store } from '../../src/store/store';
-import { openTempStore, upload } from './store-fixture';
+import { openStoreOf, STORE_KINDS, upload } from './store-fixture';
 
-describe('artifacts and assets', () => {
+describe.each(STORE_KINDS)('artifacts and assets (%s)', (kind) => {
   let store: Store;
   let blobs: FolderBlobStore;
   let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    ({ store, blobs, cleanup } = await openTempStore());
+    ({ store, blobs, cleanup } = await openStoreOf(kind));
     await store.upsertRun('r1', {});
     await store.upsertRun('r2', {});
   });
@@ -84,7 +81,7 @@ describe('artifacts and assets', () => {
   });
 });
 
-describe('a purge meeting an upload of the same bytes', () => {
+describe.each(STORE_KINDS)('a purge meeting an upload of the same bytes (%s)', (kind) => {
   /** A real blob folder that runs `afterPut` once a blob is in, before the store records its version. */
   class PausingBlobs extends FolderBlobStore {
     afterPut: () => Promise<void> = async () => undefined;
@@ -96,10 +93,8 @@ describe('a purge meeting an upload of the same bytes', () => {
   }
 
   test('never leaves a version naming a blob that is gone: the upload is refused (503) and may be sent again', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-purge-race-'));
-    const blobs = new PausingBlobs(path.join(dir, 'blobs'));
-    await blobs.init({ sweep: false });
-    const store = await SqliteStore.open(path.join(dir, DB_FILE), blobs);
+    let blobs!: PausingBlobs;
+    const { store, cleanup } = await openStoreOf(kind, (root) => (blobs = new PausingBlobs(root)));
     try {
       const bytes = Buffer.alloc(200_000, 3); // a blob, not kept in the database
       await store.upsertRun('old', {});
@@ -118,8 +113,7 @@ describe('a purge meeting an upload of the same bytes', () => {
       expect(again).toMatchObject({ versions: 1, unchanged: false });
       expect(await blobs.exists(again.sha256)).toBe(true);
     } finally {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
+      await cleanup();
     }
   });
 });

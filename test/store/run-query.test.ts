@@ -1,11 +1,11 @@
 /** Runs found by value and sorted, in SQL: the filter language end to end, from its text to the runs the store picks. */
 import type { RunStatus } from '../../src/protocol';
 import { parseRunFilter, parseSortKey } from '../../src/service/run-filter';
-import type { SqliteStore } from '../../src/store/sqlite-store';
-import { checked, openTempStore } from './store-fixture';
+import type { Store } from '../../src/store/store';
+import { checked, openStoreOf, STORE_KINDS } from './store-fixture';
 
-describe('run queries', () => {
-  let store: SqliteStore;
+describe.each(STORE_KINDS)('run queries (%s)', (kind) => {
+  let store: Store;
   let cleanup: () => Promise<void>;
 
   // lr, optimizer, team, val_acc per run; r5 has no lr and no val_acc; r6 is deleted.
@@ -19,7 +19,7 @@ describe('run queries', () => {
   ];
 
   beforeAll(async () => {
-    ({ store, cleanup } = await openTempStore());
+    ({ store, cleanup } = await openStoreOf(kind));
     for (const [i, [id, params, tags, acc, status]] of runs.entries()) {
       await store.upsertRun(id, { experiment: i < 4 ? 'mnist' : 'cifar', name: `run ${id}`, status, startTime: `2025-01-0${i + 1}T00:00:00.000Z`, endTime: status === 'running' ? null : `2025-01-0${i + 1}T0${i}:00:00.000Z` });
       const lines: ({ seq: number; time: number } & Record<string, unknown>)[] = [{ seq: 1, time: 1, params }, { seq: 2, time: 1, tags }];

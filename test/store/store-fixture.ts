@@ -7,8 +7,10 @@ import type { MetricBatch, MetricValue, WireLine } from '../../src/protocol';
 import type { ArtifactUpload } from '../../src/store/artifact-upload';
 import { hashBytes } from '../../src/store/artifact-upload';
 import { FolderBlobStore } from '../../src/store/folder-blob-store';
+import { PgStore } from '../../src/store/pg-store';
 import { DB_FILE, SqliteStore } from '../../src/store/sqlite-store';
 import type { CheckedBatch, Store } from '../../src/store/store';
+import { type PgCluster, startPgCluster } from '../../scripts/pg/cluster';
 
 export interface TempStore {
   store: Store;
@@ -17,11 +19,47 @@ export interface TempStore {
   cleanup(): Promise<void>;
 }
 
-export async function openTempStore(): Promise<TempStore & { store: SqliteStore }> {
+export async function openTempStore(makeBlobs = (root: string) => new FolderBlobStore(root)): Promise<TempStore & { store: SqliteStore }> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-store-'));
-  const blobs = new FolderBlobStore(path.join(dir, 'blobs'));
+  const blobs = makeBlobs(path.join(dir, 'blobs'));
   await blobs.init({ sweep: false });
   const store = await SqliteStore.open(path.join(dir, DB_FILE), blobs);
+  return {
+    store,
+    blobs,
+    dir,
+    async cleanup() {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type StoreKind = 'sqlite' | 'postgresql';
+
+/** Every store the suite runs against: `describe.each(STORE_KINDS)`. */
+export const STORE_KINDS: StoreKind[] = ['sqlite', 'postgresql'];
+
+let cluster: Promise<PgCluster> | undefined;
+let databases = 0;
+
+/** One PostgreSQL cluster per test file, started on first use, stopped when the file's tests are done. */
+export function pgCluster(): Promise<PgCluster> {
+  cluster ??= startPgCluster();
+  return cluster;
+}
+// Registered as this file is imported (jest takes hooks only while it collects tests).
+afterAll(async () => (await cluster)?.stop());
+
+/** A fresh store of `kind`: SQLite in a temp folder, or a new database of this file's PostgreSQL cluster; blobs in a temp folder. */
+export async function openStoreOf(kind: StoreKind, makeBlobs = (root: string) => new FolderBlobStore(root)): Promise<TempStore> {
+  if (kind === 'sqlite') return openTempStore(makeBlobs);
+  const c = await pgCluster();
+  const url = await c.createDatabase(`store_${process.pid}_${++databases}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-store-'));
+  const blobs = makeBlobs(path.join(dir, 'blobs'));
+  await blobs.init({ sweep: false });
+  const store = await PgStore.open(url, blobs);
   return {
     store,
     blobs,
