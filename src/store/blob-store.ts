@@ -35,8 +35,8 @@ export interface BlobStore {
   exists(sha256: string): Promise<boolean>;
   /** Removes a blob (purge); removing one that is not there is not an error. */
   delete(sha256: string): Promise<void>;
-  /** Removes temp objects of uploads idle for longer than `olderThanMs`; returns how many went. */
-  sweepTemp(olderThanMs: number): Promise<number>;
+  /** Removes temp objects of uploads idle for longer than `olderThanMs` before `now`; returns how many went. */
+  sweepTemp(olderThanMs: number, now?: number): Promise<number>;
   close(): Promise<void>;
 }
 

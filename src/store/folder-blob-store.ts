@@ -166,8 +166,8 @@ export class FolderBlobStore implements BlobStore {
   }
 
   /** By the time a temp file was last written: an upload in progress writes at least every uploadIdleTimeoutMs. */
-  async sweepTemp(olderThanMs: number): Promise<number> {
-    const cutoff = Date.now() - olderThanMs;
+  async sweepTemp(olderThanMs: number, now = Date.now()): Promise<number> {
+    const cutoff = now - olderThanMs;
     let removed = 0;
     for (const name of await fsp.readdir(this.tmpDir).catch(() => [] as string[])) {
       const file = path.join(this.tmpDir, name);

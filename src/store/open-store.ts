@@ -56,7 +56,8 @@ export async function openBlobStore(target: BlobTarget): Promise<BlobStore> {
     await folder.init();
     blobs = folder;
   } else {
-    throw E.startup(`--blobs s3://${target.bucket}: S3 is not supported yet`);
+    const { S3BlobStore } = await import('./s3-blob-store');
+    blobs = await S3BlobStore.open(target.bucket, target.prefix);
   }
   return blobs;
 }
