@@ -176,6 +176,8 @@ export const E = {
   // -- settings, start-up, the store's version (never over HTTP) ---------------------------------
   config: (problem: string) => make('OUTPOST_ERR_CONFIG', `OUTPOST_CONFIG${problem}`),
   startup: (problem: string) => make('OUTPOST_ERR_STARTUP', problem),
+  copyTargetNotEmpty: (where: string, runs: number) =>
+    make('OUTPOST_ERR_STARTUP', `${where} holds ${runs} run${runs === 1 ? '' : 's'} already: outpost db copy copies into an empty database only`),
   storeTooNew: (version: number, known: number) =>
     make('OUTPOST_ERR_STORE_VERSION', `the store has schema version ${version}, newer than this outpost knows (${known}); upgrade outpost`),
 };

@@ -49,17 +49,15 @@ export function redact(url: string): string {
   return url.replace(/^([a-z]+:\/\/[^:/@]*):[^@/]*@/i, '$1:***@');
 }
 
-export async function openBlobStore(target: BlobTarget): Promise<BlobStore> {
-  let blobs: BlobStore;
+/** `sweep`: abandoned temp objects removed now and every service.blobTempSweepS (a service does; a one-off command need not). */
+export async function openBlobStore(target: BlobTarget, { sweep = true } = {}): Promise<BlobStore> {
   if (target.kind === 'folder') {
     const folder = new FolderBlobStore(target.root);
-    await folder.init();
-    blobs = folder;
-  } else {
-    const { S3BlobStore } = await import('./s3-blob-store');
-    blobs = await S3BlobStore.open(target.bucket, target.prefix);
+    await folder.init({ sweep });
+    return folder;
   }
-  return blobs;
+  const { S3BlobStore } = await import('./s3-blob-store');
+  return S3BlobStore.open(target.bucket, target.prefix, { sweep });
 }
 
 export async function openStore(where: StoreLocation): Promise<Store> {
