@@ -15,7 +15,7 @@ import { type PgCluster, startPgCluster } from '../../scripts/pg/cluster';
 import { type MotoServer, startMoto } from '../../scripts/s3/moto';
 import { agentEnv, freePort, outpost, sleep, startAgentProcess, until, type AgentProcess } from '../agent/agent-process';
 import { type ServerProcess, startServerProcess, tempDir } from '../service/server-process';
-import { type Nginx, startNginx } from './nginx';
+import { type Nginx, startNginx } from '../../scripts/team/nginx';
 
 const AGENTS = 8;
 const LINES = 3_000;
