@@ -68,7 +68,7 @@ export class PgMetrics {
 
     const series = await this.lockSeries(c, runId, fresh);
     const blocks: { seriesId: number; b: Block }[] = [];
-    const points: string[] = [];
+    let points = '';
     const rejected = { seq: [] as number[], reason: [] as string[], time: [] as number[] };
     let paramsLocked = false;
     for (const line of fresh) {
@@ -95,23 +95,33 @@ export class PgMetrics {
         continue;
       }
       const step = line.step ?? null;
+      // The COPY row's columns that every metric of the line shares.
+      const shared = `\t${stream.id}\t${line.seq}\t${step ?? '\\N'}\t${line.time}\t`;
       for (const name in line.metrics) {
         const value = line.metrics[name];
         const st = series.get(name)!;
         const idx = st.count++;
-        const [kind, stored] = encodeValue(value);
-        const num = typeof stored === 'number' ? stored : null;
-        const text = typeof stored === 'string' ? stored : null;
-        points.push(`${st.id}\t${idx}\t${stream.id}\t${line.seq}\t${step ?? '\\N'}\t${line.time}\t${kind}\t${num ?? '\\N'}\t${text === null ? '\\N' : copyText(text)}\n`);
+        // Numbers are nearly every point: no tuple, no type lookup on their path.
         if (typeof value === 'number') {
+          const kind = Number.isInteger(value) ? KIND.integer : KIND.float;
+          points += `${st.id}\t${idx}${shared}${kind}\t${value}\t\\N\n`;
           st.rollup.add(idx, value);
           if (st.min === null || value < st.min) st.min = value;
           if (st.max === null || value > st.max) st.max = value;
+          if (kind === KIND.float && st.type === 'integer') st.type = 'float';
+          st.lastKind = kind;
+          st.lastNum = value;
+          st.lastText = null;
+        } else {
+          const [kind, stored] = encodeValue(value);
+          const num = typeof stored === 'number' ? stored : null;
+          const text = typeof stored === 'string' ? stored : null;
+          points += `${st.id}\t${idx}${shared}${kind}\t${num ?? '\\N'}\t${text === null ? '\\N' : copyText(text)}\n`;
+          st.type = widenType(st.type, value);
+          st.lastKind = kind;
+          st.lastNum = num;
+          st.lastText = text;
         }
-        st.type = widenType(st.type, value);
-        st.lastKind = kind;
-        st.lastNum = num;
-        st.lastText = text;
         st.lastStep = step;
         st.dirty = true;
       }
@@ -120,7 +130,7 @@ export class PgMetrics {
       st.rollup.end();
       for (const b of st.blocks) blocks.push({ seriesId: st.id, b });
     }
-    if (points.length) await pipeline(Readable.from([points.join('')]), c.query(copyFrom('COPY points (series_id, idx, stream_id, seq, step, time, kind, num, text) FROM STDIN')));
+    if (points) await pipeline(Readable.from([points]), c.query(copyFrom('COPY points (series_id, idx, stream_id, seq, step, time, kind, num, text) FROM STDIN')));
     if (blocks.length) {
       await c.query(
         `INSERT INTO point_blocks (series_id, block, min_idx, min_value, max_idx, max_value)
