@@ -392,7 +392,7 @@ except TimeoutError as err:
     expect(live).toMatch(/^True .*: an agent is running \(pid \d+, server http:\/\/127.0.0.1:9\)/);
   });
 
-  test('multiprocessing children (fork) log into the same spool; the parent\'s buffered lines are written once', () => {
+  test('multiprocessing children (fork) log into the same spool; the parent\'s lines are written once', () => {
     const run = tempRun();
     const out = runPython(
       `
@@ -404,7 +404,7 @@ def child(k):
         get_logger().log("child-%d" % k, i, step=i)
 if __name__ == "__main__":
     for i in range(100):
-        logger.log("parent", i, step=i)      # buffered when the children fork
+        logger.log("parent", i, step=i)      # written before the children fork, so never twice
     ctx = mp.get_context("fork")
     procs = [ctx.Process(target=child, args=(k,)) for k in range(3)]
     for p in procs: p.start()
