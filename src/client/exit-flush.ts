@@ -1,7 +1,8 @@
 /**
- * Buffered lines reach the spool however the process ends: normal exit, process.exit(), an
- * uncaught exception (Node emits 'exit' for all three), or SIGINT/SIGTERM (flushed, then the
- * signal's default action, unless the program handles the signal itself).
+ * log() appends each line itself; the lines held because the spool could not be written (a full
+ * disk) get a last try however the process ends: normal exit, process.exit(), an uncaught
+ * exception (Node emits 'exit' for all three), or SIGINT/SIGTERM (written, then the signal's
+ * default action, unless the program handles the signal itself).
  */
 import fs from 'fs';
 import { isMainThread } from 'worker_threads';
@@ -33,7 +34,7 @@ export function flushAtExit(logger: Flushable): void {
   }
 }
 
-/** Appends every logger's buffered lines now (also used before the in-process agent's final sync). */
+/** Appends every logger's held lines now (also used before the in-process agent's final sync). */
 export function flushAllLoggers(): void {
   for (const logger of loggers) {
     try {
