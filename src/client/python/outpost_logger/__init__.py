@@ -19,9 +19,10 @@ Install it with pip install "$(outpost python-path)", or put that folder on PYTH
 (`outpost run` does it), or copy the outpost_logger folder beside your code.
 
 The modules, each with one job: _contract (the values shared with outpost's TypeScript side,
-generated), _encode (values to JSON), _meta (the params and tags lines), _spool (the spool appender: a write(2) per line), _ack (the ack
-watermark and agent.json), _upload (files into outputs/), _offline (the offline run folder),
-_logger (Logger, LogHandle), _process (get_logger).
+generated), _encode (values to JSON), _meta (the params and tags lines), _spool (the spool
+appender: a write(2) per line), _appends (whether a filesystem needs flock for appends), _ack
+(the ack watermark and agent.json), _upload (files into outputs/), _offline (the offline run
+folder), _logger (Logger, LogHandle), _process (get_logger).
 """
 
 from __future__ import annotations

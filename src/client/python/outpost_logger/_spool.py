@@ -6,8 +6,8 @@ threads and processes sharing the spool never mix halves of lines; where a files
 (network ones, see _appends), each write is also taken under flock. The path is checked again every
 SPOOL_CHECK_S, so a spool moved away or removed is followed. Lines that cannot be written (a full
 disk, say) are held in memory and retried every FLUSH_INTERVAL_S, by flush(), wait() and the end of
-the process, however it ends: atexit, SIGTERM (which skips atexit), a multiprocessing child's
-os._exit() (its finalizers run). After fork the child opens its own descriptor and holds nothing:
+the process, however it ends: atexit, SIGTERM (which skips atexit; caught only while lines are
+held), a multiprocessing child's os._exit() (its finalizers run). After fork the child opens its own descriptor and holds nothing:
 the parent's held lines are written once, by the parent, before the fork.
 """
 
@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from types import FrameType
-from typing import Optional
+from typing import Callable, Optional
 
 from . import _contract as contract
 from ._appends import appends_need_lock
@@ -66,6 +66,7 @@ class SpoolAppender:
     _pid: int
     _pid_forked: bool
     _finalizer: bool
+    _sigterm_caught: bool  # our SIGTERM handler was installed (or tried)
     _flushing: Optional[int]  # thread id holding _lock to write
     _deferred_signal: Optional[int]  # SIGTERM that arrived while we were writing
     _last_error: Optional[BaseException]  # why the last write failed, until one succeeds
@@ -75,9 +76,9 @@ class SpoolAppender:
         self.run_dir = os.path.dirname(self.metrics_file)
         self.max_held_bytes = contract.MAX_HELD_BYTES
         self._dir_synced = False
+        self._sigterm_handler: Optional[Callable[[int, Optional[FrameType]], None]] = None
         self._reset_after_fork()
         atexit.register(self._flush_at_exit)
-        self._flush_on_sigterm()
         if hasattr(os, "register_at_fork"):
             os.register_at_fork(before=self._before_fork, after_in_parent=self._after_fork_parent,
                                 after_in_child=self._after_fork_child)
@@ -125,6 +126,8 @@ class SpoolAppender:
                 self._held_bytes += len(data)
                 if self._thread is None:
                     self._start_retrying()
+                if not self._sigterm_caught and threading.current_thread() is threading.main_thread():
+                    self._flush_on_sigterm()
                 return self._held_batch
             finally:
                 self._flushing = None
@@ -307,7 +310,11 @@ class SpoolAppender:
     def _flush_on_sigterm(self) -> None:
         """SIGTERM (`outpost run` relaying a stop, Pool.terminate()) skips atexit: write the held lines, then die of it.
 
-        Only where SIGTERM still has its default action, and only from the main thread (Python's rule)."""
+        Caught only once lines are held, and only where SIGTERM still has its default action, from the
+        main thread (Python's rule). Not before: a handler written in Python runs between bytecodes,
+        so a SIGTERM that comes just before a blocking wait (a Pool worker about to take its queue's
+        lock when terminate() comes) would leave the process waiting for ever."""
+        self._sigterm_caught = True
 
         def on_sigterm(signum: int, _frame: Optional[FrameType]) -> None:
             if self._flushing == threading.get_ident():
@@ -321,6 +328,7 @@ class SpoolAppender:
         try:
             if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
                 signal.signal(signal.SIGTERM, on_sigterm)
+                self._sigterm_handler = on_sigterm
         except (ValueError, OSError, AttributeError):
             pass
 
@@ -346,6 +354,7 @@ class SpoolAppender:
         self._pid = os.getpid()
         self._pid_forked = False
         self._finalizer = False
+        self._sigterm_caught = False
         self._flushing = None
         self._deferred_signal = None
         self._last_error = None
@@ -366,7 +375,13 @@ class SpoolAppender:
         # A flock belongs to the open file description, which the child shares: it opens its own.
         self._reset_after_fork()
         self._pid_forked = True
-        self._flush_on_sigterm()  # the child's only thread is its main thread
+        if self._sigterm_handler is not None:  # the child holds nothing: SIGTERM may kill it at once again
+            try:
+                if signal.getsignal(signal.SIGTERM) is self._sigterm_handler:
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            except (ValueError, OSError):
+                pass
+            self._sigterm_handler = None
         if fd is not None:
             try:
                 batch.end = os.fstat(fd).st_size  # the lines written before the fork, for a handle waited on here
