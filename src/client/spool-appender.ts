@@ -7,11 +7,13 @@
  *
  * The path is checked again every `checkMs`, so a spool moved away or removed is followed (the
  * agent reads a replaced spool as a new stream). Lines that cannot be written (a full disk, say)
- * are held in memory, in order, and retried every `retryMs`, on flush() and wait(), and at exit.
+ * are held in memory, in order, and retried every `retryMs`, on flush() and wait(), and at exit
+ * or on SIGINT/SIGTERM (exit-flush.ts).
  */
 import fs from 'fs';
 import path from 'path';
 import { performance } from 'perf_hooks';
+import { flushOnSignals } from './exit-flush';
 
 /** Where lines went: each ends at or before `end` in the spool file with inode `ino`. */
 export interface SpoolBatch {
@@ -96,6 +98,7 @@ export class SpoolAppender {
     this.held.push(data);
     this.heldBytes += data.length;
     this.schedule();
+    flushOnSignals();
     return this.heldBatch;
   }
 

@@ -77,3 +77,55 @@ test.each([
   expect(steps.slice(0, last + 1)).toEqual([...Array(last + 1).keys()]);
   expect(steps.length - (last + 1)).toBeLessThanOrEqual(1);
 });
+
+describe('signals (TypeScript): caught only while lines are held', () => {
+  const client = JSON.stringify(path.join(repoRoot, 'dist/src/client'));
+
+  test('a program busy in a synchronous loop still stops at once on SIGTERM and SIGINT', async () => {
+    const run = tempRun();
+    const script = path.join(run.dir, 'busy.js');
+    fs.writeFileSync(script, `
+const { getLogger } = require(${client});
+getLogger().log('a', 1);
+process.stdout.write('ready\\n');
+const end = Date.now() + 20000;
+while (Date.now() < end) {}   // a training step that never yields to the event loop
+process.stdout.write('survived\\n');
+`);
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      const child = spawn(process.execPath, [script], { cwd: run.dir, env: run.env, stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (out === 'ready\n') child.kill(signal);
+      });
+      expect(await ended).toBe(signal);
+      expect(out).toBe('ready\n');
+    }
+    expect(stepsInSpool(run.metricsFile)).toHaveLength(2);
+  });
+
+  test('SIGTERM while lines are held writes them, then ends the process as SIGTERM does', async () => {
+    const run = tempRun();
+    fs.mkdirSync(run.metricsFile); // open(2) for appending fails with EISDIR
+    const script = path.join(run.dir, 'held.js');
+    fs.writeFileSync(script, `
+const fs = require('fs');
+const { getLogger } = require(${client});
+const logger = getLogger();
+for (let i = 0; i < 5; i++) logger.log('held', i, { step: i });
+fs.rmdirSync(logger.metricsFile);
+process.kill(process.pid, 'SIGTERM');
+setTimeout(() => process.stdout.write('survived\\n'), 5000);
+`);
+    // No retry by the timer: only the signal's handler writes them.
+    const env = { ...run.env, OUTPOST_CONFIG: JSON.stringify({ client: { flushIntervalMs: 600_000 } }) };
+    const child = spawn(process.execPath, [script], { cwd: run.dir, env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, sig) => resolve(sig)));
+    expect([signal, out]).toEqual(['SIGTERM', '']);
+    expect(stepsInSpool(run.metricsFile)).toEqual([0, 1, 2, 3, 4]);
+  });
+});
