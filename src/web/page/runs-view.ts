@@ -129,10 +129,19 @@ export function runsView(root: HTMLElement, route: Route): () => void {
     empty,
   );
 
-  listExperiments().then((exps) => {
-    for (const e of exps) experimentSelect.append(h('option', { value: e.name, selected: e.name === state.experiment }, `${e.name} (${e.runs.toLocaleString('en-US')})`));
-    if (state.experiment && !exps.some((e) => e.name === state.experiment)) experimentSelect.append(h('option', { value: state.experiment, selected: true }, state.experiment));
-  }, () => undefined);
+  // Asked for once the first runs are drawn: the service answers one request at a time, and over
+  // many runs counting each experiment's takes as long as the first page itself.
+  let experimentsAsked = false;
+  function fillExperiments() {
+    if (experimentsAsked) return;
+    experimentsAsked = true;
+    if (state.experiment) experimentSelect.append(h('option', { value: state.experiment, selected: true }, state.experiment));
+    listExperiments().then((exps) => {
+      replace(experimentSelect, h('option', { value: '' }, 'All experiments'));
+      for (const e of exps) experimentSelect.append(h('option', { value: e.name, selected: e.name === state.experiment }, `${e.name} (${e.runs.toLocaleString('en-US')})`));
+      if (state.experiment && !exps.some((e) => e.name === state.experiment)) experimentSelect.append(h('option', { value: state.experiment, selected: true }, state.experiment));
+    }, () => undefined);
+  }
 
   function query(): SourceQuery {
     const isDefault = state.sort.key === 'start' && state.sort.desc;
@@ -265,6 +274,7 @@ export function runsView(root: HTMLElement, route: Route): () => void {
     describe();
     updateCompare();
     follow(mine);
+    fillExperiments();
   }
 
   updateCompare();
