@@ -183,4 +183,13 @@ test('a filter the service cannot read shows its reason under the box, and the r
   await filter('params.lr > 0.05');
   await page.locator('.count', { hasText: /^4 runs$/ }).waitFor();
   expect(await error.isHidden()).toBe(true);
+  // A link carrying such a filter opens with the reason, and the rest of the page works.
+  await page.goto('about:blank');
+  await page.goto(`${server.url}/#/?filter=${encodeURIComponent('params.lr >')}`);
+  await error.waitFor();
+  expect(await error.innerText()).toContain('at character 12');
+  expect(await page.locator('.count').innerText()).toBe('Filter not applied');
+  await page.locator('select[name="experiment"] option[value="grid"]').waitFor({ state: 'attached' });
+  await filter('');
+  await page.locator('.count', { hasText: `${runs.length} runs` }).waitFor();
 });

@@ -249,11 +249,13 @@ export function runsView(root: HTMLElement, route: Route): () => void {
   async function arrived(mine: RunsSource, err?: Error) {
     if (mine !== source && mine !== next) return;
     if (err) {
+      fillExperiments();
       if (mine === next) delete table.el.dataset.loading;
       if (mine === next && err instanceof ApiError && err.code === 'OUTPOST_ERR_BAD_FILTER') {
         next = null;
         replace(filterError, err.message);
         filterError.hidden = false;
+        if (!source) count.textContent = 'Filter not applied';
         return;
       }
       if (mine === next && !source) replace(empty, h('span', { class: 'bad' }, `Could not load runs: ${err.message}`)), (empty.hidden = false);
