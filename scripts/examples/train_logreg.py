@@ -2,7 +2,7 @@
 """A small, real training job for outpost: logistic regression by gradient descent, stdlib only.
 
 It generates a two-class data set, trains for EPOCHS epochs, logs loss and accuracy per epoch
-(plus a list metric and a string metric), and writes the model and a report into outputs/.
+(and its params, and two list metrics), and writes the model and a report into outputs/
 Run it under `outpost run -- python3 scripts/examples/train_logreg.py`.
 """
 import json
@@ -55,8 +55,8 @@ def main():
     split = int(len(data) * 0.8)
     train, test = data[:split], data[split:]
     w, b = [0.0] * FEATURES, 0.0
-    logger.log("learning rate", LEARNING_RATE)
-    logger.log("optimizer", "full-batch gradient descent")
+    logger.log_params({"learning_rate": LEARNING_RATE, "optimizer": "full-batch gradient descent",
+                       "epochs": EPOCHS, "data": {"samples": SAMPLES, "features": FEATURES}})
 
     history = []
     for epoch in range(1, EPOCHS + 1):

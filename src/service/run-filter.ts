@@ -5,7 +5,7 @@
  * Parsed by a grammar (peggy), whose errors say where and what was expected; the sort key of
  * `--sort "KEY [asc|desc]"` takes the same keys.
  */
-import peggy from 'peggy';
+import type peggy from 'peggy';
 import { settings } from '../../config';
 import { E } from '../protocol';
 import { ATTRIBUTES, type Attribute, type Field, type Filter, type SortKey } from '../store/run-query';
@@ -74,7 +74,13 @@ _ = [ \t\r\n]*
 __ = [ \t\r\n]+
 `;
 
-const parser = peggy.generate(GRAMMAR, { allowedStartRules: ['Filter', 'SortKey'] });
+// Made on first use: loading peggy and building the parser take ~50 ms, which every local-mode
+// CLI command would otherwise pay, filter or not.
+let built: peggy.Parser | undefined;
+function parser(): peggy.Parser {
+  built ??= (require('peggy') as typeof peggy).generate(GRAMMAR, { allowedStartRules: ['Filter', 'SortKey'] });
+  return built;
+}
 
 /** The filter of an expression; a 400 naming where it went wrong and what was expected there. */
 export function parseRunFilter(text: string): Filter {
@@ -95,9 +101,9 @@ function parse(text: string, startRule: 'Filter' | 'SortKey', what: 'filter' | '
     throw E.badFilter(what, text, depth.at, `it nests ${depth.depth} deep (parentheses and "not"), over the limit of ${maxFilterDepth} (limits.maxFilterDepth)`);
   }
   try {
-    return parser.parse(text, { startRule });
+    return parser().parse(text, { startRule });
   } catch (err) {
-    if (!(err instanceof parser.SyntaxError)) throw err;
+    if (!(err instanceof parser().SyntaxError)) throw err;
     const e = err as peggy.parser.SyntaxError;
     const found = e.found === null ? 'the end' : `"${e.found}"`;
     const expected = describeExpected(e.expected);

@@ -4,7 +4,7 @@ import fs from 'fs';
 import path from 'path';
 import type { RunInfo } from '../../src/protocol';
 import { agentEnv, outpost } from '../agent/agent-process';
-import { BIN, tempDir } from '../service/server-process';
+import { BIN, startServerProcess, tempDir } from '../service/server-process';
 import { repoRoot } from '../client/client-helpers';
 
 let dir: string;
@@ -107,4 +107,31 @@ logger.wait().then(() => console.log('waited'));`,
   const run = json<RunInfo>(['history', 'info', '-r', idOf('ts-meta')]);
   expect(run).toMatchObject({ params: { lr: 0.3, 'model.depth': 2 }, tags: { team: 'nlp', epoch: '3' }, rejectedLines: 1 });
   expect(run.rejected[0].reason).toBe('param "lr" is 0.3 already; this line says 0.4: a param keeps its first value');
+});
+
+test('the same against outpost server: run --param, list --filter and --sort, tag, delete and restore over HTTP with a token', async () => {
+  const token = 'meta-token-0123456789';
+  const server = await startServerProcess({ dataDir: path.join(dir, 'server-data'), env: { OUTPOST_TOKEN: token } });
+  try {
+    const env = agentEnv({ OUTPOST_SERVER: server.url, OUTPOST_TOKEN: token });
+    const at = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, env, encoding: 'utf8', timeout: 60_000 });
+    for (const lr of ['0.2', '0.02']) {
+      const r = at(['run', '--experiment', 'remote', '--name', `remote-${lr}`, '--param', `lr=${lr}`, '--', 'python3', '-c', `import json, os; open(os.environ["OUTPOST_METRICS_FILE"], "a").write(json.dumps({"name": "val_acc", "value": ${lr} * 4}) + "\\n")`]);
+      expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 0 });
+    }
+    const list = (args: string[]) => JSON.parse(at(['history', 'list', '--json', ...args]).stdout) as { id: string; name: string }[];
+    expect(list(['--filter', 'params.lr < 0.1']).map((r) => r.name)).toEqual(['remote-0.02']);
+    expect(list(['--sort', 'metrics.val_acc desc']).map((r) => r.name)).toEqual(['remote-0.2', 'remote-0.02']);
+    const [first] = list(['--filter', "name = 'remote-0.2'"]);
+    expect(at(['history', 'tag', '-r', first.id, 'stage=prod']).stdout).toBe(`run ${first.id} tags: stage=prod\n`);
+    expect(list(['--filter', "tags.stage = 'prod'"]).map((r) => r.id)).toEqual([first.id]);
+    expect(at(['history', 'delete', '-r', first.id]).status).toBe(0);
+    expect(list([]).map((r) => r.name)).toEqual(['remote-0.02']);
+    expect(at(['history', 'restore', '-r', first.id]).status).toBe(0);
+    expect(list([]).map((r) => r.name).sort()).toEqual(['remote-0.02', 'remote-0.2']);
+    // The local store of the folder was not touched by any of it.
+    expect(json<{ name: string }[]>(['history', 'list', '--filter', "experiment = 'remote'"])).toEqual([]);
+  } finally {
+    await server.stop();
+  }
 });

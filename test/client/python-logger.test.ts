@@ -19,6 +19,23 @@ logger.log("simple string value", "this is a string metric")
 logger.log("chart data points", [1, 3, 5, 10, 6, 4])           # a list: drawn as a chart
 `;
 
+/** Python: `attempt(call)` prints "accepted", or the ValueError's message. */
+const ATTEMPT = `
+def attempt(call):
+    try:
+        call()
+        print("accepted")
+    except ValueError as err:
+        print(err)
+`;
+
+/** What a script printed, line by line, given attempt(); it must print nothing on stderr. */
+function attempted(run: ReturnType<typeof tempRun>, code: string): string[] {
+  const out = runPython(`${ATTEMPT}${code}`, { cwd: run.dir, env: run.env });
+  expect(out.stderr).toBe('');
+  return out.stdout.trim().split('\n');
+}
+
 describe('the Python helper', () => {
   test('the Workbench logging example (docs/logging.md) writes each value with its JSON type', () => {
     const run = tempRun();
@@ -40,8 +57,10 @@ describe('the Python helper', () => {
 
   test('invalid values raise ValueError naming the metric and the reason; nothing is written', () => {
     const run = tempRun();
-    const out = runPython(
-      `
+    expect(
+      attempted(
+        run,
+        `
 from outpost_logger import get_logger
 logger = get_logger()
 for value in [float("nan"), float("inf"), -float("inf"), [[1, 2]], [1, "a"], [1, float("nan")], [True], None, {"a": 1}, object(), 10**400]:
@@ -52,16 +71,10 @@ for value in [float("nan"), float("inf"), -float("inf"), [[1, 2]], [1, "a"], [1,
         print(err)
 for call in [lambda: logger.log("m", 1, step=-1), lambda: logger.log("m", 1, step=1.5), lambda: logger.log("", 1),
              lambda: logger.log(3, 1), lambda: logger.log("big", "x" * 70000), lambda: logger.log_metrics({})]:
-    try:
-        call()
-        print("accepted")
-    except ValueError as err:
-        print(err)
+    attempt(call)
 `,
-      { cwd: run.dir, env: run.env },
-    );
-    expect(out.stderr).toBe('');
-    expect(out.stdout.trim().split('\n')).toEqual([
+      ),
+    ).toEqual([
       "cannot log metric 'bad metric': nan is not a finite number",
       "cannot log metric 'bad metric': inf is not a finite number",
       "cannot log metric 'bad metric': -inf is not a finite number",
@@ -85,24 +98,20 @@ for call in [lambda: logger.log("m", 1, step=-1), lambda: logger.log("m", 1, ste
 
   test('a name or string value that is not valid Unicode (a lone surrogate) is refused, also for a name logged before', () => {
     const run = tempRun();
-    const out = runPython(
-      `
+    expect(
+      attempted(
+        run,
+        `
 from outpost_logger import get_logger
 logger = get_logger()
 logger.log("cached", 1)               # the name is checked once, then cached
 logger.log("emoji \\U0001F600", "ok \\u00e9\\U0001F600")
 for call in [lambda: logger.log("bad \\ud800", 1), lambda: logger.log("cached", "x\\udc80y"), lambda: logger.log("a", "\\ud83d\\ude00"),
              lambda: logger.log_metrics({"ok": 1, "bad \\udfff": 2}), lambda: logger.log_metrics({"ok": "\\ud800"})]:
-    try:
-        call()
-        print("accepted")
-    except ValueError as err:
-        print(err)
+    attempt(call)
 `,
-      { cwd: run.dir, env: run.env },
-    );
-    expect(out.stderr).toBe('');
-    expect(out.stdout.trim().split('\n')).toEqual([
+      ),
+    ).toEqual([
       "metric name 'bad \\ud800' contains a lone surrogate (U+D800), not valid Unicode",
       "cannot log metric 'cached': the string value contains a lone surrogate (U+DC80), not valid Unicode",
       // Two surrogate code points are not a pair in Python: a str holds code points, not UTF-16.
@@ -118,21 +127,17 @@ for call in [lambda: logger.log("bad \\ud800", 1), lambda: logger.log("cached", 
 
   test('a name is limited to 256 characters as the service counts them (UTF-16 code units), so no accepted name is refused later', () => {
     const run = tempRun();
-    const out = runPython(
-      `
+    expect(
+      attempted(
+        run,
+        `
 from outpost_logger import get_logger
 logger = get_logger()
 for name in ["\\U0001F600" * 128, "\\U0001F600" * 129, "x" * 257]:
-    try:
-        logger.log(name, 1)
-        print("accepted")
-    except ValueError as err:
-        print(err)
+    attempt(lambda: logger.log(name, 1))
 `,
-      { cwd: run.dir, env: run.env },
-    );
-    expect(out.stderr).toBe('');
-    expect(out.stdout.trim().split('\n')).toEqual([
+      ),
+    ).toEqual([
       'accepted',
       expect.stringMatching(/^metric name '(\u{1F600}){40}'\.\.\. is longer than 256 characters \(counted as the service counts them, in UTF-16 code units: a character beyond U\+FFFF takes two\)$/u),
       `metric name '${'x'.repeat(40)}'... is longer than 256 characters`,

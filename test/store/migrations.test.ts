@@ -62,6 +62,23 @@ describe('schema migrations', () => {
     }
   });
 
+  test('an old run gets no params, tags or note, and the min and max of its metrics from its points, so filters and sorts find it', async () => {
+    writeVersion1Store();
+    const store = await SqliteStore.open(dir);
+    try {
+      expect(await store.getRun('old-run')).toMatchObject({ params: {}, tags: {}, note: null, deleted: false, deletedTime: null });
+      const minOf = (cmp: '<' | '>', value: number) => store.listRuns({ filter: { op: 'compare', field: { kind: 'metric', name: 'loss', agg: 'min' }, cmp, value } });
+      expect((await minOf('<', 0.3)).map((r) => r.id)).toEqual(['old-run']);
+      expect(await minOf('>', 0.3)).toEqual([]);
+      const maxOf = await store.listRuns({ filter: { op: 'compare', field: { kind: 'metric', name: 'loss', agg: 'max' }, cmp: '=', value: 0.5 } });
+      expect(maxOf.map((r) => r.id)).toEqual(['old-run']);
+      await store.patchRun('old-run', { tags: { team: 'vision' }, note: 'from the first release' });
+      expect(await store.getRun('old-run')).toMatchObject({ tags: { team: 'vision' }, note: 'from the first release' });
+    } finally {
+      await store.close();
+    }
+  });
+
   test('opening a second time runs no migration again', async () => {
     writeVersion1Store();
     await (await SqliteStore.open(dir)).close();
