@@ -2,6 +2,7 @@
 export interface ClientSettings {
   flushIntervalMs: number;
   flushMaxBytes: number;
+  spoolCheckMs: number;
   maxHeldBytes: number;
   waitTimeoutMs: number;
   ackPollMs: number;
@@ -9,8 +10,9 @@ export interface ClientSettings {
 }
 
 export const clientDefaults: Readonly<ClientSettings> = Object.freeze({
-  flushIntervalMs: 50, // ms a logged line may wait in memory before it is appended to the spool
-  flushMaxBytes: 1024 * 1024, // 1 MiB: buffered bytes that force an immediate flush (bounds memory in tight loops)
+  flushIntervalMs: 50, // ms between retries of the lines held while the spool cannot be written (each log() otherwise appends its line at once)
+  flushMaxBytes: 1024 * 1024, // 1 MiB: the most bytes of held lines appended in one write once the spool can be written again
+  spoolCheckMs: 50, // ms between checks that the spool's path still names the file appended to (a spool moved away or removed is followed)
   maxHeldBytes: 64 * 1024 * 1024, // 64 MiB: lines held while the spool cannot be written (disk full, say); past it log() throws
   waitTimeoutMs: 60_000, // ms wait() waits for the acknowledgement before giving up (see strictWait)
   ackPollMs: 100, // ms between reads of the ack watermark while a wait() is pending (fs.watch usually wakes us sooner)

@@ -26,18 +26,29 @@ async function main() {
   }
   typeCheck();
   fs.mkdirSync(outDir, { recursive: true });
+  // Chunks of an earlier build would be served, never loaded.
+  for (const f of fs.readdirSync(outDir)) if (/^chunk-.*\.js(\.map)?$/.test(f)) fs.rmSync(path.join(outDir, f));
   // main.ts imports uPlot's CSS and style.css: esbuild writes them together as app.css next to app.js.
-  await esbuild.build({
-    entryPoints: [path.join(pageDir, 'main.ts')],
+  // ES modules split into chunks: the views loaded on demand (main.ts) bring their own code.
+  const result = await esbuild.build({
+    entryPoints: { app: path.join(pageDir, 'main.ts') },
     bundle: true,
     minify: true,
     sourcemap: true,
+    format: 'esm',
+    splitting: true,
+    chunkNames: 'chunk-[hash]',
     target: ['chrome110', 'firefox110', 'safari16'],
-    outfile: path.join(outDir, 'app.js'),
+    outdir: outDir,
+    metafile: true,
     loader: { '.css': 'css' },
     logLevel: 'warning',
   });
-  fs.copyFileSync(path.join(pageDir, 'index.html'), path.join(outDir, 'index.html'));
+  // The chunks app.js imports at once are named in index.html, so they load beside it, not after it.
+  const app = Object.values(result.metafile.outputs).find((o) => o.entryPoint && o.entryPoint.endsWith('main.ts'));
+  const preload = app.imports.filter((i) => i.kind === 'import-statement').map((i) => `  <link rel="modulepreload" href="${path.basename(i.path)}">\n`).join('');
+  const html = fs.readFileSync(path.join(pageDir, 'index.html'), 'utf8').replace('</head>', `${preload}</head>`);
+  fs.writeFileSync(path.join(outDir, 'index.html'), html);
   // A style.css left by an older build would be served but never linked.
   fs.rmSync(path.join(outDir, 'style.css'), { force: true });
 }

@@ -58,7 +58,7 @@ export function contractSections(root = repoRoot()): ContractSection[] {
   const env = (name: string, key: keyof typeof ENV, doc: string): ContractEntry => ({ name, value: ENV[key], source: `ENV.${key}`, doc });
   const layout = (name: string, value: string, doc: string): ContractEntry => ({ name, value, source: '', doc });
   // The TypeScript settings in ms are seconds in Python (time.time(), Event.wait() take seconds).
-  const seconds = (key: 'flushIntervalMs' | 'waitTimeoutMs') => ({ seconds: client[key] / 1000 });
+  const seconds = (key: 'flushIntervalMs' | 'spoolCheckMs' | 'waitTimeoutMs') => ({ seconds: client[key] / 1000 });
   return [
     {
       title: 'The limits the service holds lines and files to (config/limits.ts)',
@@ -75,6 +75,7 @@ export function contractSections(root = repoRoot()): ContractSection[] {
       entries: [
         setting('FLUSH_INTERVAL_S', 'flushIntervalMs', seconds('flushIntervalMs')),
         setting('FLUSH_MAX_BYTES', 'flushMaxBytes'),
+        setting('SPOOL_CHECK_S', 'spoolCheckMs', seconds('spoolCheckMs')),
         setting('MAX_HELD_BYTES', 'maxHeldBytes'),
         setting('WAIT_TIMEOUT_S', 'waitTimeoutMs', seconds('waitTimeoutMs')),
         setting('STRICT_WAIT', 'strictWait'),

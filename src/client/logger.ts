@@ -1,7 +1,7 @@
 /**
- * The logger: log() buffers a line and returns a handle; wait() resolves once the service has
- * stored it, or (not strict) once the line is durable in the spool while a live agent owns the
- * run and the service stays silent: a training job must not die because the tracker is away.
+ * The logger: log() appends a line to the spool and returns a handle; wait() resolves once the
+ * service has stored it, or (not strict) once the line is durable in the spool while a live agent
+ * owns the run and the service stays silent: a training job must not die because the tracker is away.
  */
 import fs from 'fs';
 import path from 'path';
@@ -11,7 +11,7 @@ import { AckTimeoutDetails, AckTimeoutError, warnNotAcknowledged } from './ack-t
 import { settings as processSettings } from '../../config';
 import type { ClientSettings } from '../../config/client';
 import { encodeMetric, encodeMetrics, encodeParams, encodeTags, LogOptions } from './encode-metric-line';
-import { FlushedBatch, SpoolAppender } from './spool-appender';
+import { SpoolAppender, SpoolBatch } from './spool-appender';
 import { writeOutput } from './write-output';
 import { AckWatermark, findProjectDir, OUTPOST_DIR, RUNS_DIR, agentStatus } from '../run-folder';
 
@@ -34,7 +34,7 @@ export interface WaitOptions {
 export class LogHandle {
   constructor(
     private readonly logger: Logger,
-    private readonly batch: FlushedBatch,
+    private readonly batch: SpoolBatch,
     readonly what: string,
   ) {}
 
@@ -66,7 +66,7 @@ export class Logger {
     this.metricsFile = path.resolve(target.metricsFile);
     this.outputsDir = path.resolve(target.outputsDir);
     this.runDir = path.dirname(this.metricsFile);
-    this.spool = new SpoolAppender(this.metricsFile, this.settings.flushIntervalMs, this.settings.flushMaxBytes, this.settings.maxHeldBytes);
+    this.spool = new SpoolAppender(this.metricsFile, this.settings.flushIntervalMs, this.settings.flushMaxBytes, this.settings.maxHeldBytes, this.settings.spoolCheckMs);
     this.acks = new AckWatch(this.metricsFile, this.settings.ackPollMs);
   }
 
@@ -99,7 +99,7 @@ export class Logger {
     return writeOutput(this.outputsDir, artifactPath, content);
   }
 
-  /** Appends every buffered line to the spool now. */
+  /** Appends now the lines held because the spool could not be written (log() appends every other line itself). */
   flush(): void {
     this.spool.flush();
   }
@@ -122,8 +122,8 @@ export class Logger {
   }
 
   /** @internal */
-  async waitFor(batch: FlushedBatch, what: string, opts: WaitOptions): Promise<void> {
-    if (batch.end < 0) this.flush();
+  async waitFor(lines: SpoolBatch, what: string, opts: WaitOptions): Promise<void> {
+    const batch = this.spool.resolve(lines);
     const strict = opts.strict ?? this.settings.strictWait;
     if (!strict && this.silentAt !== undefined && this.stillSilent(batch)) return;
     const timeoutMs = opts.timeoutMs ?? this.settings.waitTimeoutMs;
@@ -153,7 +153,7 @@ export class Logger {
    * After a wait() gave up on a silent service: true (the line made durable) while the watermark
    * stands where it stood then and the agent lives; otherwise waits are normal again.
    */
-  private stillSilent(batch: FlushedBatch): boolean {
+  private stillSilent(batch: SpoolBatch): boolean {
     const w = this.acks.read();
     if (this.acks.covers(batch.ino, batch.end, w)) return true;
     if (watermarkKey(w) === this.silentAt && agentStatus(this.agentDirs()).running) {

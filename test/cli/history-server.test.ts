@@ -27,8 +27,9 @@ describe('outpost history and assets against a server (--server / OUTPOST_SERVER
   test('list --json is exactly the documented fields (docs/cli.md), newest first', async () => {
     const runs = await json('history', 'list');
     expect(runs.map((r: { id: string }) => r.id)).toEqual(['r-new', 'r-mid', 'r-old']);
-    expect(runs[2]).toEqual({ id: 'r-old', experiment: 'mnist', name: 'baseline', status: 'completed', startTime: '2025-01-01T10:00:00.000Z', endTime: '2025-01-01T11:02:03.000Z' });
-    for (const r of runs) expect(Object.keys(r)).toEqual(['id', 'experiment', 'name', 'status', 'startTime', 'endTime']);
+    // params and tags were added by the run-metadata work; the first six fields are unchanged.
+    expect(runs[2]).toEqual({ id: 'r-old', experiment: 'mnist', name: 'baseline', status: 'completed', startTime: '2025-01-01T10:00:00.000Z', endTime: '2025-01-01T11:02:03.000Z', params: {}, tags: {} });
+    for (const r of runs) expect(Object.keys(r)).toEqual(['id', 'experiment', 'name', 'status', 'startTime', 'endTime', 'params', 'tags']);
   });
 
   test('list filters by experiment and status, and limits', async () => {

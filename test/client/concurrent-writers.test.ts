@@ -18,8 +18,6 @@ function exitOf(cmd: string, args: string[], env: NodeJS.ProcessEnv, cwd: string
 
 const pythonWriter = `
 import threading, outpost_logger
-outpost_logger.FLUSH_MAX_BYTES = 8192     # many small writes, to give interleaving every chance
-outpost_logger.FLUSH_INTERVAL_S = 0.001
 logger = outpost_logger.get_logger()
 def work(t):
     for i in range(${LINES}):
@@ -37,7 +35,7 @@ if (isMainThread) {
   for (let t = 0; t < 4; t++) new Worker(__filename, { workerData: t });
 } else {
   const { getLogger } = require(${JSON.stringify(path.join(repoRoot, 'dist/src/client'))});
-  const logger = getLogger({ settings: { flushMaxBytes: 8192, flushIntervalMs: 1 } });
+  const logger = getLogger();
   for (let i = 0; i < ${LINES}; i++) {
     const pad = 'n'.repeat(i % 97 === 0 ? 5000 : i % 50);
     logger.log('node-' + workerData, i + ':' + pad, { step: i });

@@ -12,37 +12,48 @@ function playAgent(run: TempRun, pid: number): void {
 }
 
 function newLogger(run = tempRun()): { logger: Logger; run: ReturnType<typeof tempRun> } {
-  // A long flush interval: only wait(), flush() and the size cap write.
+  // A long retry interval: held lines are written only by wait() and flush().
   const logger = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { flushIntervalMs: 60_000, ackPollMs: 20 });
   return { logger, run };
 }
 
 describe('log() and the spool', () => {
-  test('log() buffers; flush() appends whole lines in call order', () => {
+  test('log() appends each line at once, whole, in call order: nothing waits in memory', () => {
     const { logger, run } = newLogger();
     logger.log('a', 1);
+    expect(readLines(run.metricsFile).map((l) => l.name)).toEqual(['a']);
     logger.log('b', [1, 2]);
     logger.logMetrics({ c: 0.5, d: 'x' }, { step: 2 });
-    expect(fs.existsSync(run.metricsFile)).toBe(false);
-    logger.flush();
     expect(readLines(run.metricsFile).map((l) => l.name ?? Object.keys(l.metrics as object).join())).toEqual(['a', 'b', 'c,d']);
   });
 
-  test('the timer flushes without any call', async () => {
+  test('a spool moved away or removed is followed: the next lines go to a new file at its path', () => {
     const run = tempRun();
-    const logger = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { flushIntervalMs: 5 });
+    // spoolCheckMs 0: the path is checked at every line, so the test needs no clock.
+    const logger = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { spoolCheckMs: 0 });
     logger.log('a', 1);
-    for (let i = 0; i < 400 && !fs.existsSync(run.metricsFile); i++) await new Promise((r) => setTimeout(r, 5));
-    expect(readLines(run.metricsFile)).toHaveLength(1);
+    fs.renameSync(run.metricsFile, `${run.metricsFile}.old`);
+    logger.log('b', 2);
+    fs.unlinkSync(run.metricsFile);
+    logger.log('c', 3);
+    expect(readLines(`${run.metricsFile}.old`).map((l) => l.name)).toEqual(['a']);
+    expect(readLines(run.metricsFile).map((l) => l.name)).toEqual(['c']);
   });
 
-  test('a tight loop is flushed by size, so memory stays bounded', () => {
+  test('lines held while the spool cannot be written are retried by the timer, without any call', async () => {
     const run = tempRun();
-    const logger = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { flushIntervalMs: 60_000, flushMaxBytes: 4096 });
-    for (let i = 0; i < 1000; i++) logger.log('loss', i / 7, { step: i });
-    expect(fs.statSync(run.metricsFile).size).toBeGreaterThan(30_000);
-    logger.flush();
-    expect(readLines(run.metricsFile).map((l) => l.step)).toEqual([...Array(1000).keys()]);
+    fs.mkdirSync(run.metricsFile, { recursive: true }); // open(2) of it for appending fails with EISDIR
+    const logger = new Logger({ runId: 'run-1', metricsFile: run.metricsFile, outputsDir: run.outputsDir }, { flushIntervalMs: 5 });
+    const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      logger.log('a', 1);
+      logger.log('b', 2);
+      fs.rmdirSync(run.metricsFile);
+      for (let i = 0; i < 400 && !fs.existsSync(run.metricsFile); i++) await new Promise((r) => setTimeout(r, 5));
+      expect(readLines(run.metricsFile).map((l) => l.name)).toEqual(['a', 'b']);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   test('while the spool cannot be written, lines are held (log() does not throw) and written in order once it can', () => {

@@ -392,7 +392,7 @@ except TimeoutError as err:
     expect(live).toMatch(/^True .*: an agent is running \(pid \d+, server http:\/\/127.0.0.1:9\)/);
   });
 
-  test('multiprocessing children (fork) log into the same spool; the parent\'s buffered lines are written once', () => {
+  test('multiprocessing children (fork) log into the same spool; the parent\'s lines are written once', () => {
     const run = tempRun();
     const out = runPython(
       `
@@ -404,7 +404,7 @@ def child(k):
         get_logger().log("child-%d" % k, i, step=i)
 if __name__ == "__main__":
     for i in range(100):
-        logger.log("parent", i, step=i)      # buffered when the children fork
+        logger.log("parent", i, step=i)      # written before the children fork, so never twice
     ctx = mp.get_context("fork")
     procs = [ctx.Process(target=child, args=(k,)) for k in range(3)]
     for p in procs: p.start()
@@ -423,6 +423,56 @@ if __name__ == "__main__":
     const all = [...Array(200).keys()];
     expect([...byName.keys()].sort()).toEqual(['child-0', 'child-1', 'child-10', 'child-11', 'child-2', 'parent']);
     for (const steps of byName.values()) expect(steps).toEqual(all);
+  });
+
+  test('Pool workers stopped by terminate() die at once: 100 pools in a row, none left waiting', () => {
+    // A SIGTERM handler in each worker (the helper's, when it buffered lines) lost the signal when it
+    // came just before the worker blocked on its queue's lock: terminate() then waited for ever.
+    const run = tempRun();
+    const out = runPython(
+      `
+import multiprocessing as mp, signal
+from outpost_logger import get_logger
+def child(k):
+    get_logger().log("child", k, step=k)
+    return signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+if __name__ == "__main__":
+    get_logger().log("parent", 0)
+    ctx = mp.get_context("fork")
+    default = []
+    for r in range(100):
+        with ctx.Pool(2) as pool:
+            default += pool.map(child, range(2))
+    print(all(default), signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
+`,
+      { cwd: run.dir, env: run.env, timeout: 60_000 },
+    );
+    expect(out.signal).toBeNull();
+    expect(out.stderr).toBe('');
+    expect(out.stdout).toBe('True True\n');
+    expect(readLines(run.metricsFile)).toHaveLength(201);
+  });
+
+  test('SIGTERM while lines are held (the spool could not be written) writes them, then ends the process as SIGTERM does', () => {
+    const run = tempRun();
+    fs.mkdirSync(run.metricsFile); // open(2) for appending fails with EISDIR
+    const out = runPython(
+      `
+import os, signal, sys, outpost_logger
+outpost_logger.FLUSH_INTERVAL_S = 600   # no retry by the timer: only the SIGTERM handler writes them
+logger = outpost_logger.get_logger()
+for i in range(5):
+    logger.log("held", i, step=i)
+os.rmdir(logger.metrics_file)
+print(signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL, flush=True)
+os.kill(os.getpid(), signal.SIGTERM)
+signal.pause()
+`,
+      { cwd: run.dir, env: run.env },
+    );
+    expect(out.signal).toBe('SIGTERM');
+    expect(out.stdout).toBe('True\n');
+    expect(readLines(run.metricsFile).map((l) => l.step)).toEqual([0, 1, 2, 3, 4]);
   });
 
   test('upload() writes exact content atomically and refuses escaping paths and oversized content', () => {

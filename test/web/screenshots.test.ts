@@ -48,8 +48,8 @@ test.each(shots)('screenshots of the runs page and a run page$name', async ({ na
     await page.goto(`${server.url}/#/?experiment=${EXPERIMENT}`);
     await page.locator(`tr[data-run="${demo.featured}"]`).waitFor();
     await page.locator('details.picker summary').click();
-    await page.locator('details.picker input[value="test accuracy"]').check();
-    await page.locator('details.picker input[value="lr"]').uncheck();
+    await page.locator('details.picker input[data-kind="metric"][value="test accuracy"]').check();
+    await page.locator('details.picker input[data-kind="metric"][value="lr"]').uncheck();
     await page.locator('h1').click(); // closes the picker
     await page.locator('button.sort[data-sort="m:test accuracy"]').click();
     await page.locator('button.sort[data-sort="m:test accuracy"]').click();

@@ -1,5 +1,5 @@
 /** The page's client for /api/v1: fetch, the bearer token, and errors as ApiError. */
-import type { ApiErrorBody, AssetSummary, AssetVersion, MetricHistory, PromoteRequest, RunInfo, RunStatus, RunSummary } from '../../protocol/api-types';
+import type { ApiErrorBody, AssetSummary, AssetVersion, MetricHistory, PromoteRequest, RunInfo, RunPatch, RunStatus, RunSummary } from '../../protocol/api-types';
 import type { MetricValue } from '../../protocol/metric-line';
 import { getToken } from './token';
 
@@ -20,6 +20,11 @@ export class ApiError extends Error {
   ) {
     super(message);
   }
+}
+
+/** What to show of a failed request: the service's message, else the error's own. */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Listeners told about a 401, so the page can ask for a token. */
@@ -57,6 +62,12 @@ export function artifactUrl(runId: string, path: string): string {
 export interface RunQuery {
   experiment?: string;
   status?: RunStatus;
+  /** The service's filter expression (MLflow's search syntax). */
+  filter?: string;
+  /** "KEY [asc|desc]", KEY as in a filter; the service's default is newest first. */
+  sort?: string;
+  /** Only deleted runs. */
+  deleted?: boolean;
   limit: number;
   offset: number;
 }
@@ -65,12 +76,24 @@ export async function listRuns(q: RunQuery): Promise<{ runs: RunRow[]; total: nu
   const params = new URLSearchParams({ limit: String(q.limit), offset: String(q.offset), include: 'metrics' });
   if (q.experiment) params.set('experiment', q.experiment);
   if (q.status) params.set('status', q.status);
+  if (q.filter) params.set('filter', q.filter);
+  if (q.sort) params.set('sort', q.sort);
+  if (q.deleted) params.set('deleted', 'true');
   const res = await send(`/runs?${params}`);
   return { runs: (await res.json()) as RunRow[], total: Number(res.headers.get('x-total-count') ?? 0) };
 }
 
+const runPath = (id: string) => `/runs/${encodeURIComponent(id)}`;
+const jsonBody = (body: unknown): RequestInit => ({ body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+/** Name, note and tags (a tag set to null is removed). */
+export const patchRun = (id: string, patch: RunPatch) => json<RunInfo>(runPath(id), { method: 'PATCH', ...jsonBody(patch) });
+/** Soft: hidden from lists, restorable until purged. */
+export const deleteRun = (id: string) => json<RunInfo>(runPath(id), { method: 'DELETE' });
+export const restoreRun = (id: string) => json<RunInfo>(`${runPath(id)}/restore`, { method: 'POST', ...jsonBody({}) });
+
 export const listExperiments = () => json<ExperimentRow[]>('/experiments');
-export const getRun = (id: string) => json<RunInfo>(`/runs/${encodeURIComponent(id)}`);
+export const getRun = (id: string) => json<RunInfo>(runPath(id));
 export const listAssets = () => json<AssetSummary[]>('/assets');
 export const getAsset = (name: string) => json<{ name: string; versions: AssetVersion[] }>(`/assets/${encodeURIComponent(name)}`);
 

@@ -1,22 +1,46 @@
-/** Several runs side by side: last values in one table, and every metric overlaid, one line per run. */
+/**
+ * Runs side by side. The ticked runs (`#/compare?runs=A,B`): their params with the rows that
+ * differ marked, last values with the best of each metric marked, parallel coordinates, and every
+ * metric overlaid, one line per run. The runs a filter selects (`#/compare?filter=...`, what the
+ * runs page's "Compare all" opens): their parallel coordinates, whose brushed runs can then be
+ * compared one by one.
+ */
 import uPlot from 'uplot';
-import type { RunInfo } from '../../protocol/api-types';
-import { getMetric, getRun } from './api';
+import type { RunInfo, RunStatus } from '../../protocol/api-types';
+import { getMetric, getRun, listRuns } from './api';
 import { Chart, seriesColor } from './chart';
+import { lastValues, sideBySide } from './compare-tables';
 import { h, replace, section } from './dom';
-import { formatValue } from './format';
-import type { Route } from './router';
+import { ParallelCoords, PcRun } from './parallel-coords';
+import { href, Route } from './router';
 import { statusBadge } from './run-facts';
 import { MAX_POINTS, XY, isChartable, xLabelOf, xyOfHistory, xyOfList } from './series';
 
 const POLL_MS = 1000;
+const FILTER_MAX_RUNS = 1000; // runs of a filter drawn in parallel coordinates (the first, in the list's order)
+const COMPARE_BRUSHED_MAX = 20; // brushed runs that may be opened side by side
 
 export function compareView(root: HTMLElement, route: Route): () => void {
   const ids = [...new Set((route.query.get('runs') ?? '').split(',').filter(Boolean))];
+  if (ids.length === 0) return compareFiltered(root, route);
   const legend = h('div', { class: 'compare-legend' });
   const table = h('div');
+  const params = h('div');
+  const tags = h('div');
   const grid = h('div', { class: 'chart-grid' });
-  root.append(h('div', { class: 'page-head' }, h('h1', {}, `Compare ${ids.length} runs`)), legend, section('Charts', grid), section('Last values', table));
+  const pc = new ParallelCoords();
+  root.append(
+    h('div', { class: 'page-head' }, h('h1', {}, `Compare ${ids.length} runs`)),
+    legend,
+    section('Params', params),
+    section('Last values', table),
+    section('Parallel coordinates', pc.el),
+    section('Charts', grid),
+    section('Tags', tags),
+  );
+  let found: RunInfo[] = [];
+  let labels = new Map<string, string>();
+  const drawLastValues = () => replace(table, lastValues(found, labels, drawLastValues));
 
   const charts = new Map<string, Chart>();
   const cache = new Map<string, { count: number; xy: XY }>(); // run + metric -> its last fetch
@@ -38,8 +62,8 @@ export function compareView(root: HTMLElement, route: Route): () => void {
   const tick = async () => {
     const runs = await Promise.all(ids.map((id) => getRun(id).catch(() => null)));
     if (stopped) return;
-    const found = runs.filter((r): r is RunInfo => r !== null);
-    const labels = runLabels(found);
+    found = runs.filter((r): r is RunInfo => r !== null);
+    labels = runLabels(found);
     const colorOf = new Map(found.map((r, i) => [r.id, seriesColor(i)]));
     replace(
       legend,
@@ -49,7 +73,10 @@ export function compareView(root: HTMLElement, route: Route): () => void {
           : h('span', { class: 'legend-item bad' }, `${ids[i]}: not found`),
       ),
     );
-    replace(table, lastValues(found, labels));
+    drawLastValues();
+    replace(params, sideBySide('params', found, labels));
+    replace(tags, sideBySide('tags', found, labels));
+    pc.set(found.map((r) => ({ id: r.id, label: labels.get(r.id) ?? r.id, params: r.params, metrics: Object.fromEntries(Object.entries(r.metrics).map(([n, m]) => [n, m.last])) })));
 
     // Metrics most runs share come first.
     const names = new Map<string, RunInfo[]>();
@@ -86,6 +113,51 @@ export function compareView(root: HTMLElement, route: Route): () => void {
     stopped = true;
     window.clearTimeout(timer);
     for (const c of charts.values()) c.destroy();
+    pc.destroy();
+  };
+}
+
+/** Parallel coordinates over the first FILTER_MAX_RUNS runs a filter selects. */
+function compareFiltered(root: HTMLElement, route: Route): () => void {
+  const q = route.query;
+  const query = {
+    filter: q.get('filter') ?? undefined,
+    experiment: q.get('experiment') ?? undefined,
+    status: (q.get('status') ?? undefined) as RunStatus | undefined,
+    sort: q.get('sort') ?? undefined,
+    deleted: q.get('deleted') === '1' || undefined,
+  };
+  const title = h('h1', {}, 'Compare');
+  const note = h('p', { class: 'muted' });
+  const pick = h('span', { class: 'pc-pick' });
+  let total = 0; // runs drawn
+  let stopped = false;
+  const pc = new ParallelCoords((kept) => {
+    const n = kept.length;
+    replace(
+      pick,
+      n >= 2 && n <= COMPARE_BRUSHED_MAX && n < total
+        ? h('a', { class: 'button', 'data-action': 'compare-brushed', href: href(['compare'], { runs: kept.map((r) => r.id).join(',') }) }, `Compare these ${n}`)
+        : '',
+    );
+  });
+  pc.extraEl.append(pick);
+  const describe = [query.experiment && `experiment ${query.experiment}`, query.status && `status ${query.status}`, query.filter && `filter ${query.filter}`, query.deleted && 'deleted'].filter(Boolean).join(', ');
+  root.append(h('div', { class: 'page-head' }, title), note, section('Parallel coordinates', pc.el));
+  listRuns({ ...query, limit: FILTER_MAX_RUNS, offset: 0 }).then(
+    (page) => {
+      if (stopped) return;
+      total = page.runs.length;
+      title.textContent = `Compare ${page.total.toLocaleString('en-US')} runs`;
+      note.textContent = `${describe ? `The runs of ${describe}` : 'Every run'}${page.total > page.runs.length ? `: the first ${page.runs.length.toLocaleString('en-US')} of them, in the list's order` : ''}. Drag along an axis to keep the runs that cross it there; tick runs in the list to see them side by side.`;
+      const labels = runLabels(page.runs);
+      pc.set(page.runs.map((r): PcRun => ({ id: r.id, label: labels.get(r.id) ?? r.id, params: r.params, metrics: r.metrics })));
+    },
+    (err: Error) => replace(note, h('span', { class: 'bad' }, err.message)),
+  );
+  return () => {
+    stopped = true;
+    pc.destroy();
   };
 }
 
@@ -110,19 +182,4 @@ function runLabels(runs: { id: string; name: string }[]): Map<string, string> {
   }
   if (new Set(labels.values()).size < labels.size) return new Map(runs.map((r) => [r.id, r.name ? `${r.name} (${r.id})` : r.id]));
   return labels;
-}
-
-function lastValues(runs: RunInfo[], labels: Map<string, string>): HTMLElement {
-  const names = [...new Set(runs.flatMap((r) => Object.keys(r.metrics)))].sort((a, b) => a.localeCompare(b));
-  if (!names.length) return h('p', { class: 'muted' }, 'No metrics.');
-  return h(
-    'div',
-    { class: 'table-wrap' },
-    h(
-      'table',
-      { class: 'grid compare-table' },
-      h('thead', {}, h('tr', {}, h('th', {}, 'Metric'), runs.map((r) => h('th', { class: 'num', title: r.id }, labels.get(r.id))))),
-      h('tbody', {}, names.map((n) => h('tr', {}, h('td', {}, n), runs.map((r) => h('td', { class: 'num mono' }, formatValue(r.metrics[n]?.last)))))),
-    ),
-  );
 }

@@ -3,12 +3,34 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { ApiError, downloadWithToken, unauthorized } from './api';
 import { assetsView } from './assets-view';
-import { compareView } from './compare-view';
 import { h, replace } from './dom';
-import { Route, startRouter, View } from './router';
-import { runView } from './run-view';
+import { Dispose, Route, startRouter, View } from './router';
 import { runsView } from './runs-view';
 import { getToken, setToken, takeTokenFromHash } from './token';
+
+/**
+ * A view whose code is fetched when first shown: the runs list, the first page most people open,
+ * does not wait for the charts, Markdown and d3 code the run and compare views bring.
+ */
+function lazy(load: () => Promise<View>): View {
+  return (root, route) => {
+    let dispose: Dispose | void;
+    let gone = false;
+    load().then(
+      (view) => {
+        if (!gone) dispose = view(root, route);
+      },
+      (err: Error) => !gone && replace(root, h('p', { class: 'bad' }, `Could not load this page: ${err.message}`)),
+    );
+    return () => {
+      gone = true;
+      dispose?.();
+    };
+  };
+}
+
+const runView = lazy(() => import('./run-view').then((m) => m.runView));
+const compareView = lazy(() => import('./compare-view').then((m) => m.compareView));
 
 function pick(route: Route): View {
   const [first] = route.path;

@@ -1,20 +1,10 @@
-/** The run's header and facts: what ran, where, from which commit, how it ended. */
+/** The run's facts: what ran, where, from which commit, how it ended; and a status as a badge. */
 import type { RunInfo } from '../../protocol/api-types';
 import { h } from './dom';
 import { formatDate, formatDuration, runDuration } from './format';
 
 export function statusBadge(status: string): HTMLElement {
   return h('span', { class: `status status-${status}` }, status);
-}
-
-export function runHeader(run: RunInfo): HTMLElement {
-  return h(
-    'div',
-    { class: 'run-header' },
-    h('div', { class: 'crumbs' }, h('a', { href: `#/?experiment=${encodeURIComponent(run.experiment)}` }, run.experiment), ' / '),
-    h('h1', {}, run.name || run.id, ' ', statusBadge(run.status)),
-    h('div', { class: 'muted mono' }, run.id),
-  );
 }
 
 export function runFacts(run: RunInfo): HTMLElement {

@@ -1,6 +1,7 @@
 /**
- * One run: facts, metrics, charts, logs, artifacts (with promote), rejected lines and events.
- * While the run is running the view polls about every second and updates in place.
+ * One run: facts, metrics, params, tags and note (editable), charts, logs, artifacts (with
+ * promote), rejected lines and events; rename, delete and restore in its header. While the run is
+ * running the view polls about every second and updates in place.
  */
 import type { RunInfo } from '../../protocol/api-types';
 import { ApiError, getRun } from './api';
@@ -10,16 +11,31 @@ import { formatTime } from './format';
 import { LogTail } from './log-tail';
 import { MetricCharts } from './metric-charts';
 import { metricsTable } from './metrics-table';
+import { NoteEditor } from './note-editor';
+import { paramsTable } from './params-table';
 import { eventList, rejectedLines } from './problems';
 import { PromoteForm } from './promote-form';
 import type { Route } from './router';
-import { runFacts, runHeader } from './run-facts';
+import { runFacts } from './run-facts';
+import { RunHeader } from './run-header';
+import { TagsEditor } from './tags-editor';
 
 const POLL_MS = 1000;
 
 export function runView(root: HTMLElement, route: Route): () => void {
   const id = route.path[1];
-  const header = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  const loading = h('div', {}, h('p', { class: 'muted' }, 'Loading…'));
+  // An edit's answer is the run as stored now: every part that shows it follows at once.
+  const saved = (run: RunInfo) => {
+    header.update(run);
+    tags.update(run);
+    note.update(run);
+    document.title = `${run.name || run.id} · outpost`;
+  };
+  const header = new RunHeader(saved);
+  const tags = new TagsEditor(saved);
+  const note = new NoteEditor(saved);
+  const params = h('div');
   const live = h('div', { class: 'live', hidden: true });
   const facts = h('div');
   const table = h('div');
@@ -34,12 +50,13 @@ export function runView(root: HTMLElement, route: Route): () => void {
     'div',
     { class: 'run', hidden: true },
     h('div', { class: 'two-col facts-row' }, section('Run', facts), section('Metrics', table)),
+    h('div', { class: 'two-col meta-row' }, section('Params', params), h('div', {}, section('Tags', tags.el), section('Note', note.el))),
     section('Charts', chartsNote, charts.el),
     section('Logs', logs.el),
     section('Artifacts', tree, h('h3', {}, 'Promote to an asset'), promoteForm.el),
     h('div', { class: 'two-col' }, section('Rejected lines', rejected), section('Events', events)),
   );
-  root.append(h('div', { class: 'run-top' }, header, live), body);
+  root.append(header.banner, h('div', { class: 'run-top' }, loading, header.el, live), body);
 
   let stopped = false;
   let timer: number | undefined;
@@ -58,8 +75,8 @@ export function runView(root: HTMLElement, route: Route): () => void {
       run = await getRun(id);
     } catch (err) {
       if (stopped) return;
-      if (err instanceof ApiError && err.status === 404) return replace(header, h('h1', {}, 'Run not found'), h('p', { class: 'muted' }, err.message));
-      if (!shown.size) replace(header, h('p', { class: 'bad' }, String((err as Error).message)));
+      if (err instanceof ApiError && err.status === 404) return replace(loading, h('h1', {}, 'Run not found'), h('p', { class: 'muted' }, err.message));
+      if (!shown.size) replace(loading, h('p', { class: 'bad' }, String((err as Error).message)));
       live.hidden = false;
       replace(live, h('span', { class: 'bad' }, 'connection lost, retrying…'));
       timer = window.setTimeout(tick, POLL_MS * 3);
@@ -67,7 +84,11 @@ export function runView(root: HTMLElement, route: Route): () => void {
     }
     if (stopped) return;
     body.hidden = false;
-    draw('header', [run.name, run.status, run.experiment], header, () => runHeader(run));
+    loading.hidden = true;
+    header.update(run);
+    tags.update(run);
+    note.update(run);
+    draw('params', run.params, params, () => paramsTable(run.params));
     // A running run's duration grows: redraw its facts each second.
     const now = run.status === 'running' ? Date.now() : 0;
     draw('facts', { ...run, metrics: 0, artifacts: 0, rejected: 0, events: 0, now }, facts, () => runFacts(run));
@@ -96,5 +117,6 @@ export function runView(root: HTMLElement, route: Route): () => void {
     stopped = true;
     window.clearTimeout(timer);
     charts.destroy();
+    header.dispose();
   };
 }

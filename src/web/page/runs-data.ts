@@ -1,72 +1,10 @@
-/**
- * The runs list: loaded in pages (newest first, last metric values included) and sorted here,
- * so any column sorts across every loaded run. Thousands of runs are a few hundred KB of JSON.
- */
-import type { RunStatus } from '../../protocol/api-types';
-import { getRun, listRuns, RunRow } from './api';
-import { runDuration } from './format';
+/** What the runs table's columns are made of: the names in the runs read so far, and the metric counts behind the default columns. */
+import { getRun, RunRow } from './api';
+import type { ColumnKey } from './filter-text';
 
-export const PAGE_SIZE = 500;
-export const MAX_RUNS = 20_000; // beyond this the page asks for a filter instead of loading more
-
-export type SortKey = 'status' | 'name' | 'experiment' | 'start' | 'duration' | `m:${string}`;
 export interface Sort {
-  key: SortKey;
+  key: ColumnKey;
   desc: boolean;
-}
-
-/** Loads pages until done or `isCurrent()` turns false (the filters changed); reports each step. */
-export async function loadRuns(
-  filter: { experiment?: string; status?: RunStatus },
-  onPage: (runs: RunRow[], total: number) => void | Promise<void>,
-  isCurrent: () => boolean,
-): Promise<void> {
-  const runs: RunRow[] = [];
-  for (;;) {
-    const page = await listRuns({ ...filter, limit: PAGE_SIZE, offset: runs.length });
-    if (!isCurrent()) return;
-    runs.push(...page.runs);
-    await onPage(runs, page.total);
-    if (!isCurrent()) return;
-    if (page.runs.length < PAGE_SIZE || runs.length >= Math.min(page.total, MAX_RUNS)) return;
-  }
-}
-
-function sortValue(run: RunRow, key: SortKey, now: number): string | number | null {
-  switch (key) {
-    case 'status':
-      return run.status;
-    case 'name':
-      return run.name || run.id;
-    case 'experiment':
-      return run.experiment;
-    case 'start':
-      return Date.parse(run.startTime);
-    case 'duration':
-      return runDuration(run, now);
-    default: {
-      const v = run.metrics[key.slice(2)];
-      return typeof v === 'number' || typeof v === 'string' ? v : typeof v === 'boolean' ? Number(v) : null;
-    }
-  }
-}
-
-/** Sorted copy; runs without a value go last either way, ties keep the server's newest-first order. */
-export function sortRuns(runs: RunRow[], sort: Sort): RunRow[] {
-  const now = Date.now();
-  const keyed = runs.map((run, i) => ({ run, i, v: sortValue(run, sort.key, now) }));
-  const sign = sort.desc ? -1 : 1;
-  keyed.sort((a, b) => {
-    if (a.v === null || b.v === null || Number.isNaN(a.v) || Number.isNaN(b.v)) {
-      const an = a.v === null || Number.isNaN(a.v);
-      const bn = b.v === null || Number.isNaN(b.v);
-      return an === bn ? a.i - b.i : an ? 1 : -1;
-    }
-    if (a.v < b.v) return -sign;
-    if (a.v > b.v) return sign;
-    return a.i - b.i;
-  });
-  return keyed.map((k) => k.run);
 }
 
 /**
@@ -82,8 +20,20 @@ export function metricNames(runs: RunRow[], logged: ReadonlyMap<string, number> 
     .map(([name]) => name);
 }
 
+/** Param or tag names across the runs: those more runs have first, then by name. */
+export function keyNames(runs: RunRow[], kind: 'params' | 'tags'): string[] {
+  const counts = new Map<string, number>();
+  for (const run of runs) for (const name in run[kind]) counts.set(name, (counts.get(name) ?? 0) + 1);
+  return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([name]) => name);
+}
+
+/** The params whose value differs between the runs (what a sweep varies), in `names`' order. */
+export function varyingParams(runs: RunRow[], names: string[]): string[] {
+  return names.filter((name) => new Set(runs.map((r) => (Object.hasOwn(r.params, name) ? JSON.stringify(r.params[name]) : ''))).size > 1);
+}
+
 /**
- * How many points each metric has, summed over the newest `sample` runs that have metrics. The
+ * How many points each metric has, summed over the first `sample` runs listed that have metrics. The
  * list of runs carries last values only; a run's summary has the counts, so a few are read.
  */
 export async function loggedCounts(runs: RunRow[], sample: number): Promise<Map<string, number>> {
@@ -92,15 +42,4 @@ export async function loggedCounts(runs: RunRow[], sample: number): Promise<Map<
   const logged = new Map<string, number>();
   for (const info of infos) for (const [name, m] of Object.entries(info?.metrics ?? {})) logged.set(name, (logged.get(name) ?? 0) + m.count);
   return logged;
-}
-
-/**
- * Folds a fresh first page into the loaded list: changed runs are replaced in place and new ones
- * (newer than everything loaded) go on top, so a list of thousands follows its running runs cheaply.
- */
-export function mergeNewest(runs: RunRow[], fresh: RunRow[]): RunRow[] {
-  const byId = new Map(fresh.map((r) => [r.id, r]));
-  const merged = runs.map((r) => byId.get(r.id) ?? r);
-  const known = new Set(runs.map((r) => r.id));
-  return [...fresh.filter((r) => !known.has(r.id)), ...merged];
 }

@@ -50,7 +50,7 @@ export class Api {
    * Posts spool lines exactly as written, as the agent does (NDJSON): the service parses them and
    * words the reason of each line it rejects. Continues the stream's sequence like log().
    */
-  async ndjson(id: string, lines: string[], stream = 'metrics.jsonl', file = 'metrics.jsonl'): Promise<void> {
+  async ndjson(id: string, lines: string[], stream = 'metrics.jsonl', file = 'metrics.jsonl'): Promise<{ rejected: { seq: number; reason: string }[] }> {
     const key = `${id}/${stream}`;
     const first = (this.seqs.get(key) ?? 0) + 1;
     this.seqs.set(key, first + lines.length - 1);
@@ -60,6 +60,17 @@ export class Api {
       body: lines.map((l) => `${l}\n`).join(''),
     });
     if (!res.ok) throw new Error(`POST ndjson: ${res.status} ${await res.text()}`);
+    return (await res.json()) as { rejected: { seq: number; reason: string }[] };
+  }
+
+  /** A params line and a tags line, as a job writes them to its spool (the agent sends them as they are). */
+  async meta(id: string, meta: { params?: Record<string, unknown>; tags?: Record<string, string | number | boolean | null> }): Promise<void> {
+    const lines: string[] = [];
+    if (meta.params) lines.push(JSON.stringify({ params: meta.params }));
+    if (meta.tags) lines.push(JSON.stringify({ tags: meta.tags }));
+    if (!lines.length) return;
+    const ack = await this.ndjson(id, lines);
+    if (ack.rejected.length) throw new Error(`${id}: lines rejected: ${JSON.stringify(ack.rejected)}`);
   }
 
   /** Each segment percent-encoded, as the agent sends it: a name may hold '%', '#', '?', spaces. */

@@ -20,19 +20,33 @@ export async function populateDemo(api: Api, base = Date.now() - 19 * HOUR - 50 
   const lrs = [0.3, 0.1, 0.05, 0.03, 0.01, 0.005, 0.003, 0.001];
   for (let i = 0; i < lrs.length; i++) {
     const id = `cifar-${String(i + 1).padStart(3, '0')}`;
-    await demoRun(api, id, 'cifar10-resnet18', `lr=${lrs[i]} bs=128`, base + i * 2.2 * HOUR, lrs[i], i, i === 3 ? 'failed' : 'completed');
+    await demoRun(api, id, 'cifar10-resnet18', `lr=${lrs[i]} bs=128`, base + i * 2.2 * HOUR, lrs[i], i, i === 3 ? 'failed' : 'completed', { batch_size: 128 });
   }
   for (let i = 0; i < 4; i++) {
-    await demoRun(api, `tiny-${i + 1}`, 'gpt-tiny', `d_model=${128 << i}`, base - 20 * HOUR + i * 3 * HOUR, 0.0006, 20 + i, i === 1 ? 'killed' : 'completed');
+    await demoRun(api, `tiny-${i + 1}`, 'gpt-tiny', `d_model=${128 << i}`, base - 20 * HOUR + i * 3 * HOUR, 0.0006, 20 + i, i === 1 ? 'killed' : 'completed', { model: { d_model: 128 << i } });
   }
   for (let i = 0; i < 3; i++) {
-    await demoRun(api, `cifar-b${i + 1}`, 'cifar10-resnet18', `lr=${[0.1, 0.03, 0.01][i]} bs=256`, base + 9 * HOUR + i * 1.7 * HOUR, [0.1, 0.03, 0.01][i], 30 + i, 'completed');
+    await demoRun(api, `cifar-b${i + 1}`, 'cifar10-resnet18', `lr=${[0.1, 0.03, 0.01][i]} bs=256`, base + 9 * HOUR + i * 1.7 * HOUR, [0.1, 0.03, 0.01][i], 30 + i, 'completed', { batch_size: 256 });
   }
-  await demoRun(api, 'cifar-009', 'cifar10-resnet18', 'lr=0.02 bs=256 mixup', base + 8 * 2.2 * HOUR, 0.02, 9, 'running');
+  await demoRun(api, 'cifar-009', 'cifar10-resnet18', 'lr=0.02 bs=256 mixup', base + 8 * 2.2 * HOUR, 0.02, 9, 'running', { batch_size: 256, mixup: true });
+  await api.call('PATCH', '/runs/cifar-005', {
+    tags: { stage: 'candidate' },
+    note: 'Best of the **lr sweep** so far: 0.01 with cosine decay.\n\n- warm-up did not help at bs=128\n- next: the same with [mixup](https://arxiv.org/abs/1710.09412) at bs=256',
+  });
   return { featured: 'cifar-005', running: 'cifar-009' };
 }
 
-async function demoRun(api: Api, id: string, experiment: string, name: string, start: number, lr: number, seed: number, status: 'completed' | 'failed' | 'killed' | 'running'): Promise<void> {
+async function demoRun(
+  api: Api,
+  id: string,
+  experiment: string,
+  name: string,
+  start: number,
+  lr: number,
+  seed: number,
+  status: 'completed' | 'failed' | 'killed' | 'running',
+  params: Record<string, unknown>,
+): Promise<void> {
   const rand = rng(seed + 7);
   const steps = status === 'failed' ? 900 : status === 'running' ? 1400 : 2000;
   const durationMs = steps * (0.9 + rand() * 0.6) * 1000;
@@ -47,6 +61,7 @@ async function demoRun(api: Api, id: string, experiment: string, name: string, s
     gitCommit: (0x9f3a2c1b7d4e5f60 + seed * 0x1111).toString(16).padStart(16, '0') + '718293a4b5c6d7e8',
     gitDirty: seed % 3 === 0,
   });
+  await api.meta(id, { params: { lr, epochs: 20, optimizer: 'sgd+nesterov', ...params }, tags: { team: experiment === 'gpt-tiny' ? 'language' : 'vision' } });
   // A good learning rate ends low; too high or too low ends higher.
   const floor = 0.12 + Math.abs(Math.log10(lr) + 1.6) * 0.35;
   const lines: { step: number; metrics: Record<string, number> }[] = [];

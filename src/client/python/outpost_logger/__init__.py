@@ -19,9 +19,10 @@ Install it with pip install "$(outpost python-path)", or put that folder on PYTH
 (`outpost run` does it), or copy the outpost_logger folder beside your code.
 
 The modules, each with one job: _contract (the values shared with outpost's TypeScript side,
-generated), _encode (values to JSON), _meta (the params and tags lines), _spool (the buffered spool appender), _ack (the ack
-watermark and agent.json), _upload (files into outputs/), _offline (the offline run folder),
-_logger (Logger, LogHandle), _process (get_logger).
+generated), _encode (values to JSON), _meta (the params and tags lines), _spool (the spool
+appender: a write(2) per line), _appends (whether a filesystem needs flock for appends), _ack
+(the ack watermark and agent.json), _upload (files into outputs/), _offline (the offline run
+folder), _logger (Logger, LogHandle), _process (get_logger).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from . import _contract
 from ._ack import AckTimeoutError
 from ._contract import (ENV_METRICS_FILE, ENV_OUTPUTS_DIR, ENV_RUN_ID, ENV_SERVER, ENV_STRICT_WAIT, FLUSH_INTERVAL_S,
                         FLUSH_MAX_BYTES, MAX_FILE_BYTES, MAX_HELD_BYTES, MAX_LINE_BYTES, MAX_METRICS_PER_LINE,
-                        MAX_NAME_CHARS, MAX_PATH_CHARS, UPLOAD_TEMP_PREFIX, WAIT_TIMEOUT_S)
+                        MAX_NAME_CHARS, MAX_PATH_CHARS, SPOOL_CHECK_S, UPLOAD_TEMP_PREFIX, WAIT_TIMEOUT_S)
 from ._logger import LogHandle, Logger
 from ._process import get_azureml_logger, get_logger
 
@@ -44,7 +45,7 @@ __version__ = _contract.VERSION
 # modules read them from _contract when they use them.
 _SETTABLE = frozenset(["ENV_METRICS_FILE", "ENV_OUTPUTS_DIR", "ENV_RUN_ID", "ENV_SERVER", "ENV_STRICT_WAIT",
                        "FLUSH_INTERVAL_S", "FLUSH_MAX_BYTES", "MAX_FILE_BYTES", "MAX_HELD_BYTES", "MAX_LINE_BYTES",
-                       "MAX_METRICS_PER_LINE", "MAX_NAME_CHARS", "MAX_PATH_CHARS", "UPLOAD_TEMP_PREFIX",
+                       "MAX_METRICS_PER_LINE", "MAX_NAME_CHARS", "MAX_PATH_CHARS", "SPOOL_CHECK_S", "UPLOAD_TEMP_PREFIX",
                        "WAIT_TIMEOUT_S"])
 
 

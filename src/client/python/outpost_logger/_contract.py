@@ -15,8 +15,9 @@ MAX_FILE_BYTES = 536870912  # limits.maxFileBytes: 512 MiB: one artifact file (t
 MAX_PATH_CHARS = 1024  # limits.maxArtifactPathChars: characters in an artifact path
 
 # The loggers' defaults (config/client.ts)
-FLUSH_INTERVAL_S = 0.05  # client.flushIntervalMs: ms a logged line may wait in memory before it is appended to the spool
-FLUSH_MAX_BYTES = 1048576  # client.flushMaxBytes: 1 MiB: buffered bytes that force an immediate flush (bounds memory in tight loops)
+FLUSH_INTERVAL_S = 0.05  # client.flushIntervalMs: ms between retries of the lines held while the spool cannot be written (each log() otherwise appends its line at once)
+FLUSH_MAX_BYTES = 1048576  # client.flushMaxBytes: 1 MiB: the most bytes of held lines appended in one write once the spool can be written again
+SPOOL_CHECK_S = 0.05  # client.spoolCheckMs: ms between checks that the spool's path still names the file appended to (a spool moved away or removed is followed)
 MAX_HELD_BYTES = 67108864  # client.maxHeldBytes: 64 MiB: lines held while the spool cannot be written (disk full, say); past it log() throws
 WAIT_TIMEOUT_S = 60.0  # client.waitTimeoutMs: ms wait() waits for the acknowledgement before giving up (see strictWait)
 STRICT_WAIT = False  # client.strictWait: true: on timeout wait() rejects even while a live agent owns the run (false: it returns, warning once); OUTPOST_STRICT_WAIT=1 sets it

@@ -21,7 +21,7 @@ from typing import Any, Optional, Union
 from . import _contract as contract
 
 _MAX_FLOAT = sys.float_info.max
-_MAX_SAFE_INTEGER = 9007199254740991  # JavaScript's largest safe integer: the largest step
+MAX_SAFE_INTEGER = 9007199254740991  # JavaScript's largest safe integer: the largest step
 
 # A list item takes at least two bytes ("1,"): a longer list cannot fit in a line.
 MAX_LIST_ITEMS = contract.MAX_LINE_BYTES // 2
@@ -85,7 +85,7 @@ def encode_step(name: object, step: Any) -> str:
         if n is None:
             raise ValueError("cannot log metric %r: step must be an integer >= 0, got %s" % (name, describe(step)))
         step = n
-    if step < 0 or step > _MAX_SAFE_INTEGER:
+    if step < 0 or step > MAX_SAFE_INTEGER:
         raise ValueError("cannot log metric %r: step must be an integer >= 0, got %s" % (name, describe(step)))
     return ",\"step\":%d" % step
 

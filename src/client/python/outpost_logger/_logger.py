@@ -10,7 +10,7 @@ from typing import Any, Optional, Tuple
 from . import _contract as contract
 from ._ack import (What, agent_status, covers, mark_key, not_acknowledged_message, poll_watermark, read_watermark,
                    timeout_error)
-from ._encode import check_name, describe, encode_step, encode_value
+from ._encode import MAX_SAFE_INTEGER, check_name, describe, encode_step, encode_value
 from ._env import env_flag
 from ._meta import encode_params, encode_tags
 from ._run_folder import find_project_dir, run_dir_of
@@ -18,6 +18,7 @@ from ._spool import Batch, SpoolAppender
 from ._upload import Content, write_output
 from ._warn import warn_not_acknowledged
 
+_time = time.time
 _MAX_CACHED_NAMES = 10000  # names whose line prefix is kept, so that logging one again skips its checks
 
 
@@ -65,6 +66,13 @@ class Logger(SpoolAppender):
     def log(self, name: str, value: Any, step: Optional[int] = None) -> LogHandle:
         """Logs a finite number, a string, a boolean, or a list of finite numbers."""
         prefix = self._prefixes.get(name) if type(name) is str else None
+        if prefix is not None and type(value) is float and value - value == 0.0:
+            # The common call (a name logged before, a finite float): nothing to refuse, nothing too long.
+            if step is None:
+                return LogHandle(self, self._push("%s%r,\"time\":%r}\n" % (prefix, value, _time())), name)
+            if type(step) is int and 0 <= step <= MAX_SAFE_INTEGER:
+                return LogHandle(self, self._push("%s%r,\"step\":%d,\"time\":%r}\n" % (prefix, value, step, _time())),
+                                 name)
         if prefix is None:
             name = check_name(name)
             prefix = self._name_prefix(name)
@@ -128,7 +136,7 @@ class Logger(SpoolAppender):
         self._wait_for(batch, None, timeout, strict)
 
     def _wait_for(self, batch: Batch, what: What, timeout: Optional[float], strict: Optional[bool] = None) -> None:
-        self._written(batch)
+        batch = self._resolve(batch)
         if self.offline:
             self._make_durable()
             return
