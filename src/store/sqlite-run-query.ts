@@ -67,18 +67,20 @@ export function compileRunQuery(q: RunQuery, small: SetIsSmall): CompiledQuery {
   const parts: Sql[] = [{ sql: q.deleted ? 'r.deleted_time IS NOT NULL' : 'r.deleted_time IS NULL', args: [] }];
   if (q.experiment !== undefined) parts.push({ sql: 'e.name = ?', args: [q.experiment] });
   if (q.status !== undefined) parts.push({ sql: 'r.status = ?', args: [q.status] });
-  const asSet: Place = (t) => runSet(t, small);
-  const filter = q.filter ? [compileFilter(q.filter, asSet)] : [];
+  const asSet = (runId: string): Place => (t) => runSet(t, small, runId);
+  const filter = q.filter ? [compileFilter(q.filter, asSet('r.id'))] : [];
   const conjuncts = !q.filter ? [] : q.filter.op === 'and' ? q.filter.args : [q.filter];
   const segments: Segment[] = [];
   for (const s of compileSort(q.sort)) {
     let tests = filter;
     const onKey = q.sort && s.keyed ? conjuncts.filter((c): c is FieldCondition => isOnField(c, q.sort!.field)) : [];
     if (onKey.some((c) => rulesOut(c, q.sort!.field, s.keyed!))) continue;
-    if (onKey.length && s.keyed !== 'without') {
-      // The segment's runs have the key's row, joined as sk: test it there.
+    if (s.keyed && s.keyed !== 'without') {
+      // The segment's runs have the key's row, joined as sk: a condition on the key tests it
+      // there, and the others check sk.run_id, so that SQLite checks them before it looks up
+      // the run (r.id would have it look up every run the index walk meets first).
       const asRow: Place = (t) => t.test('sk.');
-      tests = conjuncts.map((c) => compileFilter(c, onKey.includes(c as FieldCondition) ? asRow : asSet));
+      tests = conjuncts.map((c) => compileFilter(c, onKey.includes(c as FieldCondition) ? asRow : asSet('sk.run_id')));
     }
     const all = join([...parts, ...tests, ...(s.where ? [s.where] : [])], ' AND ');
     segments.push({ join: s.join, where: { sql: `WHERE ${all.sql}`, args: all.args }, orderBy: s.orderBy });
@@ -189,12 +191,12 @@ function condition(field: Field, kind: 'number' | 'text', place: Place, test: (c
 }
 
 /** `r.id IN (...)`, the set read whole, when it is small; else `EXISTS (...)`, checked per run. Both mean the same. */
-function runSet(t: FieldTest, small: SetIsSmall): Sql {
+function runSet(t: FieldTest, small: SetIsSmall, runId: string): Sql {
   const test = t.test('');
   const where = { sql: `${t.keyColumn} = ? AND ${test.sql}`, args: [t.name, ...test.args] };
   const probe = { sql: `${t.keyColumn} = ? AND ${t.probe.sql}`, args: [t.name, ...t.probe.args] };
-  if (small({ table: t.table, probe })) return { sql: `r.id IN (SELECT run_id FROM ${t.table} WHERE ${where.sql})`, args: where.args };
-  return { sql: `EXISTS (SELECT 1 FROM ${t.table} WHERE run_id = r.id AND ${where.sql})`, args: where.args };
+  if (small({ table: t.table, probe })) return { sql: `${runId} IN (SELECT run_id FROM ${t.table} WHERE ${where.sql})`, args: where.args };
+  return { sql: `EXISTS (SELECT 1 FROM ${t.table} WHERE run_id = ${runId} AND ${where.sql})`, args: where.args };
 }
 
 type FieldCondition = Extract<Filter, { field: Field }>;
