@@ -14,10 +14,12 @@ export interface RunMeta {
  * Each run's params and tags as two JSON objects, for any number of runs in one statement (the ids
  * bound as one JSON array): a row per run costs far less than a row per param and tag. A param's
  * text is its JSON (a string's is itself), which json() puts in the object as it is written.
+ * The keys come in order: a run's rows are read along the primary key (run_id, key), the only
+ * index that starts with run_id. (An ORDER BY in the aggregate sorted them again: twice the time.)
  */
 const META_SQL = `SELECT j.value,
-    (SELECT json_group_object(key, CASE kind WHEN 'string' THEN text ELSE json(text) END ORDER BY key) FROM params WHERE run_id = j.value),
-    (SELECT json_group_object(key, value ORDER BY key) FROM tags WHERE run_id = j.value)
+    (SELECT json_group_object(key, CASE kind WHEN 'string' THEN text ELSE json(text) END) FROM params WHERE run_id = j.value),
+    (SELECT json_group_object(key, value) FROM tags WHERE run_id = j.value)
   FROM json_each(?) j`;
 
 export class SqliteRunMeta {
