@@ -13,6 +13,8 @@ export interface ServiceSettings {
   busyRetryAfterS: number;
   storageFullRetryAfterS: number;
   minTokenChars: number;
+  runFilterSetRuns: number;
+  runCountCacheEntries: number;
 }
 
 export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
@@ -29,6 +31,8 @@ export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
   busyRetryAfterS: 2, // seconds, the Retry-After of a 503 (memory for bodies in use, or the service closing)
   storageFullRetryAfterS: 30, // seconds, the Retry-After of a 507 (the store's disk is full)
   minTokenChars: 16, // characters a configured bearer token must have, surrounding whitespace not counted
+  runFilterSetRuns: 1_000, // a run filter's condition on a param, tag or metric that fewer runs than this meet is read as a whole set (the query may start from it); one that more meet is checked run by run, so that a sorted page stops at its end
+  runCountCacheEntries: 100, // run counts (x-total-count), one per filter, and as many sizes of filter conditions (runFilterSetRuns), remembered until the store next changes; 0 remembers none
 });
 
 /** Upper bounds, where a bigger value would be a mistake. */
