@@ -22,6 +22,8 @@ export interface ServiceSettings {
   s3ForcePathStyle: boolean;
   s3PartBytes: number;
   s3QueueSize: number;
+  runFilterSetRuns: number;
+  runCountCacheEntries: number;
 }
 
 export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
@@ -47,6 +49,8 @@ export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
   s3ForcePathStyle: false, // S3 URLs as endpoint/bucket/key instead of bucket.endpoint/key (MinIO and other S3-compatible servers)
   s3PartBytes: 8 * 1024 * 1024, // 8 MiB: the part size of S3 multipart uploads (memory per upload: this times s3QueueSize)
   s3QueueSize: 4, // parts of one S3 upload in flight at once
+  runFilterSetRuns: 1_000, // a run filter's condition on a param, tag or metric that fewer runs than this meet is read as a whole set (the query may start from it); one that more meet is checked run by run, so that a sorted page stops at its end
+  runCountCacheEntries: 100, // run counts (x-total-count), one per filter, and as many sizes of filter conditions (runFilterSetRuns), remembered until the store next changes; 0 remembers none
 });
 
 /** Upper bounds, where a bigger value would be a mistake. */

@@ -3,34 +3,38 @@
  * page of runs), and what people change: name, note, tags, deleted or not.
  */
 import type Database from 'better-sqlite3';
-import { E, type ParamValue, type RunPatch, setOwn, tagText } from '../protocol';
-import { paramValue } from './metric-codec';
-
-type ParamRow = { run_id: string; key: string; kind: string; text: string };
-type TagRow = { run_id: string; key: string; value: string };
+import { E, type ParamValue, type RunPatch, tagText } from '../protocol';
 
 export interface RunMeta {
   params: Record<string, ParamValue>;
   tags: Record<string, string>;
 }
 
-export class SqliteRunMeta {
-  constructor(private readonly db: Database.Database) {}
+/**
+ * Each run's params and tags as two JSON objects, for any number of runs in one statement (the ids
+ * bound as one JSON array): a row per run costs far less than a row per param and tag. A param's
+ * text is its JSON (a string's is itself), which json() puts in the object as it is written.
+ * The keys come in order: a run's rows are read along the primary key (run_id, key), the only
+ * index that starts with run_id. (An ORDER BY in the aggregate sorted them again: twice the time.)
+ */
+const META_SQL = `SELECT j.value,
+    (SELECT json_group_object(key, CASE kind WHEN 'string' THEN text ELSE json(text) END) FROM params WHERE run_id = j.value),
+    (SELECT json_group_object(key, value) FROM tags WHERE run_id = j.value)
+  FROM json_each(?) j`;
 
-  /** Params and tags of each of `ids`, in two queries whatever their number. */
+export class SqliteRunMeta {
+  private readonly metaOf: Database.Statement;
+
+  constructor(private readonly db: Database.Database) {
+    this.metaOf = db.prepare(META_SQL).raw();
+  }
+
+  /** Params and tags of each of `ids`. (JSON.parse makes own properties, "__proto__" included.) */
   of(ids: string[]): Map<string, RunMeta> {
-    const out = new Map<string, RunMeta>(ids.map((id) => [id, { params: {}, tags: {} }]));
+    const out = new Map<string, RunMeta>();
     if (ids.length === 0) return out;
-    // One statement per chunk: SQLite binds at most 32,766 values.
-    for (let i = 0; i < ids.length; i += 10_000) {
-      const chunk = ids.slice(i, i + 10_000);
-      const marks = chunk.map(() => '?').join(', ');
-      for (const p of this.db.prepare(`SELECT run_id, key, kind, text FROM params WHERE run_id IN (${marks}) ORDER BY key`).all(...chunk) as ParamRow[]) {
-        setOwn(out.get(p.run_id)!.params, p.key, paramValue(p.kind, p.text));
-      }
-      for (const t of this.db.prepare(`SELECT run_id, key, value FROM tags WHERE run_id IN (${marks}) ORDER BY key`).all(...chunk) as TagRow[]) {
-        setOwn(out.get(t.run_id)!.tags, t.key, t.value);
-      }
+    for (const [id, params, tags] of this.metaOf.all(JSON.stringify(ids)) as [string, string, string][]) {
+      out.set(id, { params: JSON.parse(params) as RunMeta['params'], tags: JSON.parse(tags) as RunMeta['tags'] });
     }
     return out;
   }

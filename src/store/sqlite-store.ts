@@ -28,7 +28,7 @@ import { decodeValue, KIND } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { purgeDeletedRuns } from './sqlite-purge';
 import { type RunMeta, SqliteRunMeta } from './sqlite-run-meta';
-import { compileRunQuery } from './sqlite-run-query';
+import { SqliteRunList } from './sqlite-run-list';
 import type { RunQuery } from './run-query';
 import { migrate } from './sqlite-migrations';
 import { Serial } from './serial';
@@ -60,10 +60,15 @@ interface RunRow {
 const RUN_COLUMNS = `r.id, e.name AS experiment, r.name, r.status, r.exit_code, r.start_time, r.end_time, r.command,
   r.cwd, r.host, r.git_commit, r.git_dirty, r.rejected_lines, r.note, r.deleted_time`;
 
+/** What a list of runs gives of each. */
+type SummaryRow = Pick<RunRow, 'id' | 'experiment' | 'name' | 'status' | 'start_time' | 'end_time' | 'deleted_time'>;
+const SUMMARY_COLUMNS = 'r.id, e.name AS experiment, r.name, r.status, r.start_time, r.end_time, r.deleted_time';
+
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly metrics: SqliteMetrics;
   private readonly meta: SqliteRunMeta;
+  private readonly runList: SqliteRunList;
   /** Writes one at a time on this connection (some await a blob inside their transaction). */
   private readonly serial = new Serial();
 
@@ -82,6 +87,10 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, (fn) => this.write(fn));
     this.meta = new SqliteRunMeta(this.db);
+    this.runList = new SqliteRunList(this.db, SUMMARY_COLUMNS, {
+      setRuns: settings.service.runFilterSetRuns,
+      countCacheEntries: settings.service.runCountCacheEntries,
+    });
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -220,22 +229,16 @@ export class SqliteStore implements Store {
     return first ? this.getRun(first.id) : null;
   }
 
-  /** One page of runs, filtered and sorted in SQL (src/store/sqlite-run-query.ts), with their params and tags. */
+  /** One page of runs, filtered and sorted in SQL (src/store/sqlite-run-list.ts), with their params and tags. */
   async listRuns(query: RunQuery = {}): Promise<RunSummary[]> {
-    const q = compileRunQuery(query);
-    const rows = this.stmt(
-      `SELECT ${RUN_COLUMNS} FROM runs r JOIN experiments e ON e.id = r.experiment_id ${q.join.sql} ${q.where.sql}
-         ${q.orderBy} LIMIT ? OFFSET ?`,
-    ).all(...q.join.args, ...q.where.args, query.limit ?? -1, query.offset ?? 0) as RunRow[];
+    const rows = this.runList.list<SummaryRow>(query);
     const meta = this.meta.of(rows.map((r) => r.id));
     return rows.map((r) => summaryOf(r, meta.get(r.id)!));
   }
 
+  /** Remembered until the store changes. */
   async countRuns(query: RunQuery = {}): Promise<number> {
-    const q = compileRunQuery({ ...query, sort: undefined });
-    return this.stmt(`SELECT count(*) FROM runs r JOIN experiments e ON e.id = r.experiment_id ${q.where.sql}`)
-      .pluck()
-      .get(...q.where.args) as number;
+    return this.runList.count(query);
   }
 
   /** Name, note and tags, as people change them. */
@@ -462,7 +465,7 @@ export class SqliteStore implements Store {
   }
 }
 
-function summaryOf(row: RunRow, meta: RunMeta): RunSummary {
+function summaryOf(row: SummaryRow, meta: RunMeta): RunSummary {
   return {
     id: row.id,
     experiment: row.experiment,

@@ -95,4 +95,29 @@ describe('schema migrations', () => {
     db.close();
     return expect(openSqliteStore(dir)).rejects.toThrow(/newer than this outpost knows/);
   });
+
+  test('a store at schema version 5 gets the deleted runs in an index of their own, and finds them as before', async () => {
+    const db = new Database(path.join(dir, DB_FILE));
+    expect(migrate(db, 5)).toBe(5);
+    db.exec(`
+      INSERT INTO experiments (id, name, created_time) VALUES (1, 'mnist', '2024-01-01T00:00:00.000Z');
+      INSERT INTO runs (id, experiment_id, name, status, start_time, deleted_time) VALUES
+        ('kept', 1, 'kept', 'completed', '2024-01-01T00:00:00.000Z', NULL),
+        ('gone', 1, 'gone', 'completed', '2024-01-02T00:00:00.000Z', '2024-02-01T00:00:00.000Z');
+    `);
+    db.close();
+    const store = await openSqliteStore(dir);
+    try {
+      const indexes = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'`).pluck().all();
+      expect(indexes).toContain('runs_deleted');
+      expect(indexes).not.toContain('runs_by_deleted');
+      expect((await store.listRuns({ deleted: true })).map((r) => r.id)).toEqual(['gone']);
+      expect((await store.listRuns()).map((r) => r.id)).toEqual(['kept']);
+      await store.deleteRun('kept');
+      expect((await store.listRuns({ deleted: true })).map((r) => r.id)).toEqual(['gone', 'kept']);
+      expect(await store.countRuns({ deleted: true })).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
 });
