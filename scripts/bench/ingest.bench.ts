@@ -10,7 +10,8 @@ import path from 'path';
 import { settings } from '../../config';
 import { AxiosInstance, createApiClient } from '../../src/http/api-client';
 import { BATCH_HEADERS, NDJSON_TYPE, type WireLine } from '../../src/protocol';
-import { SqliteStore } from '../../src/store/sqlite-store';
+import { openSqliteStore } from '../../src/store/open-store';
+import type { SqliteStore } from '../../src/store/sqlite-store';
 import { Benchmark, ratio } from './harness';
 import { startServer, stop } from './processes';
 
@@ -82,7 +83,7 @@ export const benchmark: Benchmark = {
     const server = await startServer(path.join(root, 'http'));
     const api = createApiClient({ baseUrl: server.url });
     const wires: Wire[] = ['ndjson', 'json'];
-    const store = await SqliteStore.open(path.join(root, 'direct'));
+    const store = await openSqliteStore(path.join(root, 'direct'));
     try {
       for (const wire of wires) await api.put(`/runs/bench-${wire}`, {});
       await store.upsertRun('bench', {});

@@ -24,8 +24,8 @@ export function startOutpost(args: string[], env: NodeJS.ProcessEnv = {}): Child
   return { child, output: () => out, exited };
 }
 
-export async function startServer(dataDir: string): Promise<{ url: string; proc: Child }> {
-  const proc = startOutpost(['server', '--port', '0', '--data', dataDir], { OUTPOST_LOG_LEVEL: 'info' });
+export async function startServer(dataDir: string, args: string[] = []): Promise<{ url: string; proc: Child }> {
+  const proc = startOutpost(['server', '--port', '0', '--data', dataDir, ...args], { OUTPOST_LOG_LEVEL: 'info' });
   const deadline = Date.now() + 20_000;
   for (;;) {
     const m = /listening on (http:\/\/\S+)/.exec(proc.output());

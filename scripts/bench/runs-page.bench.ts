@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { settings } from '../../config';
 import type { WireLine } from '../../src/protocol';
 import { checkJsonBatch } from '../../src/service/json-batch';
-import { SqliteStore } from '../../src/store/sqlite-store';
+import { openSqliteStore } from '../../src/store/open-store';
 import { Benchmark, percentile, ratio } from './harness';
 import { startServer, stop } from './processes';
 
@@ -68,7 +68,7 @@ async function store(runs: number): Promise<string> {
   if (fs.existsSync(path.join(dir, 'complete'))) return dir;
   fs.rmSync(dir, { recursive: true, force: true });
   const started = Date.now();
-  const s = await SqliteStore.open(dir);
+  const s = await openSqliteStore(dir);
   const t0 = Date.parse('2025-01-01T00:00:00Z');
   for (let from = 0; from < runs; from += TX_RUNS) {
     const pending: Promise<unknown>[] = [];

@@ -2,12 +2,12 @@
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { SqliteStore } from '../../src/store/sqlite-store';
+import { openSqliteStore } from '../../src/store/open-store';
 
 /** Inserts `lines` numeric points into a fresh store's points table, `batch` per transaction; lines/s. */
 export async function straightSqliteInsert(lines: number, batch = 10_000): Promise<number> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-bench-sqlite-'));
-  const store = await SqliteStore.open(dir);
+  const store = await openSqliteStore(dir);
   try {
     await store.upsertRun('baseline', {});
     const db = store.db;

@@ -8,6 +8,7 @@ import { registerPythonPathCommand } from './python-path-command';
 import { registerRunCommand } from './run-command';
 import { registerAgentCommand } from './agent-command';
 import { registerSyncCommand } from './sync-command';
+import { registerDbCommands } from './db-command';
 
 const program = new Command('outpost')
   .description('run history for machine-learning training: metrics and outputs/ synced exactly once')
@@ -25,6 +26,7 @@ registerServerCommands(program);
 registerHistoryCommands(program);
 registerAssetsCommands(program);
 registerPythonPathCommand(program);
+registerDbCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof CommanderError) {

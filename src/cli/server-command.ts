@@ -8,6 +8,7 @@ import { RunningService, resolveToken, ServiceOptions, startService } from '../s
 import { CliError, EXIT_USAGE } from './exit-codes';
 import { parsePort } from './parse';
 import { existingLocalStore } from './with-connection';
+import { redact } from '../store/open-store';
 import { ENV } from '../run-folder';
 
 export function registerServerCommands(program: Command): void {
@@ -16,12 +17,17 @@ export function registerServerCommands(program: Command): void {
     .description('run the history service and the web page')
     .option('--host <host>', 'address to listen on (beyond loopback a token is required)', settings.service.host)
     .option('--port <port>', 'port to listen on', parsePort, settings.service.port)
-    .option('--data <dir>', 'data folder (SQLite store and blobs)', '.outpost')
+    .option('--data <dir>', 'data folder (the default SQLite store and blob folder)', '.outpost')
+    .option('--db <url>', `the database: sqlite:PATH or postgresql://user:password@host:port/dbname (else $${ENV.db}, service.db, sqlite:<data>/outpost.db)`)
+    .option('--blobs <url>', `where artifact bytes go: a folder (replicas may share one) or s3://bucket/prefix (else $${ENV.blobs}, service.blobs, <data>/blobs)`)
     .option('--token-file <file>', `file holding the bearer token (else $${ENV.token})`)
-    .action(async (opts: { host: string; port: number; data: string; tokenFile?: string }) => {
+    .action(async (opts: { host: string; port: number; data: string; db?: string; blobs?: string; tokenFile?: string }) => {
       const log = createLogger('service');
-      const service = await listen({ host: opts.host, port: opts.port, dataDir: path.resolve(opts.data), token: tokenFrom(opts.tokenFile), log });
-      log.info(`outpost service listening on ${service.url} (data: ${path.resolve(opts.data)})`);
+      const dataDir = path.resolve(opts.data);
+      const db = opts.db ?? (process.env[ENV.db] || settings.service.db || undefined);
+      const blobs = opts.blobs ?? (process.env[ENV.blobs] || settings.service.blobs || undefined);
+      const service = await listen({ host: opts.host, port: opts.port, dataDir, db, blobs, token: tokenFrom(opts.tokenFile), log });
+      log.info(`outpost service listening on ${service.url} (db: ${redact(db ?? `sqlite:${path.join(dataDir, 'outpost.db')}`)}, blobs: ${blobs ?? path.join(dataDir, 'blobs')})`);
       closeOnSignals(service, log);
     });
 

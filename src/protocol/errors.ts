@@ -155,6 +155,10 @@ export const E = {
     make('OUTPOST_ERR_HASH_MISMATCH', `artifact ${quote(path)}: sha256 is ${received}, the client declared ${declared}`, header),
   badVersion: () => make('OUTPOST_ERR_BAD_REQUEST', 'version must be an integer >= 1', 'version'),
   rangeNotSatisfiable: (path: string, size: number) => make('OUTPOST_ERR_RANGE', `range not satisfiable for ${quote(path)} (${size} bytes)`, 'range'),
+  blobRemovedMeanwhile: (path: string) =>
+    make('OUTPOST_ERR_UNAVAILABLE', `artifact ${quote(path)} not stored: a purge removed its bytes while they arrived; send it again`, 'path'),
+  blobMissing: (sha256: string, where: string) => make('OUTPOST_ERR_INTERNAL', `the blob ${sha256} is missing from ${where}`),
+  storeUnavailable: (detail: string) => make('OUTPOST_ERR_UNAVAILABLE', `the database cannot be reached (${detail}); try again shortly`),
   storageFull: (cause: string, where: string) => make('OUTPOST_ERR_STORAGE_FULL', `the store's disk is full (${cause} writing ${where})`),
   artifactNotStored: (path: string, bytes: number, why: OutpostError) =>
     make(why.code, `artifact ${quote(path)} of ${bytes} bytes not stored: ${why.message}`, why.field),
@@ -172,6 +176,8 @@ export const E = {
   // -- settings, start-up, the store's version (never over HTTP) ---------------------------------
   config: (problem: string) => make('OUTPOST_ERR_CONFIG', `OUTPOST_CONFIG${problem}`),
   startup: (problem: string) => make('OUTPOST_ERR_STARTUP', problem),
+  copyTargetNotEmpty: (where: string, runs: number) =>
+    make('OUTPOST_ERR_STARTUP', `${where} holds ${runs} run${runs === 1 ? '' : 's'} already: outpost db copy copies into an empty database only`),
   storeTooNew: (version: number, known: number) =>
     make('OUTPOST_ERR_STORE_VERSION', `the store has schema version ${version}, newer than this outpost knows (${known}); upgrade outpost`),
 };

@@ -95,6 +95,9 @@ export const ENV = {
   server: 'OUTPOST_SERVER',
   /** The bearer token sent to the service (and required by `outpost server` when set). */
   token: 'OUTPOST_TOKEN',
+  /** `outpost server`'s database and blob store, as --db and --blobs take them. */
+  db: 'OUTPOST_DB',
+  blobs: 'OUTPOST_BLOBS',
   /** 1 (or true, yes, on): the loggers' wait() raises on timeout even while a live agent owns the run. */
   strictWait: 'OUTPOST_STRICT_WAIT',
 } as const;

@@ -1,13 +1,12 @@
-/** Artifacts: streamed uploads (hashed on the way to disk), listing, streamed downloads with Range. */
+/** Artifacts: streamed uploads (hashed on the way in), listing, streamed downloads with Range and ETag whatever the backend. */
 import path from 'path';
-import send from '@fastify/send';
 import parseRange from 'range-parser';
 import { Readable } from 'stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { settings } from '../../config';
 import { ARTIFACT_HEADERS, E, OutpostError, artifactPathProblem } from '../protocol';
-import { inlineBlob, type WrittenBlob } from '../store/blob-store';
-import type { ArtifactBlobRef, Store, StoredBlob } from '../store/store';
+import type { ByteRange, WrittenBlob } from '../store/blob-store';
+import type { ArtifactBlobRef, Store } from '../store/store';
 import { runIdParam } from './schemas';
 
 /**
@@ -34,18 +33,6 @@ function declaredLength(request: FastifyRequest): number {
 
 function lengthField(request: FastifyRequest): string {
   return request.headers['content-length'] === undefined ? ARTIFACT_HEADERS.size : 'content-length';
-}
-
-/** A small body, whole, in memory (at most `length` bytes: service.inlineBlobBytes bounds it). */
-async function readBody(body: Readable, length: number, tooLarge: () => Error): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > length) throw tooLarge();
-    chunks.push(chunk);
-  }
-  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size);
 }
 
 type ArtifactRequest = FastifyRequest<{ Params: { id: string; '*': string }; Querystring: { version?: string } }>;
@@ -89,14 +76,7 @@ export async function artifactRoutes(app: FastifyInstance, store: Store): Promis
       }
     };
     try {
-      let blob: StoredBlob;
-      if (length <= settings.service.inlineBlobBytes) {
-        blob = inlineBlob(await readBody(body, length, tooLarge));
-        check(blob);
-      } else {
-        blob = await store.blobs.write(body, length, tooLarge, check);
-      }
-      const result = await store.putArtifact(id, artifactPath, blob);
+      const result = await store.putArtifact(id, artifactPath, { body, size: length, tooLarge, verify: check });
       reply.status(result.unchanged ? 200 : 201);
       return result;
     } catch (err) {
@@ -129,28 +109,7 @@ async function downloadArtifact(store: Store, request: ArtifactRequest, reply: F
     if (!(await store.runExists(id))) throw E.runNotFound(id);
     throw E.artifactNotFound(id, artifactPath, version);
   }
-  // RFC 9110 14.1.2: a suffix range longer than the file selects all of it; @fastify/send and
-  // range-parser answer 416 instead, so such a range is rewritten to the whole file.
-  const suffix = /^bytes=-(\d+)$/.exec(request.headers.range ?? '');
-  if (suffix && Number(suffix[1]) >= ref.size && ref.size > 0) request.raw.headers.range = 'bytes=0-';
-  const inline = await store.inlineBlob(ref.sha256);
-  if (inline) return sendInline(request, reply, inline, ref);
-  const sent = await send(request.raw, `/${path.relative(store.blobs.blobDir, store.blobs.pathOf(ref.sha256))}`, {
-    root: store.blobs.blobDir,
-    contentType: false,
-    cacheControl: false,
-    etag: true,
-    lastModified: false,
-  });
-  if (sent.type === 'error') {
-    const err = sent.metadata.error as Error & { status?: number };
-    if (err.status === 416) throw rangeError(artifactPath, ref.size);
-    throw err;
-  }
-  reply.status(sent.statusCode);
-  reply.headers(sent.headers as Record<string, string>);
-  downloadHeaders(reply, ref);
-  return reply.send(sent.stream);
+  return sendBlob(store, request, reply, ref);
 }
 
 /** Set last, once nothing can fail: an error answer carries none of them. */
@@ -166,11 +125,12 @@ function rangeError(artifactPath: string, size: number): OutpostError {
 }
 
 /**
- * A small artifact from the database, answered as @fastify/send answers for a file: If-None-Match
- * (304), If-Range, one byte range (206) or the whole file, 416 for a range it cannot serve. Its
- * ETag is the sha256, strong (a version's bytes never change); files get send's size-and-mtime one.
+ * A stored version's bytes, answered the same whichever store and blob backend keeps them:
+ * If-None-Match (304), If-Range, one byte range (206) or the whole file, 416 for a range it cannot
+ * serve. The ETag is the sha256, strong: a version's bytes never change.
  */
-function sendInline(request: ArtifactRequest, reply: FastifyReply, bytes: Buffer, ref: ArtifactBlobRef) {
+async function sendBlob(store: Store, request: ArtifactRequest, reply: FastifyReply, ref: ArtifactBlobRef) {
+  const size = ref.size;
   const etag = `"${ref.sha256}"`;
   const ifNoneMatch = request.headers['if-none-match'];
   if (ifNoneMatch && ifNoneMatch.split(',').some((t) => ['*', etag, `W/${etag}`].includes(t.trim()))) {
@@ -178,18 +138,22 @@ function sendInline(request: ArtifactRequest, reply: FastifyReply, bytes: Buffer
   }
   // A Range meant for another version (If-Range names another ETag, or a date) gets the whole file.
   const ifRange = request.headers['if-range'];
-  const range = request.headers.range && (!ifRange || ifRange === etag) ? request.headers.range : undefined;
-  const ranges = range ? parseRange(bytes.length, range, { combine: true }) : undefined;
+  let range = request.headers.range && (!ifRange || ifRange === etag) ? request.headers.range : undefined;
+  // RFC 9110 14.1.2: a suffix range longer than the file selects all of it (range-parser refuses it).
+  const suffix = /^bytes=-(\d+)$/.exec(range ?? '');
+  if (suffix && Number(suffix[1]) >= size && size > 0) range = 'bytes=0-';
+  const ranges = range ? parseRange(size, range, { combine: true }) : undefined;
   if (ranges === -1 || ranges === -2) {
-    reply.header('content-range', `bytes */${bytes.length}`);
-    throw rangeError(ref.path, bytes.length);
+    reply.header('content-range', `bytes */${size}`);
+    throw rangeError(ref.path, size);
   }
+  // Several ranges or another unit: the whole file, as RFC 9110 allows.
+  const one: ByteRange | undefined = ranges && ranges.type === 'bytes' && ranges.length === 1 ? ranges[0] : undefined;
+  const stream = await store.openBlob(ref.sha256, one);
   downloadHeaders(reply, ref);
   reply.header('etag', etag);
   reply.header('accept-ranges', 'bytes');
-  // Several ranges or another unit: the whole file, as RFC 9110 allows.
-  if (!ranges || ranges.type !== 'bytes' || ranges.length !== 1) return reply.status(200).send(bytes);
-  const { start, end } = ranges[0];
-  reply.header('content-range', `bytes ${start}-${end}/${bytes.length}`);
-  return reply.status(206).send(bytes.subarray(start, end + 1));
+  if (!one) return reply.status(200).header('content-length', String(size)).send(stream);
+  reply.header('content-range', `bytes ${one.start}-${one.end}/${size}`);
+  return reply.status(206).header('content-length', String(one.end - one.start + 1)).send(stream);
 }

@@ -4,7 +4,8 @@ import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
 import { E, isLoopback } from '../protocol';
 import type { Logger } from '../log/logger';
-import { SqliteStore } from '../store/sqlite-store';
+import { openStore } from '../store/open-store';
+import type { Store } from '../store/store';
 import { buildApp } from './app';
 import { ENV } from '../run-folder';
 
@@ -12,6 +13,9 @@ export interface ServiceOptions {
   host?: string;
   port?: number;
   dataDir: string;
+  /** The database and the blob store (see src/store/open-store.ts); defaults: in dataDir. */
+  db?: string;
+  blobs?: string;
   token?: string;
   log: Logger;
 }
@@ -19,7 +23,7 @@ export interface ServiceOptions {
 export interface RunningService {
   url: string;
   app: FastifyInstance;
-  store: SqliteStore;
+  store: Store;
   close(): Promise<void>;
 }
 
@@ -51,9 +55,15 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (!isLoopback(host) && !opts.token) {
     throw E.startup(`listening on ${host} (beyond loopback) needs a token: set ${ENV.token} or pass --token-file`);
   }
-  const store = await SqliteStore.open(opts.dataDir);
-  const app = await buildApp({ store, log: opts.log, token: opts.token?.trim() });
-  await app.listen({ host, port: opts.port ?? settings.service.port });
+  const store = await openStore({ dataDir: opts.dataDir, db: opts.db, blobs: opts.blobs });
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ store, log: opts.log, token: opts.token?.trim() });
+    await app.listen({ host, port: opts.port ?? settings.service.port });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : opts.port;
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host;

@@ -4,32 +4,10 @@
  * A big batch is stored in slices, one transaction each, with the event loop given back between.
  */
 import type Database from 'better-sqlite3';
-import {
-  describeValue,
-  E,
-  MetricHistory,
-  MetricType,
-  NdjsonBatchAck,
-  ParamValue,
-  paramText,
-  quote,
-  WireLine,
-  metricTypeOf,
-} from '../protocol';
-import { decodeValue, encodeValue, Kind, KIND, widenType } from './metric-codec';
-import { whileWriting } from './storage-full';
+import { E, MetricHistory, MetricType, NdjsonBatchAck, ParamValue, paramText, WireLine, metricTypeOf } from '../protocol';
+import { BLOCK_POINTS, BlockRollup, chooseIndexes, type Extremes, planDownsample } from './downsample';
+import { decodeValue, encodeValue, Kind, KIND, paramConflict, paramKind, widenType } from './metric-codec';
 import type { CheckedBatch, HistoryQuery } from './store';
-
-/** Points per rollup block: downsampling a long series reads count/BLOCK_POINTS rows. */
-export const BLOCK_POINTS = 64;
-
-interface Block {
-  block: number;
-  minIdx: number;
-  min: number;
-  maxIdx: number;
-  max: number;
-}
 
 interface SeriesState {
   id: number;
@@ -42,7 +20,7 @@ interface SeriesState {
   min: number | null;
   max: number | null;
   dirty: boolean;
-  block: Block | null;
+  rollup: BlockRollup;
 }
 
 export interface IngestLimits {
@@ -54,10 +32,10 @@ export class SqliteMetrics {
   private readonly s;
 
   constructor(
-    private readonly db: Database.Database,
+    db: Database.Database,
     private readonly limits: IngestLimits,
-    /** The database file, named when the disk is full. */
-    private readonly dbFile = 'the database',
+    /** Runs one write transaction (the store's, which says a full disk as such). */
+    private readonly write: <T>(fn: () => T) => Promise<T>,
   ) {
     this.s = {
       runExists: db.prepare('SELECT 1 FROM runs WHERE id = ?').pluck(),
@@ -85,7 +63,8 @@ export class SqliteMetrics {
       runRejected: db.prepare('UPDATE runs SET rejected_lines = rejected_lines + ? WHERE id = ?'),
       seriesInfo: db.prepare('SELECT id, type, count FROM series WHERE run_id = ? AND name = ?'),
       page: db.prepare('SELECT idx, step, time, kind, value FROM points WHERE series_id = ? AND idx >= ? ORDER BY idx LIMIT ?').raw(),
-      point: db.prepare('SELECT idx, step, time, kind, value FROM points WHERE series_id = ? AND idx = ?').raw(),
+      // The chosen points of a downsampled history, in one query: their indexes as a JSON array.
+      points: db.prepare('SELECT idx, step, time, kind, value FROM points WHERE series_id = ? AND idx IN (SELECT value FROM json_each(?)) ORDER BY idx').raw(),
       numericPoints: db.prepare(`SELECT idx, value FROM points WHERE series_id = ? AND kind IN (${KIND.integer}, ${KIND.float}) ORDER BY idx`).raw(),
       blocks: db.prepare('SELECT block, min_idx, min_value, max_idx, max_value FROM point_blocks WHERE series_id = ? ORDER BY block').raw(),
     };
@@ -112,7 +91,7 @@ export class SqliteMetrics {
       for (let cells = 0; to < lines.length && (to === from || cells < sliceCells); to++) cells += cellsOf(lines[to]);
       const end = to < lines.length ? lines[to].seq - 1 : lastSeq;
       const slice = { from, to, start, end, first: from === 0 };
-      whileWriting(this.dbFile, () => this.db.transaction(() => this.ingestSlice(runId, batch, slice, ack)).immediate());
+      await this.write(() => this.ingestSlice(runId, batch, slice, ack));
       if (to >= lines.length) return ack;
       from = to;
       start = end + 1;
@@ -178,7 +157,7 @@ export class SqliteMetrics {
           kind = Number.isInteger(value) ? KIND.integer : KIND.float;
           v = value;
           s.pointInsert.run(st.id, idx, stream.id, line.seq, step, line.time, kind, v);
-          this.addToBlock(st, idx, value);
+          st.rollup.add(idx, value);
           if (st.min === null || value < st.min) st.min = value;
           if (st.max === null || value > st.max) st.max = value;
           if (kind === KIND.float && st.type === 'integer') st.type = 'float';
@@ -195,7 +174,7 @@ export class SqliteMetrics {
     }
     for (const st of series.values()) {
       if (!st.dirty) continue;
-      this.flushBlock(st);
+      st.rollup.end();
       s.seriesUpdate.run(st.count, st.type, st.lastKind, st.lastValue, st.lastStep, st.min, st.max, st.id);
     }
     if (rejected) s.runRejected.run(rejected, runId);
@@ -211,11 +190,8 @@ export class SqliteMetrics {
    */
   private storeParams(runId: string, params: Record<string, ParamValue>): string | undefined {
     for (const key in params) {
-      const had = this.s.paramGet.get(runId, key) as { text: string; kind: string } | undefined;
-      const value = params[key];
-      if (had && (had.text !== paramText(value) || had.kind !== paramKind(value))) {
-        return `param ${quote(key)} is ${had.kind === 'string' ? quote(had.text) : had.text} already; this line says ${describeParam(value)}: a param keeps its first value`;
-      }
+      const conflict = paramConflict(key, this.s.paramGet.get(runId, key) as { text: string; kind: string } | undefined, params[key]);
+      if (conflict) return conflict;
     }
     for (const key in params) {
       const value = params[key];
@@ -224,41 +200,15 @@ export class SqliteMetrics {
     return undefined;
   }
 
-  private addToBlock(st: SeriesState, idx: number, v: number): void {
-    const block = Math.floor(idx / BLOCK_POINTS);
-    let b = st.block;
-    if (b && b.block !== block) {
-      this.flushBlock(st);
-      b = null;
-    }
-    if (!b) {
-      st.block = { block, minIdx: idx, min: v, maxIdx: idx, max: v };
-      return;
-    }
-    if (v < b.min) {
-      b.min = v;
-      b.minIdx = idx;
-    }
-    if (v > b.max) {
-      b.max = v;
-      b.maxIdx = idx;
-    }
-  }
-
-  private flushBlock(st: SeriesState): void {
-    const b = st.block;
-    if (b) this.s.blockUpsert.run(st.id, b.block, b.minIdx, b.min, b.maxIdx, b.max);
-    st.block = null;
-  }
-
   private loadSeries(runId: string, name: string, type: MetricType): SeriesState {
     let row = this.s.seriesGet.get(runId, name) as { id: number; count: number; type: MetricType; min_value: number | null; max_value: number | null } | undefined;
     if (!row) {
       const id = Number(this.s.seriesInsert.run(runId, name, type).lastInsertRowid);
       row = { id, count: 0, type, min_value: null, max_value: null };
     }
+    const seriesId = row.id;
     return {
-      id: row.id,
+      id: seriesId,
       count: row.count,
       type: row.type,
       lastKind: KIND.integer,
@@ -267,7 +217,8 @@ export class SqliteMetrics {
       min: row.min_value,
       max: row.max_value,
       dirty: false,
-      block: null,
+      // A block may span two batches: the upsert merges with what the first one stored.
+      rollup: new BlockRollup((b) => this.s.blockUpsert.run(seriesId, b.block, b.minIdx, b.min, b.maxIdx, b.max)),
     };
   }
 
@@ -285,49 +236,17 @@ export class SqliteMetrics {
     return { ...base, downsampled: false, points: rows.map(toPoint), nextOffset: end < info.count ? end : null };
   }
 
-  /**
-   * Numbers: the series is cut into buckets and each bucket gives its lowest and highest point,
-   * so spikes survive; long series read the per-block rollups instead of every point. Other
-   * types: evenly spaced points. The first and last points are always kept.
-   */
+  /** The points downsample.ts chooses, fetched in one query. */
   private downsample(seriesId: number, type: MetricType, count: number, maxPoints: number): MetricHistory['points'] {
-    const wanted = new Set<number>([0, count - 1]);
-    const buckets = Math.max(1, Math.floor((maxPoints - 2) / 2));
-    if (type === 'integer' || type === 'float') {
-      let bucket = Math.ceil(count / buckets);
-      let rows: number[][];
-      if (bucket >= BLOCK_POINTS) {
-        // Whole blocks per bucket, so block extremes are bucket candidates.
-        bucket = Math.ceil(bucket / BLOCK_POINTS) * BLOCK_POINTS;
-        rows = (this.s.blocks.all(seriesId) as number[][]).map(([block, minIdx, min, maxIdx, max]) => [block * BLOCK_POINTS, minIdx, min, maxIdx, max]);
-      } else {
-        rows = (this.s.numericPoints.all(seriesId) as number[][]).map(([idx, v]) => [idx, idx, v, idx, v]);
-      }
-      let current = -1;
-      let lo = [0, Infinity];
-      let hi = [0, -Infinity];
-      const flush = () => {
-        if (current >= 0) wanted.add(lo[0]).add(hi[0]);
-      };
-      for (const [start, minIdx, min, maxIdx, max] of rows) {
-        const b = Math.floor(start / bucket);
-        if (b !== current) {
-          flush();
-          current = b;
-          lo = [minIdx, min];
-          hi = [maxIdx, max];
-          continue;
-        }
-        if (min < lo[1]) lo = [minIdx, min];
-        if (max > hi[1]) hi = [maxIdx, max];
-      }
-      flush();
-    } else {
-      const stride = count / (maxPoints - 1);
-      for (let i = 0; i < maxPoints - 1; i++) wanted.add(Math.floor(i * stride));
-    }
-    const ordered = [...wanted].sort((a, b) => a - b).slice(0, maxPoints);
-    return ordered.map((idx) => toPoint(this.s.point.get(seriesId, idx) as unknown[]));
+    const plan = planDownsample(type, count, maxPoints);
+    const rows: Iterable<Extremes> =
+      plan.read === 'blocks'
+        ? (this.s.blocks.all(seriesId) as number[][]).map(([block, minIdx, min, maxIdx, max]): Extremes => [block * BLOCK_POINTS, minIdx, min, maxIdx, max])
+        : plan.read === 'points'
+          ? (this.s.numericPoints.all(seriesId) as number[][]).map(([idx, v]): Extremes => [idx, idx, v, idx, v])
+          : [];
+    const indexes = chooseIndexes(plan, count, maxPoints, rows);
+    return (this.s.points.all(seriesId, JSON.stringify(indexes)) as unknown[][]).map(toPoint);
   }
 }
 
@@ -343,13 +262,4 @@ function cellsOf(line: WireLine): number {
   let n = 0;
   for (const _name in entries) n++;
   return Math.max(1, n);
-}
-
-/** How a param's value is kept: its kind beside its JSON text (and its number, for comparisons). */
-export function paramKind(v: ParamValue): 'number' | 'string' | 'boolean' | 'list' {
-  return Array.isArray(v) ? 'list' : (typeof v as 'number' | 'string' | 'boolean');
-}
-
-function describeParam(v: ParamValue): string {
-  return typeof v === 'string' ? quote(v) : Array.isArray(v) ? describeValue(v) : String(v);
 }

@@ -57,8 +57,3 @@ export class SqliteRunMeta {
     else this.db.prepare('UPDATE runs SET deleted_time = NULL WHERE id = ?').run(id);
   }
 }
-
-/** A param's value from its kind and JSON text (a string's text is itself). */
-export function paramValue(kind: string, text: string): ParamValue {
-  return kind === 'string' ? text : (JSON.parse(text) as ParamValue);
-}

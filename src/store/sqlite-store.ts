@@ -1,7 +1,8 @@
-/** The embedded Store: one SQLite file (WAL, busy timeout) plus a content-addressed blob folder. */
+/** The embedded Store: one SQLite file (WAL, busy timeout); artifact bytes in a BlobStore (small ones in the file). */
 import Database from 'better-sqlite3';
 import fs from 'fs';
 import path from 'path';
+import { Readable } from 'stream';
 import { settings } from '../../config';
 import {
   ArtifactInfo,
@@ -21,7 +22,8 @@ import {
   RunSummary,
   RunUpsert,
 } from '../protocol';
-import { BlobStore } from './blob-store';
+import { type ArtifactUpload, receiveUpload } from './artifact-upload';
+import type { BlobStore, ByteRange } from './blob-store';
 import { decodeValue, KIND } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { purgeDeletedRuns } from './sqlite-purge';
@@ -29,8 +31,9 @@ import { type RunMeta, SqliteRunMeta } from './sqlite-run-meta';
 import { SqliteRunList } from './sqlite-run-list';
 import type { RunQuery } from './run-query';
 import { migrate } from './sqlite-migrations';
+import { Serial } from './serial';
 import { whileWriting } from './storage-full';
-import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, Store, StoredBlob } from './store';
+import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, Store } from './store';
 
 export const DB_FILE = 'outpost.db';
 const DB_WHERE = `the database ${DB_FILE}`;
@@ -63,14 +66,18 @@ const SUMMARY_COLUMNS = 'r.id, e.name AS experiment, r.name, r.status, r.start_t
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
-  readonly blobs: BlobStore;
   private readonly metrics: SqliteMetrics;
   private readonly meta: SqliteRunMeta;
   private readonly runList: SqliteRunList;
+  /** Writes one at a time on this connection (some await a blob inside their transaction). */
+  private readonly serial = new Serial();
 
-  private constructor(readonly dataDir: string) {
-    fs.mkdirSync(dataDir, { recursive: true });
-    this.db = new Database(path.join(dataDir, DB_FILE));
+  private constructor(
+    readonly file: string,
+    private readonly blobs: BlobStore,
+  ) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`busy_timeout = ${settings.service.sqliteBusyTimeoutMs}`);
     // WAL + NORMAL: a committed transaction survives a process crash (SIGKILL); only a power
@@ -78,8 +85,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
-    this.blobs = new BlobStore(dataDir);
-    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
+    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, (fn) => this.write(fn));
     this.meta = new SqliteRunMeta(this.db);
     this.runList = new SqliteRunList(this.db, SUMMARY_COLUMNS, {
       setRuns: settings.service.runFilterSetRuns,
@@ -99,19 +105,38 @@ export class SqliteStore implements Store {
     return st;
   }
 
-  static async open(dataDir: string): Promise<SqliteStore> {
-    const store = new SqliteStore(dataDir);
-    await store.blobs.init();
-    return store;
+  /** The database `file` (made if missing, migrated), its artifact bytes in `blobs`. */
+  static async open(file: string, blobs: BlobStore): Promise<SqliteStore> {
+    return new SqliteStore(file, blobs);
   }
 
   /** One write transaction; a full disk comes out as OUTPOST_ERR_STORAGE_FULL naming the database. */
-  private write<T>(fn: () => T): T {
-    return whileWriting(DB_WHERE, () => this.db.transaction(fn).immediate());
+  private write<T>(fn: () => T): Promise<T> {
+    return this.serial.run(() => whileWriting(DB_WHERE, () => this.db.transaction(fn).immediate()));
+  }
+
+  /**
+   * A write transaction that awaits a blob (its existence, its removal) while it holds SQLite's
+   * lock, which every process writing this file takes: a purge cannot remove a blob between an
+   * upload's check that it is there and the version row naming it. Nothing may be written before
+   * the await: the connection's readers would see it uncommitted.
+   */
+  private writeAwaiting<T>(fn: () => Promise<T>): Promise<T> {
+    return this.serial.run(async () => {
+      whileWriting(DB_WHERE, () => this.db.exec('BEGIN IMMEDIATE'));
+      try {
+        const result = await fn();
+        whileWriting(DB_WHERE, () => this.db.exec('COMMIT'));
+        return result;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec('ROLLBACK');
+        throw err;
+      }
+    });
   }
 
   async upsertRun(id: string, patch: RunUpsert): Promise<RunInfo> {
-    this.write(() => {
+    await this.write(() => {
       const exists = this.stmt('SELECT 1 FROM runs WHERE id = ?').get(id);
       const experimentId = patch.experiment !== undefined || !exists ? this.experimentId(patch.experiment ?? 'default') : undefined;
       if (!exists) {
@@ -218,7 +243,7 @@ export class SqliteStore implements Store {
 
   /** Name, note and tags, as people change them. */
   async patchRun(id: string, patch: RunPatch): Promise<RunInfo> {
-    this.write(() => {
+    await this.write(() => {
       this.requireRun(id);
       this.meta.patch(id, patch);
     });
@@ -227,7 +252,7 @@ export class SqliteStore implements Store {
 
   /** Hidden from lists (soft): restorable until purged. */
   async deleteRun(id: string): Promise<RunInfo> {
-    this.write(() => {
+    await this.write(() => {
       this.requireRun(id);
       this.meta.setDeleted(id, true);
     });
@@ -235,7 +260,7 @@ export class SqliteStore implements Store {
   }
 
   async restoreRun(id: string): Promise<RunInfo> {
-    this.write(() => {
+    await this.write(() => {
       this.requireRun(id);
       this.meta.setDeleted(id, false);
     });
@@ -243,7 +268,11 @@ export class SqliteStore implements Store {
   }
 
   async purge(req: PurgeRequest): Promise<PurgeResult> {
-    return whileWriting(DB_WHERE, () => purgeDeletedRuns(this.db, this.blobs, req.olderThanSeconds ?? 0, req.dryRun === true));
+    return purgeDeletedRuns(
+      { db: this.db, blobs: this.blobs, write: (fn) => this.write(fn), writeAwaiting: (fn) => this.writeAwaiting(fn) },
+      req.olderThanSeconds ?? 0,
+      req.dryRun === true,
+    );
   }
 
   async lastMetrics(runIds: string[]): Promise<Record<string, Record<string, unknown>>> {
@@ -274,7 +303,7 @@ export class SqliteStore implements Store {
 
   async recordEvent(runId: string, event: RecordEvent): Promise<void> {
     this.requireRun(runId);
-    this.write(() =>
+    await this.write(() =>
       this.stmt('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)').run(
         runId,
         new Date().toISOString(),
@@ -292,15 +321,19 @@ export class SqliteStore implements Store {
   }
 
   /** A new version unless the latest one already has these bytes. */
-  async putArtifact(runId: string, artifactPath: string, blob: StoredBlob): Promise<PutArtifactResult> {
+  async putArtifact(runId: string, artifactPath: string, upload: ArtifactUpload): Promise<PutArtifactResult> {
     this.requireRun(runId);
-    return this.write((): PutArtifactResult => {
+    const blob = await receiveUpload(upload, this.blobs, settings.service.inlineBlobBytes);
+    return this.writeAwaiting(async (): Promise<PutArtifactResult> => {
+      this.requireRun(runId);
       const latest = this.latestVersion(runId, artifactPath);
       if (latest && !latest.deleted && latest.sha256 === blob.sha256) {
         return { path: artifactPath, size: latest.size, sha256: latest.sha256, time: latest.time, versions: latest.versions, unchanged: true };
       }
+      // Never a row without its bytes: a purge may have removed a blob identical to this one since it was put.
+      if (!blob.bytes && !(await this.blobs.exists(blob.sha256))) throw E.blobRemovedMeanwhile(artifactPath);
       const time = new Date().toISOString();
-      // In the same transaction as the row naming it: no fsync per small file, and never a row without its bytes.
+      // Small files in the same transaction as the row naming them: no fsync per file.
       if (blob.bytes) this.stmt('INSERT OR IGNORE INTO inline_blobs (sha256, data) VALUES (?, ?)').run(blob.sha256, blob.bytes);
       this.stmt('INSERT INTO artifact_versions (run_id, path, size, sha256, time) VALUES (?, ?, ?, ?, ?)').run(
         runId,
@@ -352,8 +385,12 @@ export class SqliteStore implements Store {
       .map(({ deleted: _d, ...a }) => a);
   }
 
-  async inlineBlob(sha256: string): Promise<Buffer | null> {
-    return (this.stmt('SELECT data FROM inline_blobs WHERE sha256 = ?').pluck().get(sha256) as Buffer | undefined) ?? null;
+  async openBlob(sha256: string, range?: ByteRange): Promise<Readable> {
+    const inline = this.stmt('SELECT data FROM inline_blobs WHERE sha256 = ?').pluck().get(sha256) as Buffer | undefined;
+    if (inline) return Readable.from([range ? inline.subarray(range.start, range.end + 1) : inline]);
+    const stream = await this.blobs.open(sha256, range);
+    if (!stream) throw E.blobMissing(sha256, this.blobs.location);
+    return stream;
   }
 
   /** The latest live version, or version N (1-based, counting stored versions). */
@@ -422,7 +459,9 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.serial.run(() => undefined);
     if (this.db.open) this.db.close();
+    await this.blobs.close();
   }
 }
 

@@ -1,7 +1,7 @@
-/** A full disk said as such: ENOSPC or EDQUOT from the file system, SQLITE_FULL from SQLite. */
+/** A full disk said as such: ENOSPC or EDQUOT from the file system, SQLITE_FULL from SQLite, disk_full from PostgreSQL. */
 import { E, OutpostError } from '../protocol';
 
-const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL']);
+const FULL_CODES = new Set(['ENOSPC', 'EDQUOT', 'SQLITE_FULL', '53100']); // 53100: PostgreSQL's disk_full
 
 /** OUTPOST_ERR_STORAGE_FULL naming the cause and `where`, or undefined for any other error. */
 export function storageFull(err: unknown, where: string): OutpostError | undefined {

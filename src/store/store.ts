@@ -1,4 +1,9 @@
-/** The Store: the service's only way to persistence. Implementations: SQLite (embedded, default). */
+/**
+ * The Store: the service's only way to persistence. Implementations: SQLite (embedded, default) and
+ * PostgreSQL (shared by replicas), each with its artifact bytes in a BlobStore (a folder or S3).
+ * Nothing of a backend shows through it, and it caches nothing between calls: several processes
+ * may serve one database at once, and each answer holds whatever another process wrote.
+ */
 import type {
   ArtifactInfo,
   AssetSummary,
@@ -15,7 +20,9 @@ import type {
   RunSummary,
   RunUpsert,
 } from '../protocol';
-import type { BlobStore } from './blob-store';
+import type { Readable } from 'stream';
+import type { ArtifactUpload } from './artifact-upload';
+import type { ByteRange } from './blob-store';
 import type { RunQuery } from './run-query';
 
 export interface ExperimentSummary {
@@ -53,18 +60,11 @@ export interface CheckedBatch extends MetricBatch {
   readonly [checked]: true;
 }
 
-export interface StoredBlob {
-  size: number;
-  sha256: string;
-  bytes?: Buffer;
-}
-
 export interface PutArtifactResult extends ArtifactInfo {
   unchanged: boolean;
 }
 
 export interface Store {
-  readonly blobs: BlobStore;
   upsertRun(id: string, patch: RunUpsert): Promise<RunInfo>;
   getRun(id: string): Promise<RunInfo | null>;
   /** Cheap: no metrics or artifacts gathered (hot paths such as uploads call it). */
@@ -90,13 +90,16 @@ export interface Store {
   ingestMetrics(runId: string, batch: CheckedBatch): Promise<NdjsonBatchAck>;
   metricHistory(runId: string, name: string, query: HistoryQuery): Promise<MetricHistory | null>;
   recordEvent(runId: string, event: RecordEvent): Promise<void>;
-  /** `blob.bytes`, when given, are stored in the database itself (small files), else blobs/ holds them. */
-  putArtifact(runId: string, path: string, blob: StoredBlob): Promise<PutArtifactResult>;
+  /**
+   * Receives the bytes (verified by `upload.verify` before anything is visible), then records a
+   * version unless the latest one has these bytes. A version never names a blob that is missing.
+   */
+  putArtifact(runId: string, path: string, upload: ArtifactUpload): Promise<PutArtifactResult>;
   deleteArtifact(runId: string, path: string): Promise<boolean>;
   listArtifacts(runId: string): Promise<ArtifactInfo[]>;
   getArtifact(runId: string, path: string, version?: number): Promise<ArtifactBlobRef | null>;
-  /** The bytes of a blob kept in the database, or null when blobs/ holds it. */
-  inlineBlob(sha256: string): Promise<Buffer | null>;
+  /** The bytes of a stored version (or `range` of them), wherever this store keeps them. */
+  openBlob(sha256: string, range?: ByteRange): Promise<Readable>;
   promote(req: PromoteRequest): Promise<AssetVersion>;
   listAssets(): Promise<AssetSummary[]>;
   getAsset(name: string): Promise<AssetVersion[] | null>;

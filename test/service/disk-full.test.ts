@@ -87,11 +87,11 @@ afterAll(() => {
     nextSeq += b.count;
 
     fill();
-    expectFull(await upload('huge.bin', crypto.randomBytes(2 * 1024 * 1024)), /artifact "outputs\/huge\.bin".*ENOSPC writing tmp\//);
+    expectFull(await upload('huge.bin', crypto.randomBytes(2 * 1024 * 1024)), /artifact "outputs\/huge\.bin".*ENOSPC writing blobs\/\.tmp\//);
     // A small file goes into the database, which cannot grow either.
     const small = await upload('late.txt', crypto.randomBytes(40 * 1024));
     expectFull(small, /SQLITE_FULL writing the database outpost\.db|ENOSPC/);
-    expect(fs.readdirSync(path.join(dataDir, 'tmp'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())).toEqual([]);
+    expect(fs.readdirSync(path.join(dataDir, 'blobs', '.tmp'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile())).toEqual([]);
   });
 
   test('metric batches are a 507 once the database cannot grow; after space is freed the retries store everything, and everything acknowledged is there', async () => {

@@ -4,9 +4,10 @@ import { createLogger } from '../../src/log/logger';
 import { RunningService, startService } from '../../src/service/server';
 import { tempDir } from './server-process';
 
-export async function startTempService(token?: string): Promise<RunningService & { dataDir: string; stopAndClean(): Promise<void> }> {
+/** `db`: as --db takes it (a PostgreSQL database of the test's cluster, say); else SQLite in the data folder. */
+export async function startTempService(token?: string, db?: string): Promise<RunningService & { dataDir: string; stopAndClean(): Promise<void> }> {
   const dataDir = tempDir('outpost-service-');
-  const service = await startService({ host: '127.0.0.1', port: 0, dataDir, token, log: createLogger('service', 'error') });
+  const service = await startService({ host: '127.0.0.1', port: 0, dataDir, db, token, log: createLogger('service', 'error') });
   return {
     ...service,
     dataDir,

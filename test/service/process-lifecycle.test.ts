@@ -39,7 +39,7 @@ describe('the service process', () => {
         req.on('error', reject);
         req.write(half);
         // The handler is streaming once its temp file holds bytes; only then is the request in flight.
-        until(() => filesUnder(path.join(dataDir, 'tmp')).some((f) => fs.statSync(f).size > 0))
+        until(() => filesUnder(path.join(dataDir, 'blobs', '.tmp')).some((f) => fs.statSync(f).size > 0))
           .then(async () => {
             server.child.kill('SIGTERM');
             await server.waitForLog(/SIGTERM: finishing in-flight requests/);

@@ -3,10 +3,11 @@ import { createHash } from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import type { PurgeResult, RunInfo, RunSummary } from '../../src/protocol';
+import { pgCluster, STORE_KINDS } from '../store/store-fixture';
 import { startTempService } from './in-process-service';
 import { jsonRequest, rawRequest } from './raw-http';
 
-describe('params, tags, notes, deletion', () => {
+describe.each(STORE_KINDS)('params, tags, notes, deletion (%s)', (kind) => {
   let svc: Awaited<ReturnType<typeof startTempService>>;
   const api = (method: string, p: string, body?: unknown) => jsonRequest(svc.url, method, `/api/v1${p}`, body);
   const seqs = new Map<string, number>();
@@ -27,7 +28,7 @@ describe('params, tags, notes, deletion', () => {
   const list = async (q = '') => (await api('GET', `/runs${q}`)).json() as RunSummary[];
 
   beforeAll(async () => {
-    svc = await startTempService();
+    svc = await startTempService(undefined, kind === 'postgresql' ? await (await pgCluster()).createDatabase(`run_meta_${process.pid}`) : undefined);
   });
   afterAll(() => svc.stopAndClean());
 

@@ -41,7 +41,7 @@ function parse(answer: string): { status: number; headers: string; error: { code
 describe('bodies that come too slowly, or too many at once', () => {
   let dir: string;
   let server: ServerProcess;
-  const tmpFiles = () => fs.readdirSync(path.join(dir, 'data', 'tmp'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
+  const tmpFiles = () => fs.readdirSync(path.join(dir, 'data', 'blobs', '.tmp'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile());
 
   beforeAll(async () => {
     dir = tempDir('outpost-slow-');

@@ -59,7 +59,7 @@ function chunkedPut(
 describe('an upload whose sha256 comes as a trailer', () => {
   let svc: Awaited<ReturnType<typeof startTempService>>;
   const listed = async () => (await jsonRequest(svc.url, 'GET', '/api/v1/runs/r1/artifacts')).json().map((a: { path: string }) => a.path);
-  const leftovers = () => fs.readdirSync(path.join(svc.dataDir, 'tmp', String(process.pid)));
+  const leftovers = () => fs.readdirSync(path.join(svc.dataDir, 'blobs', '.tmp'));
   const blobFile = path.join('blobs', sha(bytes).slice(0, 2), sha(bytes));
 
   beforeAll(async () => {

@@ -1,24 +1,28 @@
 import fs from 'fs';
 import { Readable } from 'stream';
-import type { SqliteStore } from '../../src/store/sqlite-store';
-import { openTempStore } from './store-fixture';
+import { FolderBlobStore } from '../../src/store/folder-blob-store';
+import type { Store } from '../../src/store/store';
+import { openStoreOf, STORE_KINDS, upload } from './store-fixture';
 
-describe('artifacts and assets', () => {
-  let store: SqliteStore;
+describe.each(STORE_KINDS)('artifacts and assets (%s)', (kind) => {
+  let store: Store;
+  let blobs: FolderBlobStore;
   let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    ({ store, cleanup } = await openTempStore());
+    ({ store, blobs, cleanup } = await openStoreOf(kind));
     await store.upsertRun('r1', {});
     await store.upsertRun('r2', {});
   });
   afterEach(() => cleanup());
 
   const tooLarge = () => new Error('too large');
-  async function put(run: string, p: string, content: string) {
-    const blob = await store.blobs.write(Readable.from([Buffer.from(content)]), 1 << 20, tooLarge);
-    return store.putArtifact(run, p, blob);
-  }
+  const put = (run: string, p: string, content: string) => store.putArtifact(run, p, upload(content));
+  const read = async (sha256: string) => {
+    const chunks: Buffer[] = [];
+    for await (const c of await store.openBlob(sha256)) chunks.push(c as Buffer);
+    return Buffer.concat(chunks).toString();
+  };
 
   test('each change of a file is a new version; the same bytes again are not', async () => {
     expect(await put('r1', 'outputs/a.txt', 'one')).toMatchObject({ versions: 1, size: 3, unchanged: false });
@@ -26,7 +30,7 @@ describe('artifacts and assets', () => {
     expect(await put('r1', 'outputs/a.txt', 'two!')).toMatchObject({ versions: 2, size: 4, unchanged: false });
     expect(await store.getArtifact('r1', 'outputs/a.txt')).toMatchObject({ version: 2, size: 4 });
     const v1 = (await store.getArtifact('r1', 'outputs/a.txt', 1))!;
-    expect(fs.readFileSync(store.blobs.pathOf(v1.sha256), 'utf8')).toBe('one');
+    expect(await read(v1.sha256)).toBe('one');
     expect(await store.getArtifact('r1', 'outputs/a.txt', 3)).toBeNull();
   });
 
@@ -43,10 +47,11 @@ describe('artifacts and assets', () => {
   });
 
   test('identical files across runs are one blob', async () => {
-    const a = await put('r1', 'x.bin', 'same bytes');
-    const b = await put('r2', 'y.bin', 'same bytes');
+    const same = Buffer.alloc(100_000, 7); // over service.inlineBlobBytes: a blob of its own
+    const a = await store.putArtifact('r1', 'x.bin', upload(same));
+    const b = await store.putArtifact('r2', 'y.bin', upload(same));
     expect(a.sha256).toBe(b.sha256);
-    const dir = store.blobs.pathOf(a.sha256).replace(/[^/]+$/, '');
+    const dir = blobs.pathOf(a.sha256).replace(/[^/]+$/, '');
     expect(fs.readdirSync(dir)).toEqual([a.sha256]);
   });
 
@@ -71,7 +76,44 @@ describe('artifacts and assets', () => {
 
   test('a blob write over its limit leaves nothing behind', async () => {
     const big = Readable.from([Buffer.alloc(2048)]);
-    await expect(store.blobs.write(big, 1024, tooLarge)).rejects.toThrow('too large');
-    expect(fs.readdirSync(store.blobs.tmpDir)).toEqual([]);
+    await expect(blobs.put(big, { maxBytes: 1024, tooLarge })).rejects.toThrow('too large');
+    expect(fs.readdirSync(blobs.tmpDir)).toEqual([]);
+  });
+});
+
+describe.each(STORE_KINDS)('a purge meeting an upload of the same bytes (%s)', (kind) => {
+  /** A real blob folder that runs `afterPut` once a blob is in, before the store records its version. */
+  class PausingBlobs extends FolderBlobStore {
+    afterPut: () => Promise<void> = async () => undefined;
+    async put(...args: Parameters<FolderBlobStore['put']>) {
+      const written = await super.put(...args);
+      await this.afterPut();
+      return written;
+    }
+  }
+
+  test('never leaves a version naming a blob that is gone: the upload is refused (503) and may be sent again', async () => {
+    let blobs!: PausingBlobs;
+    const { store, cleanup } = await openStoreOf(kind, (root) => (blobs = new PausingBlobs(root)));
+    try {
+      const bytes = Buffer.alloc(200_000, 3); // a blob, not kept in the database
+      await store.upsertRun('old', {});
+      await store.upsertRun('new', {});
+      await store.putArtifact('old', 'model.bin', upload(bytes));
+      await store.deleteRun('old');
+      // The purge runs between the new upload's blob going in and its version being written.
+      blobs.afterPut = async () => {
+        blobs.afterPut = async () => undefined;
+        expect(await store.purge({})).toMatchObject({ runs: ['old'], blobs: 1 });
+      };
+      await expect(store.putArtifact('new', 'model.bin', upload(bytes))).rejects.toMatchObject({ code: 'OUTPOST_ERR_UNAVAILABLE', field: 'path' });
+      expect(await store.getArtifact('new', 'model.bin')).toBeNull();
+      // Sent again, it is stored, with its bytes.
+      const again = await store.putArtifact('new', 'model.bin', upload(bytes));
+      expect(again).toMatchObject({ versions: 1, unchanged: false });
+      expect(await blobs.exists(again.sha256)).toBe(true);
+    } finally {
+      await cleanup();
+    }
   });
 });

@@ -1,14 +1,14 @@
-import type { SqliteStore } from '../../src/store/sqlite-store';
-import { checked, lines, openTempStore } from './store-fixture';
+import type { Store } from '../../src/store/store';
+import { checked, lines, openStoreOf, STORE_KINDS } from './store-fixture';
 
-describe('metric history downsampling and paging', () => {
-  let store: SqliteStore;
+describe.each(STORE_KINDS)('metric history downsampling and paging (%s)', (kind) => {
+  let store: Store;
   let cleanup: () => Promise<void>;
   const N = 100_000;
   const SPIKE = 63_217;
 
   beforeAll(async () => {
-    ({ store, cleanup } = await openTempStore());
+    ({ store, cleanup } = await openStoreOf(kind));
     await store.upsertRun('r1', {});
     // A gentle sine with one spike up and one down, in batches that cut rollup blocks in two.
     const f = (seq: number) => (seq === SPIKE ? 1000 : seq === 7_001 ? -1000 : Math.sin(seq / 500));

@@ -1,12 +1,12 @@
-import type { SqliteStore } from '../../src/store/sqlite-store';
-import { checked, lines, openTempStore } from './store-fixture';
+import type { Store } from '../../src/store/store';
+import { checked, lines, openStoreOf, STORE_KINDS } from './store-fixture';
 
-describe('metric ingest', () => {
-  let store: SqliteStore;
+describe.each(STORE_KINDS)('metric ingest (%s)', (kind) => {
+  let store: Store;
   let cleanup: () => Promise<void>;
 
   beforeEach(async () => {
-    ({ store, cleanup } = await openTempStore());
+    ({ store, cleanup } = await openStoreOf(kind));
     await store.upsertRun('r1', { experiment: 'e' });
   });
   afterEach(() => cleanup());

@@ -1,12 +1,12 @@
-import type { SqliteStore } from '../../src/store/sqlite-store';
-import { checked, openTempStore } from './store-fixture';
+import type { Store } from '../../src/store/store';
+import { checked, openStoreOf, STORE_KINDS } from './store-fixture';
 
-describe('metric types', () => {
-  let store: SqliteStore;
+describe.each(STORE_KINDS)('metric types (%s)', (kind) => {
+  let store: Store;
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ store, cleanup } = await openTempStore());
+    ({ store, cleanup } = await openStoreOf(kind));
     await store.upsertRun('r1', {});
     const metrics = {
       'simple integer value': 7,

@@ -2,7 +2,8 @@ import Database from 'better-sqlite3';
 import fs from 'fs';
 import os from 'os';
 import path from 'path';
-import { DB_FILE, SqliteStore } from '../../src/store/sqlite-store';
+import { openSqliteStore } from '../../src/store/open-store';
+import { DB_FILE } from '../../src/store/sqlite-store';
 import { SCHEMA_VERSION, migrate } from '../../src/store/sqlite-migrations';
 import { checked, lines } from './store-fixture';
 
@@ -32,7 +33,7 @@ describe('schema migrations', () => {
 
   test('a store at schema version 1 opens with its data intact and is brought to the current version', async () => {
     writeVersion1Store();
-    const store = await SqliteStore.open(dir);
+    const store = await openSqliteStore(dir);
     try {
       expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       const run = (await store.getRun('old-run'))!;
@@ -49,7 +50,7 @@ describe('schema migrations', () => {
 
   test('a migrated store keeps ingesting where it stopped, and the newer tables work', async () => {
     writeVersion1Store();
-    const store = await SqliteStore.open(dir);
+    const store = await openSqliteStore(dir);
     try {
       const ack = await store.ingestMetrics('old-run', checked({ stream: 's', lines: lines(1, 4, 'loss', (s) => s / 10) }));
       expect(ack).toMatchObject({ ackedSeq: 4, stored: 2, skipped: 2 });
@@ -64,7 +65,7 @@ describe('schema migrations', () => {
 
   test('an old run gets no params, tags or note, and the min and max of its metrics from its points, so filters and sorts find it', async () => {
     writeVersion1Store();
-    const store = await SqliteStore.open(dir);
+    const store = await openSqliteStore(dir);
     try {
       expect(await store.getRun('old-run')).toMatchObject({ params: {}, tags: {}, note: null, deleted: false, deletedTime: null });
       const minOf = (cmp: '<' | '>', value: number) => store.listRuns({ filter: { op: 'compare', field: { kind: 'metric', name: 'loss', agg: 'min' }, cmp, value } });
@@ -81,8 +82,8 @@ describe('schema migrations', () => {
 
   test('opening a second time runs no migration again', async () => {
     writeVersion1Store();
-    await (await SqliteStore.open(dir)).close();
-    const store = await SqliteStore.open(dir);
+    await (await openSqliteStore(dir)).close();
+    const store = await openSqliteStore(dir);
     expect(store.db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     expect((await store.listRuns()).map((r) => r.id)).toEqual(['old-run']);
     await store.close();
@@ -92,7 +93,7 @@ describe('schema migrations', () => {
     const db = new Database(path.join(dir, DB_FILE));
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
-    return expect(SqliteStore.open(dir)).rejects.toThrow(/newer than this outpost knows/);
+    return expect(openSqliteStore(dir)).rejects.toThrow(/newer than this outpost knows/);
   });
 
   test('a store at schema version 5 gets the deleted runs in an index of their own, and finds them as before', async () => {
@@ -105,7 +106,7 @@ describe('schema migrations', () => {
         ('gone', 1, 'gone', 'completed', '2024-01-02T00:00:00.000Z', '2024-02-01T00:00:00.000Z');
     `);
     db.close();
-    const store = await SqliteStore.open(dir);
+    const store = await openSqliteStore(dir);
     try {
       const indexes = store.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'runs'`).pluck().all();
       expect(indexes).toContain('runs_deleted');

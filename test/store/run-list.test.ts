@@ -7,7 +7,8 @@
 import { parseRunFilter, parseSortKey } from '../../src/service/run-filter';
 import type { RunQuery } from '../../src/store/run-query';
 import { SqliteRunList } from '../../src/store/sqlite-run-list';
-import { SqliteStore } from '../../src/store/sqlite-store';
+import { openSqliteStore } from '../../src/store/open-store';
+import type { SqliteStore } from '../../src/store/sqlite-store';
 import { checked, openTempStore } from './store-fixture';
 
 describe('run list', () => {
@@ -79,7 +80,7 @@ describe('run list', () => {
     expect(await team('vision')).toBe(2);
     await store.patchRun('b', { tags: { team: 'vision' } });
     expect(await team('vision')).toBe(3);
-    const other = await SqliteStore.open(dir);
+    const other = await openSqliteStore(dir);
     try {
       await other.patchRun('a', { tags: { team: 'audio' } });
       expect(await team('vision')).toBe(2);
