@@ -41,7 +41,7 @@ export function startInProcessRun(env: NodeJS.ProcessEnv): LoggerTarget {
     metricsFile: target.metricsFile,
     outputsDir: target.outputsDir,
     server,
-    token: env.OUTPOST_TOKEN || undefined,
+    token: env[ENV.token]?.trim() || undefined,
     startedFlag: new SharedArrayBuffer(4),
     run: { experiment: EXPERIMENT, name: script, status: 'running', startTime: new Date().toISOString(), command: commandLine([path.basename(process.execPath), ...process.argv.slice(1)]), cwd: process.cwd(), host: os.hostname() },
   };

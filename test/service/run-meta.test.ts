@@ -74,6 +74,14 @@ describe.each(STORE_KINDS)('params, tags, notes, deletion (%s)', (kind) => {
     expect((await api('PATCH', '/runs/nope', { name: 'x' })).status).toBe(404);
   });
 
+  test("a run registered again (the agent's start, outpost sync) keeps the note someone wrote; a first registration's note is taken", async () => {
+    await api('PUT', '/runs/n1', { experiment: 'sweep', note: 'from outpost run --note' });
+    expect((await info('n1')).note).toBe('from outpost run --note');
+    await api('PATCH', '/runs/n1', { note: 'edited on the page' });
+    expect((await api('PUT', '/runs/n1', { experiment: 'sweep', note: 'from outpost run --note' })).status).toBe(200);
+    expect((await info('n1')).note).toBe('edited on the page');
+  });
+
   test('a deleted run leaves the list (and /runs/last) but stays readable; --deleted lists it; restore brings it back', async () => {
     await api('PUT', '/runs/d1', { experiment: 'trash', startTime: '2030-01-01T00:00:00.000Z' });
     await api('PUT', '/runs/d2', { experiment: 'trash', startTime: '2030-01-02T00:00:00.000Z' });
