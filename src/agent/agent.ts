@@ -1,7 +1,7 @@
 /**
- * The sync agent: the spool and outputs/ of one run, shipped to the service. Its run loop is two
- * chains: spool tailer -> batcher -> ordered sender (metric-pipeline), and outputs watcher ->
- * stability -> file queue -> streamed upload (folder-shipper).
+ * The sync agent: the spool and outputs/ of one run, shipped to the service, as two chains:
+ *   sources/ (the spool) -> batcher -> sender/ (the ordered sender, checkpoint after each ack)
+ *   outputs/: watch -> stability -> upload queue (and deletions)
  */
 import path from 'path';
 import type { AxiosInstance } from 'axios';
@@ -9,8 +9,8 @@ import { Settings, settings } from '../../config';
 import { createApiClient } from '../http/api-client';
 import type { Logger } from '../log/logger';
 import { RecordEvent, RunUpsert } from '../protocol';
-import { MetricPipeline } from './metric-pipeline';
-import { FolderShipper } from './folder-shipper';
+import { MetricPipeline } from './sender/metric-pipeline';
+import { FolderShipper } from './outputs/folder-shipper';
 import { GaveUp, untilDeadline, withRetry } from './retry';
 import { AgentPresence, removePresence, type RunFolder, SpoolCheckpoint, writePresence } from '../run-folder';
 
@@ -87,9 +87,9 @@ export class Agent {
         o.log.warn(reset.message);
         recordEvent({ kind: 'stream-reset', path: path.basename(o.metricsFile), message: reset.message });
       },
-      onWarning: (message) => {
+      onWarning: (message, file) => {
         o.log.warn(message);
-        recordEvent({ kind: 'warning', path: path.basename(o.metricsFile), message });
+        recordEvent({ kind: 'warning', path: file, message });
       },
       onUnknownRun: async () => {
         this.registered = null;
