@@ -13,6 +13,7 @@ import {
   ParamValue,
   paramText,
   quote,
+  sourceSeriesName,
   WireLine,
   metricTypeOf,
 } from '../protocol';
@@ -48,6 +49,8 @@ interface SeriesState {
 export interface IngestLimits {
   /** Metric values stored per transaction (service.ingestSliceCells). */
   sliceCells: number;
+  /** Characters in a metric name (limits.maxNameChars): a source's own series name is cut to it. */
+  maxNameChars: number;
 }
 
 export class SqliteMetrics {
@@ -64,8 +67,9 @@ export class SqliteMetrics {
       streamInsert: db.prepare('INSERT OR IGNORE INTO streams (run_id, name, file) VALUES (?, ?, ?)'),
       streamGet: db.prepare('SELECT id, acked_seq FROM streams WHERE run_id = ? AND name = ?'),
       streamAck: db.prepare('UPDATE streams SET acked_seq = ? WHERE id = ?'),
-      seriesGet: db.prepare('SELECT id, count, type, min_value, max_value FROM series WHERE run_id = ? AND name = ?'),
-      seriesInsert: db.prepare('INSERT INTO series (run_id, name, type) VALUES (?, ?, ?)'),
+      seriesGet: db.prepare('SELECT id, count, type, min_value, max_value, source FROM series WHERE run_id = ? AND name = ?'),
+      seriesInsert: db.prepare('INSERT INTO series (run_id, name, type, source) VALUES (?, ?, ?, ?)'),
+      eventInsert: db.prepare('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)'),
       seriesUpdate: db.prepare('UPDATE series SET count = ?, type = ?, last_kind = ?, last_value = ?, last_step = ?, min_value = ?, max_value = ? WHERE id = ?'),
       paramGet: db.prepare('SELECT text, kind FROM params WHERE run_id = ? AND key = ?'),
       paramInsert: db.prepare('INSERT OR IGNORE INTO params (run_id, key, kind, num, text) VALUES (?, ?, ?, ?, ?)'),
@@ -167,7 +171,7 @@ export class SqliteMetrics {
         const value = line.metrics[name];
         let st = series.get(name);
         if (!st) {
-          st = this.loadSeries(runId, name, metricTypeOf(value));
+          st = this.loadSeries(runId, name, metricTypeOf(value), batch);
           series.set(name, st);
         }
         const idx = st.count++;
@@ -251,11 +255,31 @@ export class SqliteMetrics {
     st.block = null;
   }
 
-  private loadSeries(runId: string, name: string, type: MetricType): SeriesState {
-    let row = this.s.seriesGet.get(runId, name) as { id: number; count: number; type: MetricType; min_value: number | null; max_value: number | null } | undefined;
-    if (!row) {
-      const id = Number(this.s.seriesInsert.run(runId, name, type).lastInsertRowid);
-      row = { id, count: 0, type, min_value: null, max_value: null };
+  /**
+   * The series `name` of the batch's source: the series of that name if it is the source's (or
+   * new), else the source's own, `NAME (SOURCE)`; the first time that one is made, the run records
+   * why, so two sources naming one metric never share a series and neither goes unseen.
+   */
+  private loadSeries(runId: string, name: string, type: MetricType, batch: CheckedBatch): SeriesState {
+    const source = batch.source ?? null;
+    let row: SeriesRow | undefined;
+    let owner: string | null = null;
+    for (let n = 0; ; n++) {
+      const candidate = n === 0 ? name : sourceSeriesName(name, source ?? 'spool', this.limits.maxNameChars, n);
+      row = this.s.seriesGet.get(runId, candidate) as SeriesRow | undefined;
+      if (row && row.source === source) break;
+      if (row) {
+        if (n === 0) owner = row.source;
+        continue;
+      }
+      const id = Number(this.s.seriesInsert.run(runId, candidate, type, source).lastInsertRowid);
+      row = { id, count: 0, type, min_value: null, max_value: null, source };
+      if (n > 0) {
+        // Whole names (quote() shortens long ones): the message says where to look.
+        const message = `metric ${JSON.stringify(name)} is written by ${describeSource(owner)} and by ${describeSource(source)}: the latter's values are stored as ${JSON.stringify(candidate)}`;
+        this.s.eventInsert.run(runId, new Date().toISOString(), 'warning', batch.file ?? null, message);
+      }
+      break;
     }
     return {
       id: row.id,
@@ -329,6 +353,19 @@ export class SqliteMetrics {
     const ordered = [...wanted].sort((a, b) => a - b).slice(0, maxPoints);
     return ordered.map((idx) => toPoint(this.s.point.get(seriesId, idx) as unknown[]));
   }
+}
+
+interface SeriesRow {
+  id: number;
+  count: number;
+  type: MetricType;
+  min_value: number | null;
+  max_value: number | null;
+  source: string | null;
+}
+
+function describeSource(source: string | null): string {
+  return source === null ? 'the spool' : JSON.stringify(source);
 }
 
 function toPoint(row: unknown[]): MetricHistory['points'][number] {

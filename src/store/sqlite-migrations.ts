@@ -162,6 +162,11 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX series_by_max ON series(name, max_value);
   CREATE INDEX runs_by_deleted ON runs(deleted_time);
   `,
+  // 6: which source wrote a series first (null: the run's spool): another source's values of
+  // that name go to a series of their own
+  `
+  ALTER TABLE series ADD COLUMN source TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -74,7 +74,7 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
     this.blobs = new BlobStore(dataDir);
-    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, DB_WHERE);
+    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells, maxNameChars: settings.limits.maxNameChars }, DB_WHERE);
     this.meta = new SqliteRunMeta(this.db);
   }
 

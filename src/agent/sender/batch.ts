@@ -8,6 +8,8 @@ import type { WireLine } from '../../protocol';
 export interface BatchOrigin<P = unknown> {
   /** The file the service names in its records of these lines (rejected lines, streams). */
   readonly file: string;
+  /** What wrote the lines, for the service (MetricBatch.source): null for the run's spool. */
+  readonly source: string | null;
   /** Saves `end` as acknowledged (checkpoint, watermark); called in the order of the acknowledgements. */
   commit(end: P): Promise<void>;
   /** The service lacks lines of `stream`: they are read again from its first line; resolves once that is under way. */

@@ -224,8 +224,10 @@ export class OrderedSender {
   private async post(batch: Batch): Promise<BatchAck> {
     const url = `/runs/${encodeURIComponent(this.d.runId)}/metrics`;
     const file = batch.origin.file;
+    const source = batch.origin.source;
     if (batch.kind === 'rejected') {
       const body: MetricBatch = { stream: batch.stream, file, lines: batch.rejected };
+      if (source !== null) body.source = source;
       return (await this.d.api.post(url, JSON.stringify(body), { headers: { 'content-type': 'application/json' } })).data as BatchAck;
     }
     let body: Buffer = batch.chunks.length === 1 ? batch.chunks[0] : Buffer.concat(batch.chunks);
@@ -237,6 +239,7 @@ export class OrderedSender {
       [BATCH_HEADERS.file]: file,
       [BATCH_HEADERS.time]: String(batch.readTime),
     };
+    if (source !== null) headers[BATCH_HEADERS.source] = encodeURIComponent(source);
     const threshold = this.d.settings.compressBatchesOverBytes;
     const raw = body.length;
     if (threshold > 0 && raw > threshold && !this.loopback) {

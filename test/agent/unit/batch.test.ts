@@ -7,7 +7,7 @@ interface Pos {
 }
 
 function origin(splitEnd?: BatchOrigin<Pos>['splitEnd']): BatchOrigin<Pos> {
-  return { file: 'f', commit: async () => undefined, rewind: async () => undefined, splitEnd };
+  return { file: 'f', source: null, commit: async () => undefined, rewind: async () => undefined, splitEnd };
 }
 
 function lines(from: number, n: number): Buffer {

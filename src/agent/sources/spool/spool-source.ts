@@ -26,6 +26,7 @@ export interface SpoolSourceDeps {
 
 export class SpoolSource implements BatchOrigin<SpoolPosition> {
   readonly file: string;
+  readonly source = null;
   private tailer!: SpoolTailer;
   private batcher: Batcher<SpoolPosition>;
   private finishing = false;
