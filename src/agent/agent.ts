@@ -12,7 +12,7 @@ import { RecordEvent, RunUpsert } from '../protocol';
 import { MetricPipeline } from './sender/metric-pipeline';
 import { FolderShipper } from './outputs/folder-shipper';
 import { GaveUp, untilDeadline, withRetry } from './retry';
-import { AgentPresence, removePresence, type RunFolder, SpoolCheckpoint, writePresence } from '../run-folder';
+import { AgentPresence, removePresence, type RunFolder, SourcesCheckpoint, SpoolCheckpoint, writePresence } from '../run-folder';
 
 export interface AgentOptions {
   runId: string;
@@ -74,6 +74,20 @@ export class Agent {
     this.api = createApiClient({ baseUrl: o.serverUrl, token: o.token, timeoutMs: s.agent.requestTimeoutMs });
     const registerRun = () => this.registerRun();
     const recordEvent = (e: RecordEvent) => this.recordEvent(e);
+    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, registerRun, recordEvent, laterHint: o.laterHint };
+    this.outputs =
+      o.shipOutputs === false
+        ? null
+        : new FolderShipper({
+            ...common,
+            outputsDir: o.outputsDir,
+            allowedIn: o.outputsAllowedIn,
+            prefix: 'outputs/',
+            modifiedBefore: o.outputsModifiedBefore,
+            // outputs/ -> the metric sources: every change, as it is seen.
+            onFileChanged: (rel) => this.metrics.files?.changed(rel),
+          });
+    const outputs = this.outputs;
     this.metrics = new MetricPipeline({
       api: this.api,
       runId: o.runId,
@@ -95,12 +109,17 @@ export class Agent {
         this.registered = null;
         await this.registerRun();
       },
+      files: outputs
+        ? {
+            outputsDir: o.outputsDir,
+            realRoot: () => outputs.realRoot,
+            prefix: 'outputs/',
+            maxEntriesPerLine: s.limits.maxMetricsPerLine,
+            checkpoint: new SourcesCheckpoint(o.runDir),
+            notThisRuns: (rel) => outputs.notThisRuns(rel),
+          }
+        : undefined,
     });
-    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, registerRun, recordEvent, laterHint: o.laterHint };
-    this.outputs =
-      o.shipOutputs === false
-        ? null
-        : new FolderShipper({ ...common, outputsDir: o.outputsDir, allowedIn: o.outputsAllowedIn, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
     this.logs = o.logsDir
       ? new FolderShipper({ ...common, outputsDir: o.logsDir, allowedIn: o.runDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
       : null;
@@ -119,6 +138,7 @@ export class Agent {
     });
     await this.metrics.start();
     await this.outputs?.start();
+    await this.metrics.startFiles();
     await this.logs?.start();
   }
 

@@ -285,6 +285,19 @@ export class FolderShipper {
     return this.watcher.takeRepaired() || found;
   }
 
+  /** outputs/ with every link resolved, as it is now; null: nothing in it may be read. */
+  get realRoot(): string | null {
+    return this.watcher.realRoot;
+  }
+
+  /** A file that is not this run's: gone, there before the run began and unchanged since, or changed after its end. */
+  notThisRuns(rel: string): boolean {
+    const st = this.watcher.statInside(rel);
+    if (!st || this.afterCutoff(st)) return true;
+    const known = this.book.get(rel);
+    return known?.state === 'preexisting' && sameStat(known, st);
+  }
+
   private afterCutoff(st: FileStat): boolean {
     return this.d.modifiedBefore !== undefined && st.mtimeMs > this.d.modifiedBefore;
   }

@@ -7,6 +7,7 @@ import type { AxiosInstance } from 'axios';
 import type { AgentSettings } from '../../../config/agent';
 import type { Logger } from '../../log/logger';
 import type { SpoolCheckpoint } from '../../run-folder';
+import { FileSources, FileSourcesDeps } from '../sources/file-sources';
 import { SpoolSource } from '../sources/spool/spool-source';
 import type { StreamReset } from '../sources/spool/spool-tailer';
 import { OrderedSender } from './ordered-sender';
@@ -26,11 +27,14 @@ export interface PipelineDeps {
   onWarning: (message: string, file: string) => void;
   /** The service answered 404 for the run: register it again. */
   onUnknownRun: () => Promise<void>;
+  /** The metric sources of outputs/ (event files, CSV logs...); none when outputs/ is not this run's. */
+  files?: Omit<FileSourcesDeps, 'sender' | 'settings' | 'log' | 'warn'>;
 }
 
 export class MetricPipeline {
   readonly sender: OrderedSender;
   readonly spool: SpoolSource;
+  readonly files: FileSources | null;
 
   constructor(d: PipelineDeps) {
     this.sender = new OrderedSender({
@@ -42,7 +46,10 @@ export class MetricPipeline {
       onWarning: d.onWarning,
       onUnknownRun: d.onUnknownRun,
       // Room in the budget, or the sender gone: readers waiting on it look again.
-      onAcked: () => this.spool.poke(),
+      onAcked: () => {
+        this.spool.poke();
+        this.files?.poke();
+      },
     });
     this.spool = new SpoolSource({
       spoolFile: d.spoolFile,
@@ -54,11 +61,18 @@ export class MetricPipeline {
       onReset: d.onReset,
       onWarning: (message) => d.onWarning(message, this.spool.file),
     });
+    const files = d.files ? new FileSources({ ...d.files, sender: this.sender, settings: d.settings, log: d.log, warn: d.onWarning }) : null;
+    this.files = files?.enabled ? files : null;
   }
 
   async start(): Promise<void> {
     await this.spool.start();
     this.sender.start();
+  }
+
+  /** Starts reading the sources of outputs/ (once the outputs watcher knows which files are this run's). */
+  async startFiles(): Promise<void> {
+    await this.files?.start();
   }
 
   get linesAcked(): number {
@@ -81,13 +95,13 @@ export class MetricPipeline {
   /** Reads every source to its end, ships everything, then stops. False if the deadline passed first. */
   async finish(deadline: number): Promise<boolean> {
     this.sender.setDeadline(deadline);
-    await this.spool.finish();
+    await Promise.all([this.spool.finish(), this.files?.finish()]);
     await this.sender.close(deadline);
-    return this.sender.queued === 0 && this.spool.idle;
+    return this.sender.queued === 0 && this.spool.idle && (this.files?.idle ?? true);
   }
 
   /** Stops without a final sync (what is not acknowledged stays in its files). */
   async stop(): Promise<void> {
-    await Promise.all([this.spool.stop(), this.sender.stop()]);
+    await Promise.all([this.spool.stop(), this.files?.stop(), this.sender.stop()]);
   }
 }

@@ -28,8 +28,12 @@ export interface Framing {
   records: FramedRecord[];
   /** Where reading stopped: the first byte not taken (the start of a torn record, or the end). */
   next: number;
-  /** Why it stopped before the end of `bytes`: a record not wholly there yet, or a length that fails its checksum. */
-  stop: 'torn' | 'bad-length' | null;
+  /**
+   * Why it stopped before the end of `bytes`: a record not wholly there yet, a length that fails
+   * its checksum, or a record longer than the most that is read (it ends at `skipTo`).
+   */
+  stop: 'torn' | 'bad-length' | 'too-large' | null;
+  skipTo?: number;
 }
 
 /**
@@ -46,7 +50,7 @@ export function frameRecords(bytes: Buffer, base = 0, maxRecordBytes = Infinity)
     const lengthBytes = bytes.subarray(at, at + 8);
     if (maskedCrc32c(lengthBytes) !== bytes.readUInt32LE(at + 8)) return { records, next: base + at, stop: 'bad-length' };
     const length = Number(bytes.readBigUInt64LE(at));
-    if (length > maxRecordBytes) return { records, next: base + at, stop: 'bad-length' };
+    if (length > maxRecordBytes) return { records, next: base + at, stop: 'too-large', skipTo: base + at + HEADER_BYTES + length + FOOTER_BYTES };
     const end = at + HEADER_BYTES + length + FOOTER_BYTES;
     if (end > bytes.length) return { records, next: base + at, stop: 'torn' };
     const data = bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + length);
@@ -54,6 +58,11 @@ export function frameRecords(bytes: Buffer, base = 0, maxRecordBytes = Infinity)
     records.push({ start: base + at, end: base + end, data: ok ? data : null });
     at = end;
   }
+}
+
+/** The whole size of the record whose header starts `bytes` (undefined: not all of its header is there). */
+export function recordSize(bytes: Buffer): number | undefined {
+  return bytes.length < HEADER_BYTES ? undefined : HEADER_BYTES + Number(bytes.readBigUInt64LE(0)) + FOOTER_BYTES;
 }
 
 /** One record framed, as TensorBoard's writers frame it (tests and benchmarks write event files with it). */
