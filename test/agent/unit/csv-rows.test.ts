@@ -19,6 +19,8 @@ test('only whole lines are rows; byte offsets count UTF-8 bytes and CRLF', () =>
   // A quoted cell holding a newline, not yet closed: its row is not whole.
   expect(parseCsv(Buffer.from('a,b\n1,"x\ny'))!.rows).toEqual([]);
   expect(parseRowsAfter(Buffer.from('epoch,x\n0,1\n1,2\n2,3\n'), 12)).toEqual({ rows: [['1', '2'], ['2', '3']], ends: [16, 20] });
+  // Rows read after the last one shipped end as Python's csv writes them, CRLF, and keep no CR.
+  expect(parseRowsAfter(Buffer.from('epoch,x\r\n0,1\r\n1,2\r\n'), 14)).toEqual({ rows: [['1', '2']], ends: [19] });
 });
 
 test("a rewrite under a wider header keeps the rows' keys: no change; cells moved between columns are another row", () => {

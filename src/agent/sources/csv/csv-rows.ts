@@ -22,7 +22,7 @@ export function parseCsv(bytes: Buffer): CsvTable | null {
   for (;;) {
     if (end === 0) return null;
     try {
-      const records = parse(bytes.subarray(0, end), { info: true, relax_column_count: true, bom: true, skip_empty_lines: true }) as unknown as { record: string[]; info: { bytes: number } }[];
+      const records = parse(bytes.subarray(0, end), { info: true, relax_column_count: true, bom: true, skip_empty_lines: true, record_delimiter: ['\r\n', '\n'] }) as unknown as { record: string[]; info: { bytes: number } }[];
       if (records.length === 0) return null;
       return { header: records[0].record, headerEnd: records[0].info.bytes, rows: records.slice(1).map((r) => r.record), ends: records.slice(1).map((r) => r.info.bytes) };
     } catch (err) {
