@@ -59,9 +59,8 @@ async function expectEventsStored(runId: string, oracle: Oracle): Promise<number
       for (let i = 0; i < points.length; i++) {
         const [step, value, wallTime] = points[i];
         const got = stored[i];
-        // A float32 is stored as the shortest decimal that reads back as it: compared as float32.
-        const same = typeof value === 'number' && typeof got.value === 'number' ? Math.fround(got.value) === Math.fround(value) : got.value === value;
-        if (!same || got.step !== step || got.time !== wallTime) throw new Error(`${file} ${tag}[${i}]: stored ${JSON.stringify(got)}, TensorBoard reads ${JSON.stringify(points[i])}`);
+        // Bit for bit: a float32 is stored as the value it is, as EventAccumulator returns it.
+        if (got.value !== value || got.step !== step || got.time !== wallTime) throw new Error(`${file} ${tag}[${i}]: stored ${JSON.stringify(got)}, TensorBoard reads ${JSON.stringify(points[i])}`);
         checked++;
       }
     }

@@ -1,5 +1,5 @@
 /** TFRecord framing and TensorBoard's Event decoding, on bytes made here: no process, no file. */
-import { decodeEvent, encodeEvent, float32, metricLine } from '../../../src/agent/sources/tfevents/event-decoder';
+import { decodeEvent, encodeEvent, metricLine } from '../../../src/agent/sources/tfevents/event-decoder';
 import { frameRecord, frameRecords, maskedCrc32c } from '../../../src/agent/sources/tfevents/record-framing';
 import { parseMetricLine } from '../../../src/protocol';
 
@@ -55,15 +55,9 @@ test('a record whose data fails its checksum is skipped, the ones after it are r
   expect([g.records.length, g.next, g.stop]).toEqual([1, a.length, 'bad-length']);
 });
 
-test("simple_value scalars: tag, step and wall time; a float32 is the shortest decimal that reads back as it", () => {
-  expect(decodeEvent(scalarEvent('val/acc', 0.1, 42))).toEqual({ step: 42, wallTime: 1_700_000_000.5, values: [{ tag: 'val/acc', value: 0.1 }] });
-  expect(float32(Math.fround(0.1))).toBe(0.1);
-  expect(float32(Math.fround(1 / 3))).toBe(0.33333334);
-  expect(float32(Math.fround(123456.789))).toBe(123456.79);
-  for (let i = 0; i < 2000; i++) {
-    const f = Math.fround((Math.random() - 0.5) * 10 ** (Math.random() * 20 - 10));
-    expect(Math.fround(float32(f))).toBe(f);
-  }
+test('simple_value scalars: tag, step and wall time; a float32 is its very value, as TensorBoard reads it', () => {
+  expect(decodeEvent(scalarEvent('val/acc', 0.1, 42))).toEqual({ step: 42, wallTime: 1_700_000_000.5, values: [{ tag: 'val/acc', value: Math.fround(0.1) }] });
+  expect(Math.fround(0.1)).toBe(0.10000000149011612);
 });
 
 test('rank-0 tensors of float (float_val or tensor_content), double, int32, int64 and bool; a string tensor of one element is a string metric', () => {
@@ -74,7 +68,7 @@ test('rank-0 tensors of float (float_val or tensor_content), double, int32, int6
   const cases: [Record<string, unknown>, unknown][] = [
     [{ dtype: DT_FLOAT, tensor_shape: {}, float_val: [0.5] }, 0.5],
     [{ dtype: DT_FLOAT, tensor_shape: {}, tensor_content: content }, 0.25],
-    [{ dtype: DT_DOUBLE, tensor_shape: {}, double_val: [0.1] }, 0.1],
+    [{ dtype: DT_DOUBLE, tensor_shape: {}, double_val: [0.1] }, 0.1], // a double stays one
     [{ dtype: DT_INT32, tensor_shape: {}, int_val: [-3] }, -3],
     [{ dtype: DT_INT64, tensor_shape: {}, int64_val: [9_007_199_254_740_991] }, 9_007_199_254_740_991],
     [{ dtype: DT_INT64, tensor_shape: {}, tensor_content: int64Content }, -7],

@@ -2,11 +2,17 @@
  * TensorBoard's Event protos, decoded with protobufjs from the vendored .proto
  * (proto/tensorboard-event.proto): a scalar is a Summary value's `simple_value`, or a tensor
  * holding one number, boolean or string (TF2, Keras, PyTorch's new_style scalars, text
- * summaries). Everything else (images, histograms, audio, graphs, hparams' own records) is not a
+ * summaries). A float32 is stored as the very value it is (0.1f is 0.10000000149011612, as
+ * TensorBoard's own reader returns it): nothing is rounded on the way. Everything else (images, histograms, audio, graphs, hparams' own records) is not a
  * metric and is passed over.
  */
 import protobuf from 'protobufjs';
 import { EVENT_PROTOS } from './event-protos';
+
+// int64 fields (the step) as numbers, not Long objects: a step beyond 2^53 is no metric step
+// anyway, and a Long per event was a good part of the decoding's garbage.
+protobuf.util.Long = undefined as unknown as typeof protobuf.util.Long;
+protobuf.configure();
 
 const root = protobuf.Root.fromJSON(EVENT_PROTOS as unknown as protobuf.INamespace);
 const EventType = root.lookupType('tensorboard.Event');
@@ -70,7 +76,7 @@ export function decodeEvent(data: Uint8Array): DecodedEvent {
     if (v.metadata?.plugin_data?.plugin_name === 'hparams') continue;
     let value: ScalarValue | undefined;
     // Set on the wire only (proto3 reads unset fields as their defaults).
-    if (has(v, 'simple_value')) value = float32(v.simple_value!);
+    if (has(v, 'simple_value')) value = v.simple_value!;
     else if (has(v, 'tensor')) value = tensorScalar(v.tensor!);
     if (value === undefined) continue;
     if (typeof value === 'number' && !Number.isFinite(value)) values.push({ tag, problem: `${Number.isNaN(value) ? 'NaN' : value > 0 ? '+Infinity' : '-Infinity'}, which a metric cannot hold (finite numbers only)` });
@@ -87,7 +93,7 @@ function tensorScalar(t: RawTensor): ScalarValue | undefined {
   const content = t.tensor_content && t.tensor_content.length > 0 ? Buffer.from(t.tensor_content.buffer, t.tensor_content.byteOffset, t.tensor_content.byteLength) : null;
   switch (t.dtype) {
     case DT.FLOAT:
-      return content ? (content.length === 4 ? float32(content.readFloatLE(0)) : undefined) : first(t.float_val, float32);
+      return content ? (content.length === 4 ? content.readFloatLE(0) : undefined) : first(t.float_val);
     case DT.DOUBLE:
       return content ? (content.length === 8 ? content.readDoubleLE(0) : undefined) : first(t.double_val);
     case DT.INT32:
@@ -121,32 +127,22 @@ function first<T, R = T>(list: T[] | undefined, map?: (v: T) => R): R | undefine
   return map ? map(list[0]) : (list[0] as unknown as R);
 }
 
-/**
- * A float32 as the shortest decimal that reads back as the same float32 (0.1, not
- * 0.10000000149011612), as TensorBoard and numpy print it. The digits are searched by halves:
- * nine always suffice.
- */
-export function float32(v: number): number {
-  if (!Number.isFinite(v) || v === 0 || Number.isInteger(v)) return v;
-  const f = Math.fround(v);
-  let lo = 1;
-  let hi = 9;
-  let best = f;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const d = Number(f.toPrecision(mid));
-    if (Math.fround(d) === f) {
-      best = d;
-      hi = mid - 1;
-    } else lo = mid + 1;
-  }
-  return best;
-}
-
 /** One value as a metric line, the form the service reads fastest (name, value, step, time). */
 export function metricLine(tag: string, value: ScalarValue, step: number, time: number): string {
   const v = typeof value === 'string' ? JSON.stringify(value) : String(value);
-  return `{"name":${JSON.stringify(tag)},"value":${v},"step":${step},"time":${time}}\n`;
+  return `{"name":${jsonTag(tag)},"value":${v},"step":${step},"time":${time}}\n`;
+}
+
+/** Tags repeat on every event: each is quoted once (up to a few thousand of them). */
+const quotedTags = new Map<string, string>();
+
+function jsonTag(tag: string): string {
+  let q = quotedTags.get(tag);
+  if (q === undefined) {
+    q = JSON.stringify(tag);
+    if (quotedTags.size < 4096) quotedTags.set(tag, q);
+  }
+  return q;
 }
 
 /** Encodes an Event (tests and benchmarks write event files with it). */

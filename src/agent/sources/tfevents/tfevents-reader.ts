@@ -8,7 +8,7 @@ import { createHash } from 'crypto';
 import fs from 'fs';
 import path from 'path';
 import { BasePosition, FileReader, ReaderContext, streamName } from '../file-source';
-import { decodeEvent, metricLine } from './event-decoder';
+import { DecodedEvent, decodeEvent, metricLine } from './event-decoder';
 import { FramedRecord, frameRecords, recordSize } from './record-framing';
 
 export interface TfeventsPosition extends BasePosition {
@@ -22,6 +22,8 @@ export interface TfeventsPosition extends BasePosition {
 }
 
 const FINGERPRINT_BYTES = 256;
+/** Records decoded between two turns of the event loop (about 10 ms of work). */
+const RECORDS_PER_TURN = 2048;
 
 export class TfeventsReader extends FileReader<TfeventsPosition> {
   readonly file: string;
@@ -52,7 +54,7 @@ export class TfeventsReader extends FileReader<TfeventsPosition> {
     const { fd, st } = opened;
     try {
       this.checkIdentity(fd, st);
-      const done = this.readRecords(fd, st.size, final);
+      const done = await this.readRecords(fd, st.size, final);
       const pos = this.pos!;
       if (pos.fingerprintBytes < FINGERPRINT_BYTES && pos.offset > pos.fingerprintBytes) this.fingerprint(fd, pos);
       return done;
@@ -94,8 +96,12 @@ export class TfeventsReader extends FileReader<TfeventsPosition> {
     return createHash('sha256').update(buf.subarray(0, got)).digest('hex');
   }
 
-  /** Reads whole records from the position to `size`; false if it stopped for want of room. */
-  private readRecords(fd: number, size: number, final: boolean): boolean {
+  /**
+   * Reads whole records from the position to `size`; false if it stopped for want of room. The
+   * event loop gets a turn every few thousand records, so that the sender posts the next batch
+   * as soon as the last one is acknowledged, while the rest is decoded.
+   */
+  private async readRecords(fd: number, size: number, final: boolean): Promise<boolean> {
     const s = this.ctx.settings;
     const pos = this.pos!;
     let need = 0;
@@ -107,7 +113,12 @@ export class TfeventsReader extends FileReader<TfeventsPosition> {
       const n = fs.readSync(fd, buf, 0, want, at);
       if (n === 0) break;
       const f = frameRecords(buf.subarray(0, n), at, s.tfeventsMaxRecordBytes);
-      this.take(f.records);
+      for (let i = 0; i < f.records.length; i += RECORDS_PER_TURN) {
+        this.take(f.records.slice(i, i + RECORDS_PER_TURN));
+        await new Promise((r) => setImmediate(r));
+        // Read again from its start meanwhile (the service lacked lines): this read is over.
+        if (this.pos !== pos) return true;
+      }
       need = 0;
       if (f.stop === null) continue;
       if (f.stop === 'torn') {
@@ -143,23 +154,29 @@ export class TfeventsReader extends FileReader<TfeventsPosition> {
     let count = 0;
     let runFirstSeq = 0;
     let runStart = { offset: 0, seq: 0 };
-    let marks: { lines: number; offset: number; seq: number }[] = [];
+    // Where each record of the run ends: lines so far, its end offset, the lines before that offset.
+    let markLines: number[] = [];
+    let markOffsets: number[] = [];
+    let markSeqs: number[] = [];
     const flush = () => {
       if (count === 0) return;
       const start = runStart;
-      const runMarks = marks;
-      this.batcher.addLines(pos.stream, runFirstSeq, count, Buffer.from(text), (lines) => {
-        let best = start;
-        for (const m of runMarks) if (m.lines <= lines) best = m;
-        return { ...pos, offset: best.offset, seq: best.seq };
+      const [lines, offsets, seqs] = [markLines, markOffsets, markSeqs];
+      this.batcher.addLines(pos.stream, runFirstSeq, count, Buffer.from(text), (n) => {
+        let i = lines.length - 1;
+        while (i >= 0 && lines[i] > n) i--;
+        return i < 0 ? { ...pos, offset: start.offset, seq: start.seq } : { ...pos, offset: offsets[i], seq: seqs[i] };
       });
       text = '';
       count = 0;
-      marks = [];
+      markLines = [];
+      markOffsets = [];
+      markSeqs = [];
     };
     for (const r of records) {
       const recordSeq = pos.seq; // lines before this record
-      const values = this.valuesOf(r);
+      const event = this.eventOf(r);
+      const values = event?.values ?? [];
       for (let i = 0; i < values.length; i++) {
         const v = values[i];
         pos.seq++;
@@ -167,34 +184,37 @@ export class TfeventsReader extends FileReader<TfeventsPosition> {
           flush();
           const last = i === values.length - 1;
           const end = last ? { ...pos, offset: r.end } : { ...pos, offset: r.start, seq: recordSeq };
-          this.batcher.addRejected(pos.stream, pos.seq, `${JSON.stringify(v.tag)} at step ${v.step} is ${v.problem}`, end);
+          this.batcher.addRejected(pos.stream, pos.seq, `${JSON.stringify(v.tag)} at step ${event!.step} is ${v.problem}`, end);
           continue;
         }
         if (count === 0) {
           runFirstSeq = pos.seq;
           runStart = { offset: r.start, seq: recordSeq };
         }
-        text += metricLine(v.tag, v.value, v.step, v.time);
+        text += metricLine(v.tag, v.value, event!.step, event!.wallTime);
         count++;
       }
       pos.offset = r.end;
-      if (count > 0) marks.push({ lines: count, offset: r.end, seq: pos.seq });
+      if (count > 0) {
+        markLines.push(count);
+        markOffsets.push(r.end);
+        markSeqs.push(pos.seq);
+      }
     }
     flush();
   }
 
-  /** A record's values, each with its event's step and time; none for a record that cannot be read. */
-  private valuesOf(r: FramedRecord): ({ tag: string; step: number; time: number } & ({ value: string | number | boolean } | { problem: string }))[] {
+  /** A record's event; null for a record that cannot be read (said once). */
+  private eventOf(r: FramedRecord): DecodedEvent | null {
     if (r.data === null) {
       this.warnOnce(`${this.file}: the record at offset ${r.start} fails its checksum; skipped`);
-      return [];
+      return null;
     }
     try {
-      const e = decodeEvent(r.data);
-      return e.values.map((v) => ({ ...v, step: e.step, time: e.wallTime }));
+      return decodeEvent(r.data);
     } catch (err) {
       this.warnOnce(`${this.file}: the record at offset ${r.start} is not a TensorBoard event (${(err as Error).message}); skipped`);
-      return [];
+      return null;
     }
   }
 }
