@@ -24,6 +24,7 @@ export interface AgentSettings {
   hparamsFiles: string;
   tfeventsMaxRecordBytes: number;
   sourceMaxFileBytes: number;
+  systemMetricsIntervalMs: number;
 }
 
 export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
@@ -51,4 +52,5 @@ export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
   hparamsFiles: '**/hparams.yaml', // globs of YAML files read as the run's params (Lightning's hparams.yaml); '' turns the source off
   tfeventsMaxRecordBytes: 16 * 1024 * 1024, // 16 MiB: an event file record larger than this (a big graph) is skipped unread
   sourceMaxFileBytes: 64 * 1024 * 1024, // 64 MiB: a CSV log, trainer state or hparams file larger than this is not read (each is read whole when it changes)
+  systemMetricsIntervalMs: 10_000, // ms between two samples of the machine's and the job's load (system/...); 0 turns sampling off (as does --no-system-metrics)
 });

@@ -36,6 +36,8 @@ export interface AgentOptions {
   outputsModifiedBefore?: number;
   /** What finishes the work left when the final sync's deadline passes (default: `outpost sync`). */
   laterHint?: string;
+  /** Sample the machine's load into system/... metrics (agent.systemMetricsIntervalMs); default false. */
+  systemMetrics?: boolean;
 }
 
 export interface AgentProgress {
@@ -119,6 +121,7 @@ export class Agent {
             notThisRuns: (rel) => outputs.notThisRuns(rel),
           }
         : undefined,
+      system: o.systemMetrics ? { outputsDir: o.outputsDir } : undefined,
     });
     this.logs = o.logsDir
       ? new FolderShipper({ ...common, outputsDir: o.logsDir, allowedIn: o.runDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
@@ -140,6 +143,11 @@ export class Agent {
     await this.outputs?.start();
     await this.metrics.startFiles();
     await this.logs?.start();
+  }
+
+  /** The job's process: its tree's CPU and memory are sampled from now on (with system metrics on). */
+  watchProcess(pid: number): void {
+    this.metrics.system?.watchProcess(pid);
   }
 
   /** Registers the run (idempotent PUT), retried in the background while the service is away. */
@@ -233,7 +241,7 @@ export function startFolderAgent(
   target: { url: string; token?: string; local?: unknown },
   log: Logger,
   run: RunUpsert,
-  opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number; laterHint?: string } = {},
+  opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number; laterHint?: string; systemMetrics?: boolean } = {},
 ): Promise<Agent> {
   return startAgent({
     runId: folder.id,
@@ -245,6 +253,7 @@ export function startFolderAgent(
     shipOutputs: opts.outputs,
     outputsModifiedBefore: opts.outputsModifiedBefore,
     laterHint: opts.laterHint,
+    systemMetrics: opts.systemMetrics,
     serverUrl: target.url,
     token: target.token,
     localService: target.local !== undefined,

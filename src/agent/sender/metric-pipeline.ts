@@ -9,6 +9,7 @@ import type { Logger } from '../../log/logger';
 import type { SpoolCheckpoint } from '../../run-folder';
 import { FileSources, FileSourcesDeps } from '../sources/file-sources';
 import { SpoolSource } from '../sources/spool/spool-source';
+import { SystemSource } from '../sources/system/system-source';
 import type { StreamReset } from '../sources/spool/spool-tailer';
 import { OrderedSender } from './ordered-sender';
 
@@ -29,12 +30,15 @@ export interface PipelineDeps {
   onUnknownRun: () => Promise<void>;
   /** The metric sources of outputs/ (event files, CSV logs...); none when outputs/ is not this run's. */
   files?: Omit<FileSourcesDeps, 'sender' | 'settings' | 'log' | 'warn'>;
+  /** Sample the machine's load (system/...), with free space on the disk of this folder. */
+  system?: { outputsDir: string };
 }
 
 export class MetricPipeline {
   readonly sender: OrderedSender;
   readonly spool: SpoolSource;
   readonly files: FileSources | null;
+  readonly system: SystemSource | null;
 
   constructor(d: PipelineDeps) {
     this.sender = new OrderedSender({
@@ -63,11 +67,14 @@ export class MetricPipeline {
     });
     const files = d.files ? new FileSources({ ...d.files, sender: this.sender, settings: d.settings, log: d.log, warn: d.onWarning }) : null;
     this.files = files?.enabled ? files : null;
+    const sampled = d.system && d.settings.systemMetricsIntervalMs > 0;
+    this.system = sampled ? new SystemSource({ settings: d.settings, log: d.log, sender: this.sender, outputsDir: d.system!.outputsDir, warn: d.onWarning }) : null;
   }
 
   async start(): Promise<void> {
     await this.spool.start();
     this.sender.start();
+    this.system?.start();
   }
 
   /** Starts reading the sources of outputs/ (once the outputs watcher knows which files are this run's). */
@@ -95,13 +102,13 @@ export class MetricPipeline {
   /** Reads every source to its end, ships everything, then stops. False if the deadline passed first. */
   async finish(deadline: number): Promise<boolean> {
     this.sender.setDeadline(deadline);
-    await Promise.all([this.spool.finish(), this.files?.finish()]);
+    await Promise.all([this.spool.finish(), this.files?.finish(), this.system?.stop()]);
     await this.sender.close(deadline);
     return this.sender.queued === 0 && this.spool.idle && (this.files?.idle ?? true);
   }
 
   /** Stops without a final sync (what is not acknowledged stays in its files). */
   async stop(): Promise<void> {
-    await Promise.all([this.spool.stop(), this.files?.stop(), this.sender.stop()]);
+    await Promise.all([this.spool.stop(), this.files?.stop(), this.system?.stop(), this.sender.stop()]);
   }
 }
