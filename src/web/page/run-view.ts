@@ -14,6 +14,7 @@ import { eventList, rejectedLines } from './problems';
 import { PromoteForm } from './promote-form';
 import type { Route } from './router';
 import { runFacts, runHeader } from './run-facts';
+import { SystemMetrics, withoutSystemMetrics } from './system-metrics';
 
 const POLL_MS = 1000;
 
@@ -25,6 +26,7 @@ export function runView(root: HTMLElement, route: Route): () => void {
   const table = h('div');
   const charts = new MetricCharts();
   const chartsNote = h('p', { class: 'muted' });
+  const system = new SystemMetrics();
   const logs = new LogTail();
   const promoteForm = new PromoteForm(id);
   const tree = h('div');
@@ -35,6 +37,7 @@ export function runView(root: HTMLElement, route: Route): () => void {
     { class: 'run', hidden: true },
     h('div', { class: 'two-col facts-row' }, section('Run', facts), section('Metrics', table)),
     section('Charts', chartsNote, charts.el),
+    system.el,
     section('Logs', logs.el),
     section('Artifacts', tree, h('h3', {}, 'Promote to an asset'), promoteForm.el),
     h('div', { class: 'two-col' }, section('Rejected lines', rejected), section('Events', events)),
@@ -77,7 +80,7 @@ export function runView(root: HTMLElement, route: Route): () => void {
     draw('tree', run.artifacts, tree, () => artifactsTree(run.id, run.artifacts, (prefix) => promoteForm.fill(prefix)));
     document.title = `${run.name || run.id} · outpost`;
     try {
-      await Promise.all([charts.update(run), logs.update(run)]);
+      await Promise.all([charts.update(withoutSystemMetrics(run)), system.update(run), logs.update(run)]);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
     }
@@ -96,5 +99,6 @@ export function runView(root: HTMLElement, route: Route): () => void {
     stopped = true;
     window.clearTimeout(timer);
     charts.destroy();
+    system.destroy();
   };
 }
