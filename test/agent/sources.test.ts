@@ -120,7 +120,7 @@ test("Lightning's CSVLogger rewriting metrics.csv whole when a column appears, a
   ]);
 });
 
-test('trainer_state.json copies in checkpoint folders: each log_history entry once, whichever copy holds it; hparams.yaml becomes params, a changed value a rejected line', async () => {
+test('trainer_state.json copies in checkpoint folders, and one rewritten whole: each log_history entry once, whichever copy holds it; hparams.yaml becomes params, a changed value a rejected line', async () => {
   const { dir, outputs } = project('hf');
   const agent = agentFor('hf', dir);
   await started(dir, 'hf');
@@ -128,6 +128,7 @@ test('trainer_state.json copies in checkpoint folders: each log_history entry on
     { epoch: 0.5, learning_rate: 0.001, loss: 2.5, step: 10 },
     { epoch: 1, eval_loss: NaN, step: 20 },
     { epoch: 1.5, learning_rate: 0.0005, loss: 1.5, step: 30 },
+    { epoch: 2, learning_rate: 0.0001, loss: 1.25, step: 40 },
   ];
   const state = (n: number) => JSON.stringify({ global_step: entries[n - 1].step, log_history: entries.slice(0, n) }, null, 2).replace('null', 'NaN');
   for (const n of [1, 2]) {
@@ -141,13 +142,17 @@ test('trainer_state.json copies in checkpoint folders: each log_history entry on
   fs.writeFileSync(path.join(outputs, 'out', 'trainer_state.json'), state(3));
   fs.writeFileSync(path.join(outputs, 'out', 'checkpoint-10', 'trainer_state.json'), state(1)); // an old copy, touched
   fs.writeFileSync(hparams, 'lr: 0.02\n');
-  await until(async () => (await series('hf', 'loss')).length === 2 && (await info('hf')).rejectedLines === 1, 'the last entry');
+  await until(async () => (await series('hf', 'loss')).length === 2 && (await info('hf')).rejectedLines === 1, 'the third entry');
+  // The same file rewritten whole (save_state again), with one entry more.
+  fs.writeFileSync(path.join(outputs, 'out', 'trainer_state.json'), state(4));
+  await until(async () => (await series('hf', 'loss')).length === 3, 'the last entry');
   await stop(agent);
   expect((await series('hf', 'loss')).map((p) => [p.step, p.value])).toEqual([
     [10, 2.5],
     [30, 1.5],
+    [40, 1.25],
   ]);
-  expect((await series('hf', 'epoch')).map((p) => p.value)).toEqual([0.5, 1, 1.5]);
+  expect((await series('hf', 'epoch')).map((p) => p.value)).toEqual([0.5, 1, 1.5, 2]);
   expect(await series('hf', 'eval_loss')).toEqual([]);
   const run = await info('hf');
   expect(run.params).toEqual({ lr: 0.01, 'model.depth': 4, 'model.layers': [64, 32], ckpt_path: 'null', name: 'mnist' });
@@ -192,38 +197,65 @@ test('a source turned off is not read (its files are still uploaded), and an eve
   expect(run.artifacts.map((a) => a.path).sort()).toEqual(['outputs/events.out.tfevents.new', 'outputs/metrics.csv']);
 });
 
-test('an event file written live while the agent is SIGKILLed and restarted 8 times: every scalar stored once, in order', async () => {
-  const { dir, outputs } = project('kill');
-  const N = 20_000;
-  const file = path.join(outputs, 'tb', 'events.out.tfevents.1.h.1.0');
-  const first = agentFor('kill', dir);
-  await started(dir, 'kill');
+/**
+ * Runs the fixture `writer` (args) while agents for `runId` are started and SIGKILLed 8 times,
+ * then lets a last agent ship the rest of what `stored()` counts up to `n`, and stops it.
+ */
+async function underKills(runId: string, dir: string, writer: string[], stored: () => Promise<number>, n: number): Promise<void> {
+  const first = agentFor(runId, dir);
+  await started(dir, runId);
   first.child.kill('SIGKILL');
   await first.exited;
-  const writer = spawn(process.execPath, [path.join(__dirname, 'fixtures', 'tfevents-writer.js'), file, String(N), '2500'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const writerDone = new Promise<void>((resolve) => writer.once('exit', () => resolve()));
+  const child = spawn(process.execPath, [path.join(__dirname, 'fixtures', writer[0]), ...writer.slice(1)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const writerDone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   let finished = false;
   void writerDone.then(() => (finished = true));
   for (let kills = 0; kills < 8; kills++) {
-    const agent = agentFor('kill', dir);
+    const agent = agentFor(runId, dir);
     // Every third agent first ships something, however slowly a loaded machine starts Node: the
     // later ones must resume from a checkpoint, not just from the start.
-    const shipped = (await series('kill', 'x')).length;
-    if (kills % 3 === 2) await until(async () => (await series('kill', 'x')).length > shipped || (finished && shipped >= N), 'this agent to ship something', 20_000);
+    const shipped = await stored();
+    if (kills % 3 === 2) await until(async () => (await stored()) > shipped || (finished && shipped >= n), 'this agent to ship something', 20_000);
     await sleep(300 + Math.random() * 700);
     agent.child.kill('SIGKILL');
     await agent.exited;
   }
   await writerDone;
   expect(finished).toBe(true);
-  expect((await series('kill', 'x')).length).toBeGreaterThan(0);
-  const last = agentFor('kill', dir);
+  expect(await stored()).toBeGreaterThan(0);
+  const last = agentFor(runId, dir);
   // Once it is up (agent.json written); a SIGTERM before Node has even loaded the CLI is a plain kill.
-  const presence = path.join(dir, '.outpost/runs/kill/agent.json');
+  const presence = path.join(dir, '.outpost/runs', runId, 'agent.json');
   await until(() => fs.existsSync(presence) && JSON.parse(fs.readFileSync(presence, 'utf8')).pid === last.child.pid, 'the last agent to start');
-  await until(async () => (await series('kill', 'x')).length >= N, 'every scalar', 60_000);
+  await until(async () => (await stored()) >= n, 'everything', 60_000);
   await stop(last);
+}
+
+test('an event file written live while the agent is SIGKILLed and restarted 8 times: every scalar stored once, in order', async () => {
+  const { dir, outputs } = project('kill');
+  const N = 20_000;
+  const file = path.join(outputs, 'tb', 'events.out.tfevents.1.h.1.0');
+  await underKills('kill', dir, ['tfevents-writer.js', file, String(N), '2500'], async () => (await series('kill', 'x')).length, N);
   const values = (await series('kill', 'x')).map((p) => p.value);
   expect(values.length).toBe(N);
   expect(values.findIndex((v, i) => v !== i)).toBe(-1);
+}, 90_000);
+
+test('a CSV log rewritten whole under a wider header again and again (Lightning) while the agent is SIGKILLed and restarted 8 times: every row stored once, in order', async () => {
+  const { dir, outputs } = project('kill-csv');
+  const N = 3_000;
+  const EVERY = 150;
+  const file = path.join(outputs, 'csv_logs', 'version_0', 'metrics.csv');
+  await underKills('kill-csv', dir, ['csv-rewriter.js', file, String(N), '600', String(EVERY)], async () => (await series('kill-csv', 'x')).length, N);
+  const points = await series('kill-csv', 'x');
+  expect(points.length).toBe(N);
+  expect(points.findIndex((p, i) => p.value !== i || p.step !== i)).toBe(-1);
+  // Each new column's one value, once.
+  const run = await info('kill-csv');
+  const columns = Object.keys(run.metrics).filter((m) => /^m\d+$/.test(m));
+  expect(columns).toHaveLength(N / EVERY - 1);
+  for (const m of columns) expect((await series('kill-csv', m)).map((p) => p.value)).toEqual([Number(m.slice(1)) * EVERY]);
+  expect(run.rejectedLines).toBe(0);
+  // Never read as another file: no "no longer holds the rows already shipped".
+  expect(run.events.filter((e) => e.kind === 'warning')).toEqual([]);
 }, 90_000);
