@@ -18,6 +18,13 @@ export interface AgentSettings {
   finalSyncGraceMs: number;
   uploadExisting: boolean;
   compressBatchesOverBytes: number;
+  tfeventsFiles: string;
+  csvFiles: string;
+  trainerStateFiles: string;
+  hparamsFiles: string;
+  tfeventsMaxRecordBytes: number;
+  sourceMaxFileBytes: number;
+  systemMetricsIntervalMs: number;
 }
 
 export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
@@ -39,4 +46,11 @@ export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
   finalSyncGraceMs: 30_000, // ms the end of a run waits for an unreachable service before leaving the rest to `outpost sync`
   uploadExisting: false, // upload files already in outputs/ when the run starts
   compressBatchesOverBytes: 256 * 1024, // gzip a metric batch above this size; 0 never compresses
+  tfeventsFiles: '**/events.out.tfevents.*', // globs (comma-separated, relative to outputs/) of TensorBoard event files read as metrics; '' turns the source off
+  csvFiles: '**/*.csv,**/training.log', // globs of CSV logs read as metrics (only those with an "epoch" or "step" column); '' turns the source off
+  trainerStateFiles: '**/trainer_state.json', // globs of Hugging Face Trainer states whose log_history is read as metrics; '' turns the source off
+  hparamsFiles: '**/hparams.yaml', // globs of YAML files read as the run's params (Lightning's hparams.yaml); '' turns the source off
+  tfeventsMaxRecordBytes: 16 * 1024 * 1024, // 16 MiB: an event file record larger than this (a big graph) is skipped unread
+  sourceMaxFileBytes: 64 * 1024 * 1024, // 64 MiB: a CSV log, trainer state or hparams file larger than this is not read (each is read whole when it changes)
+  systemMetricsIntervalMs: 10_000, // ms between two samples of the machine's and the job's load (system/...); 0 turns sampling off (as does --no-system-metrics)
 });

@@ -52,6 +52,22 @@ export function cpuSeconds(pid: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100/s)
 }
 
+/**
+ * CPU seconds the process's threads have run so far, from /proc/<pid>/task/<tid>/schedstat
+ * (nanoseconds: a figure of a few milliseconds a minute is below /proc/<pid>/stat's 10 ms ticks).
+ */
+export function cpuSecondsFine(pid: number): number {
+  let ns = 0;
+  for (const tid of fs.readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return ns / 1e9;
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function until<T>(check: () => T | Promise<T>, what: string, timeoutMs = 600_000, everyMs = 5): Promise<T> {
@@ -75,14 +91,14 @@ export interface AgentRig {
 }
 
 /** A temp project, `outpost server` over it and `outpost agent` on one run, ready to go. */
-export async function startAgentRig(name: string): Promise<AgentRig> {
+export async function startAgentRig(name: string, agentArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<AgentRig> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `outpost-bench-${name}-`));
   const { url, proc: server } = await startServer(path.join(dir, 'service-data'));
   const runId = `bench-${name}`;
   const runDir = path.join(dir, '.outpost', 'runs', runId);
   fs.mkdirSync(runDir, { recursive: true });
   fs.mkdirSync(path.join(dir, 'outputs'), { recursive: true });
-  const agent = startOutpost(['agent', '--run', runId, '--dir', dir, '--server', url]);
+  const agent = startOutpost(['agent', '--run', runId, '--dir', dir, '--server', url, ...agentArgs], env);
   // files.json is written once the first scan of outputs/ is done: the agent is watching.
   await until(() => fs.existsSync(path.join(runDir, 'files.json')), 'agent start', 60_000, 20);
   return {

@@ -1,7 +1,7 @@
 /**
- * The sync agent: the spool and outputs/ of one run, shipped to the service. Its run loop is two
- * chains: spool tailer -> batcher -> ordered sender (metric-pipeline), and outputs watcher ->
- * stability -> file queue -> streamed upload (folder-shipper).
+ * The sync agent: the spool and outputs/ of one run, shipped to the service, as two chains:
+ *   sources/ (the spool) -> batcher -> sender/ (the ordered sender, checkpoint after each ack)
+ *   outputs/: watch -> stability -> upload queue (and deletions)
  */
 import path from 'path';
 import type { AxiosInstance } from 'axios';
@@ -9,10 +9,10 @@ import { Settings, settings } from '../../config';
 import { createApiClient } from '../http/api-client';
 import type { Logger } from '../log/logger';
 import { RecordEvent, RunUpsert } from '../protocol';
-import { MetricPipeline } from './metric-pipeline';
-import { FolderShipper } from './folder-shipper';
+import { MetricPipeline } from './sender/metric-pipeline';
+import { FolderShipper } from './outputs/folder-shipper';
 import { GaveUp, untilDeadline, withRetry } from './retry';
-import { AgentPresence, removePresence, type RunFolder, SpoolCheckpoint, writePresence } from '../run-folder';
+import { AgentPresence, removePresence, type RunFolder, SourcesCheckpoint, SpoolCheckpoint, writePresence } from '../run-folder';
 
 export interface AgentOptions {
   runId: string;
@@ -36,6 +36,8 @@ export interface AgentOptions {
   outputsModifiedBefore?: number;
   /** What finishes the work left when the final sync's deadline passes (default: `outpost sync`). */
   laterHint?: string;
+  /** Sample the machine's load into system/... metrics (agent.systemMetricsIntervalMs); default false. */
+  systemMetrics?: boolean;
 }
 
 export interface AgentProgress {
@@ -74,6 +76,20 @@ export class Agent {
     this.api = createApiClient({ baseUrl: o.serverUrl, token: o.token, timeoutMs: s.agent.requestTimeoutMs });
     const registerRun = () => this.registerRun();
     const recordEvent = (e: RecordEvent) => this.recordEvent(e);
+    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, registerRun, recordEvent, laterHint: o.laterHint };
+    this.outputs =
+      o.shipOutputs === false
+        ? null
+        : new FolderShipper({
+            ...common,
+            outputsDir: o.outputsDir,
+            allowedIn: o.outputsAllowedIn,
+            prefix: 'outputs/',
+            modifiedBefore: o.outputsModifiedBefore,
+            // outputs/ -> the metric sources: every change, as it is seen.
+            onFileChanged: (rel) => this.metrics.files?.changed(rel),
+          });
+    const outputs = this.outputs;
     this.metrics = new MetricPipeline({
       api: this.api,
       runId: o.runId,
@@ -87,20 +103,26 @@ export class Agent {
         o.log.warn(reset.message);
         recordEvent({ kind: 'stream-reset', path: path.basename(o.metricsFile), message: reset.message });
       },
-      onWarning: (message) => {
+      onWarning: (message, file) => {
         o.log.warn(message);
-        recordEvent({ kind: 'warning', path: path.basename(o.metricsFile), message });
+        recordEvent({ kind: 'warning', path: file, message });
       },
       onUnknownRun: async () => {
         this.registered = null;
         await this.registerRun();
       },
+      files: outputs
+        ? {
+            outputsDir: o.outputsDir,
+            realRoot: () => outputs.realRoot,
+            prefix: 'outputs/',
+            maxEntriesPerLine: s.limits.maxMetricsPerLine,
+            checkpoint: new SourcesCheckpoint(o.runDir),
+            notThisRuns: (rel) => outputs.notThisRuns(rel),
+          }
+        : undefined,
+      system: o.systemMetrics ? { outputsDir: o.outputsDir } : undefined,
     });
-    const common = { api: this.api, runId: o.runId, runDir: o.runDir, settings: s.agent, maxFileBytes: s.limits.maxFileBytes, log: o.log, registerRun, recordEvent, laterHint: o.laterHint };
-    this.outputs =
-      o.shipOutputs === false
-        ? null
-        : new FolderShipper({ ...common, outputsDir: o.outputsDir, allowedIn: o.outputsAllowedIn, prefix: 'outputs/', modifiedBefore: o.outputsModifiedBefore });
     this.logs = o.logsDir
       ? new FolderShipper({ ...common, outputsDir: o.logsDir, allowedIn: o.runDir, prefix: 'logs/', stateFileName: 'log-files.json', settings: { ...s.agent, uploadExisting: true } })
       : null;
@@ -119,7 +141,13 @@ export class Agent {
     });
     await this.metrics.start();
     await this.outputs?.start();
+    await this.metrics.startFiles();
     await this.logs?.start();
+  }
+
+  /** The job's process: its tree's CPU and memory are sampled from now on (with system metrics on). */
+  watchProcess(pid: number): void {
+    this.metrics.system?.watchProcess(pid);
   }
 
   /** Registers the run (idempotent PUT), retried in the background while the service is away. */
@@ -213,7 +241,7 @@ export function startFolderAgent(
   target: { url: string; token?: string; local?: unknown },
   log: Logger,
   run: RunUpsert,
-  opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number; laterHint?: string } = {},
+  opts: { logs?: boolean; outputs?: boolean; outputsModifiedBefore?: number; laterHint?: string; systemMetrics?: boolean } = {},
 ): Promise<Agent> {
   return startAgent({
     runId: folder.id,
@@ -225,6 +253,7 @@ export function startFolderAgent(
     shipOutputs: opts.outputs,
     outputsModifiedBefore: opts.outputsModifiedBefore,
     laterHint: opts.laterHint,
+    systemMetrics: opts.systemMetrics,
     serverUrl: target.url,
     token: target.token,
     localService: target.local !== undefined,

@@ -30,6 +30,10 @@ interface AgentCommandOptions {
   stop?: boolean;
   /** Internal (set by --detach): print the environment once running, then close stdout. */
   announce?: boolean;
+  /** false with --no-system-metrics. */
+  systemMetrics: boolean;
+  /** The job's process, whose tree's load is sampled. */
+  pid?: number;
 }
 
 /** A detached agent's output goes here, in its run folder. */
@@ -48,6 +52,8 @@ export function registerAgentCommand(program: Command): void {
     .option('--name <name>', 'name of a new run')
     .option('--detach', 'run in the background; return once it runs, printing the run\'s environment as shell exports (eval "$(outpost agent --detach)")')
     .option('--stop', 'end the run of a detached agent (--run, else $OUTPOST_RUN_ID): final sync, run marked completed; waits for it')
+    .option('--pid <pid>', "the job's process: its tree's CPU and memory are sampled with the machine's (system/process/...)", parsePid)
+    .option('--no-system-metrics', "do not sample the machine's load (system/... metrics)")
     .addOption(hiddenOption(program, '--announce'))
     .action(async (opts: AgentCommandOptions) => {
       if (opts.detach && opts.stop) throw new CliError('--detach and --stop cannot be combined', EXIT_USAGE);
@@ -55,6 +61,12 @@ export function registerAgentCommand(program: Command): void {
       if (opts.detach) return void (process.exitCode = await detachAgent(opts));
       await runAgent(opts);
     });
+}
+
+function parsePid(value: string): number {
+  const pid = Number(value);
+  if (!Number.isSafeInteger(pid) || pid <= 0) throw new CliError(`--pid ${value}: not a process id`, EXIT_USAGE);
+  return pid;
 }
 
 function hiddenOption(program: Command, flags: string) {
@@ -87,7 +99,8 @@ async function runAgent(opts: AgentCommandOptions): Promise<void> {
   await warnIfShared(conn.projectDir, folder.outputsDir, folder.id);
   // A new run gets its facts here; an existing one keeps its own. Its log is its own business.
   const run = folder.created ? { ...registrationOf(folder), status: 'running' as const } : { status: 'running' as const };
-  const agent = await startFolderAgent(folder, conn, log, run, { logs: false });
+  const agent = await startFolderAgent(folder, conn, log, run, { logs: false, systemMetrics: opts.systemMetrics });
+  if (opts.pid !== undefined) agent.watchProcess(opts.pid);
   log.info(`agent syncing run ${folder.id}: spool ${folder.metricsFile}, outputs ${folder.outputsDir}`);
   if (opts.announce) {
     const env: [string, string][] = [

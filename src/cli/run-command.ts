@@ -26,6 +26,8 @@ interface RunOptions {
   param: [string, ParamValue][];
   tag: [string, string][];
   note?: string;
+  /** false with --no-system-metrics. */
+  systemMetrics: boolean;
 }
 
 export function registerRunCommand(program: Command): void {
@@ -40,6 +42,7 @@ export function registerRunCommand(program: Command): void {
     .option('--param <k=v>', 'a param of the run (repeatable); a number, true, false or a JSON list, else text', collectParam, [])
     .option('--tag <k=v>', 'a tag of the run (repeatable)', collectTag, [])
     .option('--note <text>', 'a note about the run (Markdown)')
+    .option('--no-system-metrics', "do not sample the machine's and the command's load (system/... metrics)")
     .argument('<command...>', 'the command to run, after --')
     .passThroughOptions()
     .action(async (argv: string[], opts: RunOptions) => {
@@ -71,10 +74,10 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
   if (opts.tag.length) metaLines.push(`${JSON.stringify({ tags: Object.fromEntries(opts.tag) })}\n`);
   if (metaLines.length) fs.appendFileSync(folder.metricsFile, metaLines.join(''));
   await warnIfShared(conn.projectDir, folder.outputsDir, folder.id);
-  const agent = await startFolderAgent(folder, conn, log, { ...registrationOf(folder), status: 'running' });
+  const agent = await startFolderAgent(folder, conn, log, { ...registrationOf(folder), status: 'running' }, { systemMetrics: opts.systemMetrics });
   process.stderr.write(`outpost: run ${folder.id} started (${conn.local ? `local store ${path.join(conn.projectDir, '.outpost')}` : conn.url})\n`);
 
-  const { status, exitCode, signal } = await spawnTracked(argv, cwd, folder, conn.local ? undefined : conn.url);
+  const { status, exitCode, signal } = await spawnTracked(argv, cwd, folder, conn.local ? undefined : conn.url, (pid) => agent.watchProcess(pid));
   const end = { status, exitCode, endTime: new Date().toISOString() };
   await writeExitRecord(folder.runDir, end);
   const what = signal ? `killed by ${signal}` : `exited with ${exitCode}`;
@@ -102,7 +105,13 @@ interface Ended {
 }
 
 /** Spawns COMMAND with stdin passed through and stdout/stderr both shown and kept in the run's log. */
-function spawnTracked(argv: string[], cwd: string, folder: { id: string; metricsFile: string; outputsDir: string; logsDir: string }, server?: string): Promise<Ended> {
+function spawnTracked(
+  argv: string[],
+  cwd: string,
+  folder: { id: string; metricsFile: string; outputsDir: string; logsDir: string },
+  server: string | undefined,
+  spawned: (pid: number) => void,
+): Promise<Ended> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     [ENV.runId]: folder.id,
@@ -117,6 +126,7 @@ function spawnTracked(argv: string[], cwd: string, folder: { id: string; metrics
   const logFile = fs.createWriteStream(path.join(folder.logsDir, 'run.log'), { flags: 'a' });
   return new Promise((resolve) => {
     const child = spawn(argv[0], argv.slice(1), { cwd, env, stdio: ['inherit', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) spawned(child.pid);
     child.stdout!.on('data', (d: Buffer) => {
       process.stdout.write(d);
       logFile.write(d);

@@ -139,6 +139,12 @@ export type WireLine =
 export interface MetricBatch {
   stream: string;
   file?: string;
+  /**
+   * What wrote the lines, when it is not the run's spool (a TensorBoard folder, a CSV log, the
+   * machine's load): a series belongs to the source that wrote it first, and another source's
+   * values of that name go to a series of their own, `NAME (SOURCE)` (docs/metric-line.md).
+   */
+  source?: string;
   lines: WireLine[];
 }
 
@@ -220,7 +226,26 @@ export const BATCH_HEADERS = {
   firstSeq: 'x-outpost-first-seq',
   file: 'x-outpost-file',
   time: 'x-outpost-time',
+  /** The batch's `source` (MetricBatch), percent-encoded (UTF-8); absent: the spool. */
+  source: 'x-outpost-source',
 } as const;
+
+/** Characters in a source's name (MetricBatch.source). */
+export const MAX_SOURCE_CHARS = 512;
+
+/**
+ * The series a source's values of `name` go to when another source has that name already:
+ * `NAME (SOURCE)`, cut to `maxChars` (the source's start goes first, then the name's end), and
+ * numbered from 2 if even that is taken by yet another source.
+ */
+export function sourceSeriesName(name: string, source: string, maxChars: number, n = 1): string {
+  const number = n > 1 ? ` ${n}` : '';
+  let label = source;
+  const room = maxChars - name.length - number.length - 3;
+  if (label.length > Math.max(room, 8)) label = `\u2026${label.slice(label.length - Math.max(room, 8) + 1)}`;
+  const suffix = ` (${label})${number}`;
+  return name.slice(0, Math.max(0, maxChars - suffix.length)) + suffix;
+}
 
 /**
  * Headers of an artifact upload. The hash may come first, as a header, or after the bytes, as an

@@ -10,6 +10,7 @@
  *   <dir>/.outpost/runs/<run>/agent.json          the live agent's pid (removed when it exits)
  *   <dir>/.outpost/runs/<run>/checkpoint.json     spool offsets acknowledged by the service
  *   <dir>/.outpost/runs/<run>/files.json          outputs/ state: what was uploaded
+ *   <dir>/.outpost/runs/<run>/sources.json        positions acknowledged in the metric sources of outputs/ (event files, CSV logs...)
  *   <dir>/.outpost/runs/<run>/exit.json, final.json how the run ended; that the service knows it
  */
 export const OUTPOST_DIR = '.outpost';
@@ -20,6 +21,7 @@ export const RUN_FILE = 'run.json';
 export const AGENT_FILE = 'agent.json';
 export const CHECKPOINT_FILE = 'checkpoint.json';
 export const FILES_STATE_FILE = 'files.json';
+export const SOURCES_FILE = 'sources.json';
 export const LOG_ARTIFACT = 'logs/run.log';
 /** exit.json: how the run's command ended, written before the final sync (for `outpost sync`). */
 export const EXIT_FILE = 'exit.json';

@@ -14,6 +14,7 @@ export interface NdjsonHeaders {
   firstSeq: number;
   file: string;
   time: number;
+  source?: string;
 }
 
 export interface NdjsonLimits {
@@ -74,7 +75,9 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: NdjsonL
       lines.push(wire);
     }
   }
-  return { stream: h.stream, file: h.file, lines, firstSeq: h.firstSeq, lastSeq: h.firstSeq + count - 1 } as CheckedBatch;
+  const batch = { stream: h.stream, file: h.file, lines, firstSeq: h.firstSeq, lastSeq: h.firstSeq + count - 1 } as CheckedBatch;
+  if (h.source !== undefined) batch.source = h.source;
+  return batch;
 }
 
 function countNewlines(body: Buffer): number {

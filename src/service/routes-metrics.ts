@@ -1,7 +1,7 @@
 /** Metric batches in (JSON or NDJSON, gzip allowed), one metric's history out (paged, or downsampled). */
 import type { FastifyInstance } from 'fastify';
 import { settings } from '../../config';
-import { BATCH_HEADERS, E, MetricBatch, NDJSON_TYPE, NdjsonBatchAck } from '../protocol';
+import { BATCH_HEADERS, E, MAX_SOURCE_CHARS, MetricBatch, NDJSON_TYPE, NdjsonBatchAck } from '../protocol';
 import type { Store } from '../store/store';
 import { checkJsonBatch } from './json-batch';
 import { parseNdjsonBatch } from './ndjson-batch';
@@ -65,5 +65,16 @@ function ndjsonHeaders(headers: Record<string, string | string[] | undefined>) {
   const time = timeHeader === undefined ? Date.now() / 1000 : Number(timeHeader);
   if (!Number.isFinite(time) || time < 0) throw E.badHeader(BATCH_HEADERS.time, 'must be seconds since the epoch');
   const file = (one(BATCH_HEADERS.file) ?? 'metrics.jsonl').slice(0, 256);
-  return { stream, firstSeq, file, time };
+  const encoded = one(BATCH_HEADERS.source);
+  if (encoded === undefined) return { stream, firstSeq, file, time };
+  let source: string;
+  try {
+    source = decodeURIComponent(encoded);
+  } catch {
+    throw E.badHeader(BATCH_HEADERS.source, 'must be percent-encoded UTF-8');
+  }
+  if (source.length === 0 || source.length > MAX_SOURCE_CHARS || source.includes('\u0000')) {
+    throw E.badHeader(BATCH_HEADERS.source, `must be 1 to ${MAX_SOURCE_CHARS} characters, without NUL`);
+  }
+  return { stream, firstSeq, file, time, source };
 }

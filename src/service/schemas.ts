@@ -1,5 +1,5 @@
 /** JSON schemas for request bodies and queries; fastify (ajv) enforces them before a handler runs. */
-import { idPattern, RUN_STATUSES } from '../protocol';
+import { idPattern, MAX_SOURCE_CHARS, RUN_STATUSES } from '../protocol';
 import { settings } from '../../config';
 
 const name = { type: 'string', minLength: 1, maxLength: settings.limits.maxNameChars };
@@ -84,6 +84,7 @@ export const metricBatchBody = {
   properties: {
     stream: { type: 'string', minLength: 1, maxLength: 512 },
     file: { type: 'string', maxLength: 4096 },
+    source: { type: 'string', minLength: 1, maxLength: MAX_SOURCE_CHARS },
     lines: {
       type: 'array',
       maxItems: settings.limits.maxBatchLines,

@@ -10,7 +10,7 @@ import { Readable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { PoolClient } from 'pg';
 import { from as copyFrom } from 'pg-copy-streams';
-import { E, MetricHistory, MetricType, NdjsonBatchAck, ParamValue, paramText, metricTypeOf } from '../protocol';
+import { E, MetricHistory, MetricType, NdjsonBatchAck, ParamValue, paramText, metricTypeOf, sourceSeriesName } from '../protocol';
 import { BLOCK_POINTS, type Block, BlockRollup, chooseIndexes, type Extremes, planDownsample } from './downsample';
 import { decodeValue, encodeValue, KIND, paramConflict, paramKind, widenType } from './metric-codec';
 import type { CheckedBatch, HistoryQuery } from './store';
@@ -42,6 +42,8 @@ export class PgMetrics {
   constructor(
     private readonly tx: <T>(fn: (c: PoolClient) => Promise<T>) => Promise<T>,
     private readonly db: Queryable,
+    /** Characters in a metric name (limits.maxNameChars): a source's own series name is cut to it. */
+    private readonly maxNameChars: number,
   ) {}
 
   async ingest(runId: string, batch: CheckedBatch): Promise<NdjsonBatchAck> {
@@ -66,7 +68,7 @@ export class PgMetrics {
     ack.skipped = batch.lines.length - fresh.length;
     ack.stored = fresh.length;
 
-    const series = await this.lockSeries(c, runId, fresh);
+    const series = await this.lockSeries(c, runId, fresh, batch);
     const blocks: { seriesId: number; b: Block }[] = [];
     let points = '';
     const rejected = { seq: [] as number[], reason: [] as string[], time: [] as number[] };
@@ -179,8 +181,13 @@ export class PgMetrics {
     return ack;
   }
 
-  /** The series this batch appends to, made if new, locked in name order (their counts are the next indexes). */
-  private async lockSeries(c: PoolClient, runId: string, lines: CheckedBatch['lines']): Promise<Map<string, SeriesState>> {
+  /**
+   * The series this batch appends to, made if new, locked in name order (their counts are the next
+   * indexes). A name belongs to the source that wrote it first: another source's values of it go to
+   * that source's own series, `NAME (SOURCE)`, and the first time, the run records why (as SQLite does).
+   */
+  private async lockSeries(c: PoolClient, runId: string, lines: CheckedBatch['lines'], batch: CheckedBatch): Promise<Map<string, SeriesState>> {
+    const source = batch.source ?? null;
     const types = new Map<string, MetricType>();
     for (const line of lines) {
       if (!('metrics' in line)) continue;
@@ -189,35 +196,32 @@ export class PgMetrics {
     const out = new Map<string, SeriesState>();
     if (types.size === 0) return out;
     const names = [...types.keys()].sort();
-    await c.query('INSERT INTO series (run_id, name, type) SELECT $1, n, t FROM unnest($2::text[], $3::text[]) AS x(n, t) ON CONFLICT (run_id, name) DO NOTHING', [
+    await c.query('INSERT INTO series (run_id, name, type, source) SELECT $1, n, t, $4 FROM unnest($2::text[], $3::text[]) AS x(n, t) ON CONFLICT (run_id, name) DO NOTHING', [
       runId,
       names,
       names.map((n) => types.get(n)),
+      source,
     ]);
-    const rows = (
-      await c.query<{ id: number; name: string; count: number; type: MetricType; min_value: number | null; max_value: number | null }>(
-        'SELECT id, name, count, type, min_value, max_value FROM series WHERE run_id = $1 AND name = ANY($2) ORDER BY name FOR UPDATE',
-        [runId, names],
-      )
-    ).rows;
+    const rows = (await c.query<SeriesRow>(`${SERIES_ROW} WHERE run_id = $1 AND name = ANY($2) ORDER BY name FOR UPDATE`, [runId, names])).rows;
     for (const r of rows) {
-      const st: SeriesState = {
-        id: r.id,
-        count: r.count,
-        type: r.type,
-        lastKind: KIND.integer,
-        lastNum: null,
-        lastText: null,
-        lastStep: null,
-        min: r.min_value,
-        max: r.max_value,
-        dirty: false,
-        blocks: [],
-        rollup: new BlockRollup((b) => st.blocks.push({ ...b })),
-      };
-      out.set(r.name, st);
+      out.set(r.name, r.source === source ? seriesState(r) : seriesState(await this.ownSeries(c, runId, r.name, types.get(r.name)!, source, r.source, batch.file)));
     }
     return out;
+  }
+
+  /** The source's own series of `name`, which another source (`owner`) wrote first: made and told on the run the first time. */
+  private async ownSeries(c: PoolClient, runId: string, name: string, type: MetricType, source: string | null, owner: string | null, file: string | undefined): Promise<SeriesRow> {
+    for (let n = 1; ; n++) {
+      const candidate = sourceSeriesName(name, source ?? 'spool', this.maxNameChars, n);
+      const made = await c.query('INSERT INTO series (run_id, name, type, source) VALUES ($1, $2, $3, $4) ON CONFLICT (run_id, name) DO NOTHING', [runId, candidate, type, source]);
+      const [row] = (await c.query<SeriesRow>(`${SERIES_ROW} WHERE run_id = $1 AND name = $2 FOR UPDATE`, [runId, candidate])).rows;
+      if (row.source !== source) continue;
+      if (made.rowCount) {
+        const message = `metric ${JSON.stringify(name)} is written by ${describeSource(owner)} and by ${describeSource(source)}: the latter's values are stored as ${JSON.stringify(candidate)}`;
+        await c.query('INSERT INTO events (run_id, time, kind, path, message) VALUES ($1, $2, $3, $4, $5)', [runId, new Date().toISOString(), 'warning', file ?? null, message]);
+      }
+      return row;
+    }
   }
 
   /** All or nothing for one line: a param keeps its first value (the same value again is fine). */
@@ -317,4 +321,38 @@ function toPoint(r: PointRow): MetricHistory['points'][number] {
 /** Text in COPY's text format: backslash, tab, newline and carriage return escaped. */
 function copyText(s: string): string {
   return /[\\\t\n\r]/.test(s) ? s.replace(/[\\\t\n\r]/g, (ch) => ({ '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' })[ch]!) : s;
+}
+
+const SERIES_ROW = 'SELECT id, name, count, type, min_value, max_value, source FROM series';
+
+interface SeriesRow {
+  id: number;
+  name: string;
+  count: number;
+  type: MetricType;
+  min_value: number | null;
+  max_value: number | null;
+  source: string | null;
+}
+
+function seriesState(r: SeriesRow): SeriesState {
+  const st: SeriesState = {
+    id: r.id,
+    count: r.count,
+    type: r.type,
+    lastKind: KIND.integer,
+    lastNum: null,
+    lastText: null,
+    lastStep: null,
+    min: r.min_value,
+    max: r.max_value,
+    dirty: false,
+    blocks: [],
+    rollup: new BlockRollup((b) => st.blocks.push({ ...b })),
+  };
+  return st;
+}
+
+function describeSource(source: string | null): string {
+  return source === null ? 'the spool' : JSON.stringify(source);
 }

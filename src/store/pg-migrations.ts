@@ -155,6 +155,11 @@ export const PG_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX tags_by_value ON tags (key, value);
   `,
+  // 2: which source wrote a series first (null: the run's spool): another source's values of
+  // that name go to a series of their own (SQLite's step 7)
+  `
+  ALTER TABLE series ADD COLUMN source text COLLATE "C";
+  `,
 ];
 
 export const PG_SCHEMA_VERSION = PG_MIGRATIONS.length;

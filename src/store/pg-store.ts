@@ -98,7 +98,7 @@ export class PgStore implements Store {
     readonly where: string,
   ) {
     this.db = { query: (sql, args) => this.query(sql, args) };
-    this.metrics = new PgMetrics((fn) => this.tx(fn), this.db);
+    this.metrics = new PgMetrics((fn) => this.tx(fn), this.db, settings.limits.maxNameChars);
   }
 
   /** Connects (a pool of service.pgPoolSize) and migrates, once however many replicas start together. */

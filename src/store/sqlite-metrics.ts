@@ -4,7 +4,7 @@
  * A big batch is stored in slices, one transaction each, with the event loop given back between.
  */
 import type Database from 'better-sqlite3';
-import { E, MetricHistory, MetricType, NdjsonBatchAck, ParamValue, paramText, WireLine, metricTypeOf } from '../protocol';
+import { E, MetricHistory, MetricType, NdjsonBatchAck, ParamValue, paramText, sourceSeriesName, WireLine, metricTypeOf } from '../protocol';
 import { BLOCK_POINTS, BlockRollup, chooseIndexes, type Extremes, planDownsample } from './downsample';
 import { decodeValue, encodeValue, Kind, KIND, paramConflict, paramKind, widenType } from './metric-codec';
 import type { CheckedBatch, HistoryQuery } from './store';
@@ -26,6 +26,8 @@ interface SeriesState {
 export interface IngestLimits {
   /** Metric values stored per transaction (service.ingestSliceCells). */
   sliceCells: number;
+  /** Characters in a metric name (limits.maxNameChars): a source's own series name is cut to it. */
+  maxNameChars: number;
 }
 
 export class SqliteMetrics {
@@ -42,8 +44,9 @@ export class SqliteMetrics {
       streamInsert: db.prepare('INSERT OR IGNORE INTO streams (run_id, name, file) VALUES (?, ?, ?)'),
       streamGet: db.prepare('SELECT id, acked_seq FROM streams WHERE run_id = ? AND name = ?'),
       streamAck: db.prepare('UPDATE streams SET acked_seq = ? WHERE id = ?'),
-      seriesGet: db.prepare('SELECT id, count, type, min_value, max_value FROM series WHERE run_id = ? AND name = ?'),
-      seriesInsert: db.prepare('INSERT INTO series (run_id, name, type) VALUES (?, ?, ?)'),
+      seriesGet: db.prepare('SELECT id, count, type, min_value, max_value, source FROM series WHERE run_id = ? AND name = ?'),
+      seriesInsert: db.prepare('INSERT INTO series (run_id, name, type, source) VALUES (?, ?, ?, ?)'),
+      eventInsert: db.prepare('INSERT INTO events (run_id, time, kind, path, message) VALUES (?, ?, ?, ?, ?)'),
       seriesUpdate: db.prepare('UPDATE series SET count = ?, type = ?, last_kind = ?, last_value = ?, last_step = ?, min_value = ?, max_value = ? WHERE id = ?'),
       paramGet: db.prepare('SELECT text, kind FROM params WHERE run_id = ? AND key = ?'),
       paramInsert: db.prepare('INSERT OR IGNORE INTO params (run_id, key, kind, num, text) VALUES (?, ?, ?, ?, ?)'),
@@ -146,7 +149,7 @@ export class SqliteMetrics {
         const value = line.metrics[name];
         let st = series.get(name);
         if (!st) {
-          st = this.loadSeries(runId, name, metricTypeOf(value));
+          st = this.loadSeries(runId, name, metricTypeOf(value), batch);
           series.set(name, st);
         }
         const idx = st.count++;
@@ -200,11 +203,31 @@ export class SqliteMetrics {
     return undefined;
   }
 
-  private loadSeries(runId: string, name: string, type: MetricType): SeriesState {
-    let row = this.s.seriesGet.get(runId, name) as { id: number; count: number; type: MetricType; min_value: number | null; max_value: number | null } | undefined;
-    if (!row) {
-      const id = Number(this.s.seriesInsert.run(runId, name, type).lastInsertRowid);
-      row = { id, count: 0, type, min_value: null, max_value: null };
+  /**
+   * The series `name` of the batch's source: the series of that name if it is the source's (or
+   * new), else the source's own, `NAME (SOURCE)`; the first time that one is made, the run records
+   * why, so two sources naming one metric never share a series and neither goes unseen.
+   */
+  private loadSeries(runId: string, name: string, type: MetricType, batch: CheckedBatch): SeriesState {
+    const source = batch.source ?? null;
+    let row: SeriesRow | undefined;
+    let owner: string | null = null;
+    for (let n = 0; ; n++) {
+      const candidate = n === 0 ? name : sourceSeriesName(name, source ?? 'spool', this.limits.maxNameChars, n);
+      row = this.s.seriesGet.get(runId, candidate) as SeriesRow | undefined;
+      if (row && row.source === source) break;
+      if (row) {
+        if (n === 0) owner = row.source;
+        continue;
+      }
+      const id = Number(this.s.seriesInsert.run(runId, candidate, type, source).lastInsertRowid);
+      row = { id, count: 0, type, min_value: null, max_value: null, source };
+      if (n > 0) {
+        // Whole names (quote() shortens long ones): the message says where to look.
+        const message = `metric ${JSON.stringify(name)} is written by ${describeSource(owner)} and by ${describeSource(source)}: the latter's values are stored as ${JSON.stringify(candidate)}`;
+        this.s.eventInsert.run(runId, new Date().toISOString(), 'warning', batch.file ?? null, message);
+      }
+      break;
     }
     const seriesId = row.id;
     return {
@@ -248,6 +271,19 @@ export class SqliteMetrics {
     const indexes = chooseIndexes(plan, count, maxPoints, rows);
     return (this.s.points.all(seriesId, JSON.stringify(indexes)) as unknown[][]).map(toPoint);
   }
+}
+
+interface SeriesRow {
+  id: number;
+  count: number;
+  type: MetricType;
+  min_value: number | null;
+  max_value: number | null;
+  source: string | null;
+}
+
+function describeSource(source: string | null): string {
+  return source === null ? 'the spool' : JSON.stringify(source);
 }
 
 function toPoint(row: unknown[]): MetricHistory['points'][number] {

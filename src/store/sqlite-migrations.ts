@@ -169,6 +169,11 @@ export const MIGRATIONS: readonly string[] = [
   DROP INDEX runs_by_deleted;
   CREATE INDEX runs_deleted ON runs(deleted_time) WHERE deleted_time IS NOT NULL;
   `,
+  // 7: which source wrote a series first (null: the run's spool): another source's values of
+  // that name go to a series of their own
+  `
+  ALTER TABLE series ADD COLUMN source TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -85,7 +85,7 @@ export class SqliteStore implements Store {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('foreign_keys = ON');
     migrate(this.db);
-    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells }, (fn) => this.write(fn));
+    this.metrics = new SqliteMetrics(this.db, { sliceCells: settings.service.ingestSliceCells, maxNameChars: settings.limits.maxNameChars }, (fn) => this.write(fn));
     this.meta = new SqliteRunMeta(this.db);
     this.runList = new SqliteRunList(this.db, SUMMARY_COLUMNS, {
       setRuns: settings.service.runFilterSetRuns,

@@ -5,7 +5,11 @@ import path from 'path';
 import { openSqliteStore } from '../../src/store/open-store';
 import { DB_FILE } from '../../src/store/sqlite-store';
 import { SCHEMA_VERSION, migrate } from '../../src/store/sqlite-migrations';
-import { checked, lines } from './store-fixture';
+import pg from 'pg';
+import { migratePg } from '../../src/store/pg-migrations';
+import { PgStore } from '../../src/store/pg-store';
+import { FolderBlobStore } from '../../src/store/folder-blob-store';
+import { checked, lines, pgCluster } from './store-fixture';
 
 describe('schema migrations', () => {
   let dir: string;
@@ -118,6 +122,56 @@ describe('schema migrations', () => {
       expect(await store.countRuns({ deleted: true })).toBe(2);
     } finally {
       await store.close();
+    }
+  });
+
+  test('a store at schema version 6 keeps its series as the spool\'s: a source naming one later gets a series of its own', async () => {
+    const db = new Database(path.join(dir, DB_FILE));
+    expect(migrate(db, 6)).toBe(6);
+    db.exec(`
+      INSERT INTO experiments (id, name, created_time) VALUES (1, 'mnist', '2024-01-01T00:00:00.000Z');
+      INSERT INTO runs (id, experiment_id, name, status, start_time) VALUES ('old', 1, 'old', 'running', '2024-01-01T00:00:00.000Z');
+      INSERT INTO series (run_id, name, type, count) VALUES ('old', 'loss', 'float', 0);
+    `);
+    db.close();
+    const store = await openSqliteStore(dir);
+    try {
+      await store.ingestMetrics('old', checked({ stream: 'tb', source: 'tensorboard runs', lines: lines(1, 2) }));
+      await store.ingestMetrics('old', checked({ stream: 'spool', lines: lines(1, 3) }));
+      const info = (await store.getRun('old'))!;
+      expect(Object.keys(info.metrics).sort()).toEqual(['loss', 'loss (tensorboard runs)']);
+      expect((await store.metricHistory('old', 'loss', {}))!.count).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe('PostgreSQL schema migrations', () => {
+  test('a database at schema version 1 is brought forward: its series stay the spool\'s, and a source naming one gets its own', async () => {
+    const cluster = await pgCluster();
+    const url = await cluster.createDatabase(`migrate_${process.pid}`);
+    const pool = new pg.Pool({ connectionString: url, max: 1 });
+    try {
+      expect(await migratePg(pool, 1)).toBe(1);
+      await pool.query(`INSERT INTO experiments (name, created_time) VALUES ('e', '2024-01-01T00:00:00.000Z')`);
+      await pool.query(`INSERT INTO runs (id, experiment_id, name, status, start_time) SELECT 'old', id, 'old', 'running', '2024-01-01T00:00:00.000Z' FROM experiments`);
+      await pool.query(`INSERT INTO series (run_id, name, type) VALUES ('old', 'loss', 'float')`);
+    } finally {
+      await pool.end();
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outpost-migrate-pg-'));
+    const store = await PgStore.open(url, new FolderBlobStore(dir));
+    try {
+      expect(cluster.sql('SELECT version FROM outpost_schema', `migrate_${process.pid}`).trim()).toBe('2');
+      await store.ingestMetrics('old', checked({ stream: 'tb', source: 'tensorboard runs', lines: lines(1, 2) }));
+      await store.ingestMetrics('old', checked({ stream: 'spool', lines: lines(1, 3) }));
+      const info = (await store.getRun('old'))!;
+      expect(Object.keys(info.metrics).sort()).toEqual(['loss', 'loss (tensorboard runs)']);
+      expect((await store.metricHistory('old', 'loss', {}))!.count).toBe(3);
+    } finally {
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -19,6 +19,7 @@ import type { Route } from './router';
 import { runFacts } from './run-facts';
 import { RunHeader } from './run-header';
 import { TagsEditor } from './tags-editor';
+import { SystemMetrics, withoutSystemMetrics } from './system-metrics';
 
 const POLL_MS = 1000;
 
@@ -41,6 +42,7 @@ export function runView(root: HTMLElement, route: Route): () => void {
   const table = h('div');
   const charts = new MetricCharts();
   const chartsNote = h('p', { class: 'muted' });
+  const system = new SystemMetrics();
   const logs = new LogTail();
   const promoteForm = new PromoteForm(id);
   const tree = h('div');
@@ -52,6 +54,7 @@ export function runView(root: HTMLElement, route: Route): () => void {
     h('div', { class: 'two-col facts-row' }, section('Run', facts), section('Metrics', table)),
     h('div', { class: 'two-col meta-row' }, section('Params', params), h('div', {}, section('Tags', tags.el), section('Note', note.el))),
     section('Charts', chartsNote, charts.el),
+    system.el,
     section('Logs', logs.el),
     section('Artifacts', tree, h('h3', {}, 'Promote to an asset'), promoteForm.el),
     h('div', { class: 'two-col' }, section('Rejected lines', rejected), section('Events', events)),
@@ -98,7 +101,7 @@ export function runView(root: HTMLElement, route: Route): () => void {
     draw('tree', run.artifacts, tree, () => artifactsTree(run.id, run.artifacts, (prefix) => promoteForm.fill(prefix)));
     document.title = `${run.name || run.id} · outpost`;
     try {
-      await Promise.all([charts.update(run), logs.update(run)]);
+      await Promise.all([charts.update(withoutSystemMetrics(run)), system.update(run), logs.update(run)]);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
     }
@@ -118,5 +121,6 @@ export function runView(root: HTMLElement, route: Route): () => void {
     window.clearTimeout(timer);
     charts.destroy();
     header.dispose();
+    system.destroy();
   };
 }

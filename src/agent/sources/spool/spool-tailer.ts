@@ -6,8 +6,8 @@
 import { createHash } from 'crypto';
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
-import type { SpoolPosition } from '../run-folder';
-import { ctimeSettled, sameVersion } from './file-version';
+import type { SpoolPosition } from '../../../run-folder';
+import { ctimeSettled, sameVersion } from '../../file-version';
 
 export type { SpoolPosition };
 

@@ -6,11 +6,11 @@
 import fs, { promises as fsp } from 'fs';
 import path from 'path';
 import fg from 'fast-glob';
-import type { FileStat } from '../run-folder';
+import type { FileStat } from '../../run-folder';
 import { FolderWatcher } from './folder-watcher';
 import { isInside } from './path-inside';
 import { lstatOrNull, realpathOrNull, statOrNull } from './quiet-fs';
-import { UPLOAD_TEMP_PREFIX } from '../run-folder';
+import { UPLOAD_TEMP_PREFIX } from '../../run-folder';
 
 /** Half-written temp files of the loggers' atomic upload(): they become real files by rename. */
 function isTempFile(p: string): boolean {

@@ -8,12 +8,12 @@ import { createHash } from 'crypto';
 import fs from 'fs';
 import { pipeline } from 'stream/promises';
 import type { AxiosInstance } from 'axios';
-import { ApiError, artifactUrl } from '../http/api-client';
-import { classify } from '../http/classify';
-import { putRaw, viaProxy } from '../http/raw-upload';
-import { ARTIFACT_HEADERS, type ArtifactInfo } from '../protocol';
-import type { FileStat } from '../run-folder';
-import { CTIME_SETTLED_MS, sameVersion } from './file-version';
+import { ApiError, artifactUrl } from '../../http/api-client';
+import { classify } from '../../http/classify';
+import { putRaw, viaProxy } from '../../http/raw-upload';
+import { ARTIFACT_HEADERS, type ArtifactInfo } from '../../protocol';
+import type { FileStat } from '../../run-folder';
+import { CTIME_SETTLED_MS, sameVersion } from '../file-version';
 import { isInside } from './path-inside';
 
 
