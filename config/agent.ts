@@ -18,6 +18,7 @@ export interface AgentSettings {
   finalSyncGraceMs: number;
   uploadExisting: boolean;
   compressBatchesOverBytes: number;
+  uploadChunkBytes: number;
 }
 
 export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
@@ -39,4 +40,5 @@ export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
   finalSyncGraceMs: 30_000, // ms the end of a run waits for an unreachable service before leaving the rest to `outpost sync`
   uploadExisting: false, // upload files already in outputs/ when the run starts
   compressBatchesOverBytes: 256 * 1024, // gzip a metric batch above this size; 0 never compresses
+  uploadChunkBytes: 8 * 1024 * 1024, // 8 MiB: files bigger than this go as a resumable upload in chunks of this size (the service may round it); 0: always one request
 });

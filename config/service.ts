@@ -22,6 +22,9 @@ export interface ServiceSettings {
   s3ForcePathStyle: boolean;
   s3PartBytes: number;
   s3QueueSize: number;
+  uploadChunkMaxBytes: number;
+  uploadChunkMinBytes: number;
+  uploadPartialMaxAgeS: number;
 }
 
 export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
@@ -47,6 +50,9 @@ export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
   s3ForcePathStyle: false, // S3 URLs as endpoint/bucket/key instead of bucket.endpoint/key (MinIO and other S3-compatible servers)
   s3PartBytes: 8 * 1024 * 1024, // 8 MiB: the part size of S3 multipart uploads (memory per upload: this times s3QueueSize)
   s3QueueSize: 4, // parts of one S3 upload in flight at once
+  uploadChunkMaxBytes: 64 * 1024 * 1024, // 64 MiB: the largest chunk of a resumable upload (a bigger ask is lowered to it)
+  uploadChunkMinBytes: 1024 * 1024, // 1 MiB: the smallest chunk of a resumable upload (S3 blobs: never under S3's 5 MiB part minimum)
+  uploadPartialMaxAgeS: 24 * 3600, // seconds a resumable upload may go without a chunk before it is taken for abandoned and removed
 });
 
 /** Upper bounds, where a bigger value would be a mistake. */
@@ -55,4 +61,5 @@ export const serviceMaxima: Readonly<Partial<Record<keyof ServiceSettings, numbe
   ingestSliceCells: 1_000_000, // one transaction holds the database's write lock for all of them
   pgPoolSize: 1000, // PostgreSQL's max_connections bounds them all
   s3PartBytes: 5 * 1024 * 1024 * 1024, // S3's own limit of a part
+  uploadChunkMaxBytes: 5 * 1024 * 1024 * 1024, // S3's own limit of a part (a chunk is one)
 });

@@ -11,10 +11,11 @@ import { ApiError, artifactUrl } from '../http/api-client';
 import { classify } from '../http/classify';
 import type { Logger } from '../log/logger';
 import { RecordEvent } from '../protocol';
+import { ChunkedUploader } from './chunked-upload';
 import { FileChanged, OutsideRoot, prepareUpload, sameStat, TrailersNotHonoured, uploadFile } from './file-uploader';
 import { OutputsWatcher } from './outputs-watcher';
 import { GaveUp, untilDeadline, withRetry } from './retry';
-import { FILES_STATE_FILE, type FileStat, type FileState, readFilesState, writeFilesState } from '../run-folder';
+import { FILES_STATE_FILE, type FileStat, type FileState, readFilesState, uploadsStateFileFor, writeFilesState } from '../run-folder';
 
 
 export interface FolderShipperDeps {
@@ -75,9 +76,12 @@ export class FolderShipper {
   private readonly uploaded = new Set<string>();
   /** Files said to be left for later (the deadline passed), each once. */
   private readonly leftWarned = new Set<string>();
+  /** Big files go as resumable uploads, their progress kept beside the state file. */
+  private readonly chunked: ChunkedUploader;
 
   constructor(private readonly d: FolderShipperDeps) {
     this.stateFile = path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE);
+    this.chunked = new ChunkedUploader({ api: d.api, runId: d.runId, stateFile: uploadsStateFileFor(this.stateFile), chunkBytes: d.settings.uploadChunkBytes, log: d.log });
     this.reconcileGap = d.settings.reconcileIntervalMs;
     this.watcher = new OutputsWatcher(d.outputsDir, {
       touched: (rel, st) => this.touched(rel, st),
@@ -383,7 +387,7 @@ export class FolderShipper {
       putting = true;
       const stored = await withRetry(
         // The root as it is at each attempt: a re-pointed link is never read through a stale answer.
-        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, this.watcher.realRoot ?? root, before, prepared, this.trailers),
+        () => uploadFile(this.d.api, this.d.runId, artifactPath, abs, this.watcher.realRoot ?? root, before, prepared, this.trailers, this.chunked),
         untilDeadline(
           this.d.settings,
           () => this.giveUpAt,

@@ -10,6 +10,7 @@
  *   <dir>/.outpost/runs/<run>/agent.json          the live agent's pid (removed when it exits)
  *   <dir>/.outpost/runs/<run>/checkpoint.json     spool offsets acknowledged by the service
  *   <dir>/.outpost/runs/<run>/files.json          outputs/ state: what was uploaded
+ *   <dir>/.outpost/runs/<run>/files.uploads.json  big files' resumable uploads: how far each got
  *   <dir>/.outpost/runs/<run>/exit.json, final.json how the run ended; that the service knows it
  */
 export const OUTPOST_DIR = '.outpost';
