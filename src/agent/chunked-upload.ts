@@ -123,12 +123,15 @@ export class ChunkedUploader {
     return opened;
   }
 
-  /** Reads the whole file once: the part the service has is only hashed, the rest hashed and sent. */
+  /**
+   * Reads the whole file once: the part the service has is only hashed, the rest hashed and sent.
+   * The next chunk is read while one is on its way (two buffers), and the progress file is written
+   * beside the sending: the service, asked on resumption, is what says how far the upload got.
+   */
   private async send(artifactPath: string, fd: number, p: UploadProgress, unchanged: () => void): Promise<Stored> {
     const hash = createHash('sha256');
-    const buf = Buffer.allocUnsafe(p.chunkBytes);
-    let acked = p.acked;
-    for (let offset = 0; offset < p.size; offset += p.chunkBytes) {
+    const buffers = [Buffer.allocUnsafe(p.chunkBytes), Buffer.allocUnsafe(p.chunkBytes)];
+    const readChunk = async (offset: number, buf: Buffer): Promise<Buffer> => {
       const n = Math.min(p.chunkBytes, p.size - offset);
       for (let got = 0; got < n; ) {
         const { bytesRead } = await read(fd, buf, got, n - got, offset + got);
@@ -138,13 +141,24 @@ export class ChunkedUploader {
         }
         got += bytesRead;
       }
-      const chunk = buf.subarray(0, n);
+      return buf.subarray(0, n);
+    };
+    let acked = p.acked;
+    let saved: Promise<void> = Promise.resolve();
+    let next = p.size > 0 ? readChunk(0, buffers[0]) : Promise.resolve(Buffer.alloc(0));
+    for (let offset = 0, i = 0; offset < p.size; offset += p.chunkBytes, i++) {
+      const chunk = await next;
       hash.update(chunk);
+      const following = offset + p.chunkBytes;
+      if (following < p.size) next = readChunk(following, buffers[(i + 1) % 2]);
+      next.catch(() => undefined);
       if (offset < acked) continue;
       const s = await this.putChunk(p.uploadId, offset, chunk);
       acked = s.received;
-      await this.save(artifactPath, { ...p, acked });
+      saved = this.save(artifactPath, { ...p, acked });
+      saved.catch(() => undefined);
     }
+    await saved;
     // Unchanged after the last byte was read: what was hashed and sent is one version.
     unchanged();
     const sha256 = hash.digest('hex');
