@@ -25,6 +25,7 @@ export interface AgentSettings {
   tfeventsMaxRecordBytes: number;
   sourceMaxFileBytes: number;
   systemMetricsIntervalMs: number;
+  uploadChunkBytes: number;
 }
 
 export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
@@ -53,4 +54,5 @@ export const agentDefaults: Readonly<AgentSettings> = Object.freeze({
   tfeventsMaxRecordBytes: 16 * 1024 * 1024, // 16 MiB: an event file record larger than this (a big graph) is skipped unread
   sourceMaxFileBytes: 64 * 1024 * 1024, // 64 MiB: a CSV log, trainer state or hparams file larger than this is not read (each is read whole when it changes)
   systemMetricsIntervalMs: 10_000, // ms between two samples of the machine's and the job's load (system/...); 0 turns sampling off (as does --no-system-metrics)
+  uploadChunkBytes: 8 * 1024 * 1024, // 8 MiB: files bigger than this go as a resumable upload in chunks of this size (the service may round it); 0: always one request
 });

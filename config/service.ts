@@ -24,6 +24,9 @@ export interface ServiceSettings {
   s3QueueSize: number;
   runFilterSetRuns: number;
   runCountCacheEntries: number;
+  uploadChunkMaxBytes: number;
+  uploadChunkMinBytes: number;
+  uploadPartialMaxAgeS: number;
 }
 
 export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
@@ -51,6 +54,9 @@ export const serviceDefaults: Readonly<ServiceSettings> = Object.freeze({
   s3QueueSize: 4, // parts of one S3 upload in flight at once
   runFilterSetRuns: 1_000, // a run filter's condition on a param, tag or metric that fewer runs than this meet is read as a whole set (the query may start from it); one that more meet is checked run by run, so that a sorted page stops at its end
   runCountCacheEntries: 100, // run counts (x-total-count), one per filter, and as many sizes of filter conditions (runFilterSetRuns), remembered until the store next changes; 0 remembers none
+  uploadChunkMaxBytes: 64 * 1024 * 1024, // 64 MiB: the largest chunk of a resumable upload (a bigger ask is lowered to it)
+  uploadChunkMinBytes: 1024 * 1024, // 1 MiB: the smallest chunk of a resumable upload (S3 blobs: never under S3's 5 MiB part minimum)
+  uploadPartialMaxAgeS: 24 * 3600, // seconds a resumable upload may go without a chunk before it is taken for abandoned and removed
 });
 
 /** Upper bounds, where a bigger value would be a mistake. */
@@ -59,4 +65,5 @@ export const serviceMaxima: Readonly<Partial<Record<keyof ServiceSettings, numbe
   ingestSliceCells: 1_000_000, // one transaction holds the database's write lock for all of them
   pgPoolSize: 1000, // PostgreSQL's max_connections bounds them all
   s3PartBytes: 5 * 1024 * 1024 * 1024, // S3's own limit of a part
+  uploadChunkMaxBytes: 5 * 1024 * 1024 * 1024, // S3's own limit of a part (a chunk is one)
 });

@@ -257,6 +257,33 @@ export const ARTIFACT_HEADERS = {
   size: 'x-outpost-size',
 } as const;
 
+/**
+ * A resumable upload of one big file, in chunks (docs/http-api.md, "Resumable uploads"): opened
+ * with its path and size, each chunk PUT at its offset and acknowledged once durable, committed
+ * with the whole file's sha256. `received` counts the bytes stored, always whole chunks (or all).
+ */
+export interface UploadOpenRequest {
+  path: string;
+  size: number;
+  /** The whole file's sha256, when the sender knows it already (else declared at the commit). */
+  sha256?: string;
+  /** The chunk size the sender would like; the service answers the one it uses. */
+  chunkBytes?: number;
+}
+
+export interface UploadState {
+  uploadId: string;
+  path: string;
+  size: number;
+  chunkBytes: number;
+  received: number;
+  sha256: string | null;
+}
+
+export interface UploadCommitRequest {
+  sha256?: string;
+}
+
 /** The answer to a metric batch: the ack, plus the rejected lines this request stored. */
 export interface NdjsonBatchAck extends BatchAck {
   rejected: { seq: number; reason: string }[];

@@ -21,8 +21,11 @@ export const CODES = {
   OUTPOST_ERR_METRIC_NOT_FOUND: { status: 404, summary: 'unknown metric' },
   OUTPOST_ERR_ARTIFACT_NOT_FOUND: { status: 404, summary: 'unknown artifact' },
   OUTPOST_ERR_ASSET_NOT_FOUND: { status: 404, summary: 'unknown asset' },
+  OUTPOST_ERR_UPLOAD_NOT_FOUND: { status: 404, summary: 'unknown resumable upload (never opened, committed, abandoned or swept)' },
   OUTPOST_ERR_TIMEOUT: { status: 408, summary: 'the request body did not arrive in time' },
   OUTPOST_ERR_SEQUENCE_GAP: { status: 409, summary: 'the batch starts after the next line the stream expects' },
+  OUTPOST_ERR_UPLOAD_OFFSET: { status: 409, summary: 'a chunk sent at another offset than the next one the upload expects' },
+  OUTPOST_ERR_UPLOAD_INCOMPLETE: { status: 409, summary: 'a resumable upload committed before all its chunks arrived' },
   OUTPOST_ERR_LENGTH_REQUIRED: { status: 411, summary: 'Content-Length is required' },
   OUTPOST_ERR_TOO_LARGE: { status: 413, summary: 'too large' },
   OUTPOST_ERR_URI_TOO_LONG: { status: 414, summary: 'a part of the URL is too long' },
@@ -155,6 +158,18 @@ export const E = {
     make('OUTPOST_ERR_HASH_MISMATCH', `artifact ${quote(path)}: sha256 is ${received}, the client declared ${declared}`, header),
   badVersion: () => make('OUTPOST_ERR_BAD_REQUEST', 'version must be an integer >= 1', 'version'),
   rangeNotSatisfiable: (path: string, size: number) => make('OUTPOST_ERR_RANGE', `range not satisfiable for ${quote(path)} (${size} bytes)`, 'range'),
+  uploadNotFound: (run: string, upload: string) =>
+    make('OUTPOST_ERR_UPLOAD_NOT_FOUND', `run ${quote(run)} has no upload ${quote(upload)} in progress (committed, abandoned, or swept after service.uploadPartialMaxAgeS)`, 'upload'),
+  uploadOffset: (path: string, offset: number, received: number) =>
+    make('OUTPOST_ERR_UPLOAD_OFFSET', `upload of ${quote(path)}: a chunk at offset ${offset}, but ${received} bytes are stored: send the chunk at offset ${received}`, 'offset'),
+  chunkOffset: (path: string, offset: number, size: number, chunkBytes: number) =>
+    make('OUTPOST_ERR_BAD_REQUEST', `upload of ${quote(path)}: offset ${offset} is not a multiple of the chunk size ${chunkBytes} below the size ${size}`, 'offset'),
+  chunkLength: (path: string, offset: number, length: number, expected: number) =>
+    make('OUTPOST_ERR_LENGTH_MISMATCH', `upload of ${quote(path)}: the chunk at offset ${offset} is ${length} bytes; it must be ${expected}`, 'content-length'),
+  uploadIncomplete: (path: string, received: number, size: number) =>
+    make('OUTPOST_ERR_UPLOAD_INCOMPLETE', `upload of ${quote(path)}: ${received} of ${size} bytes stored; send the rest before the commit`, 'upload'),
+  uploadHashRequired: (path: string) =>
+    make('OUTPOST_ERR_BAD_REQUEST', `upload of ${quote(path)}: the commit must declare the file's sha256 (none was given when it was opened)`, 'sha256'),
   blobRemovedMeanwhile: (path: string) =>
     make('OUTPOST_ERR_UNAVAILABLE', `artifact ${quote(path)} not stored: a purge removed its bytes while they arrived; send it again`, 'path'),
   blobMissing: (sha256: string, where: string) => make('OUTPOST_ERR_INTERNAL', `the blob ${sha256} is missing from ${where}`),

@@ -11,6 +11,7 @@
  *   <dir>/.outpost/runs/<run>/checkpoint.json     spool offsets acknowledged by the service
  *   <dir>/.outpost/runs/<run>/files.json          outputs/ state: what was uploaded
  *   <dir>/.outpost/runs/<run>/sources.json        positions acknowledged in the metric sources of outputs/ (event files, CSV logs...)
+ *   <dir>/.outpost/runs/<run>/files.uploads.json  big files' resumable uploads: how far each got
  *   <dir>/.outpost/runs/<run>/exit.json, final.json how the run ended; that the service knows it
  */
 export const OUTPOST_DIR = '.outpost';

@@ -15,6 +15,7 @@ import { metricRoutes } from './routes-metrics';
 import { JSON_TYPE } from './route-config';
 import { runRoutes } from './routes-runs';
 import { installUnicodeCheck } from './unicode-body';
+import { uploadChunkRoute, uploadRoutes } from './routes-uploads';
 import { webRoutes } from './routes-web';
 
 export interface AppOptions {
@@ -83,9 +84,13 @@ export async function buildApp({ store, log, token }: AppOptions): Promise<Fasti
       installAuth(api, token);
       runRoutes(api, store);
       assetRoutes(api, store);
+      uploadRoutes(api, store);
       // Scopes of their own: their content-type parsers differ from the JSON of every other route.
       await api.register(async (scope) => metricRoutes(scope, store));
-      await api.register(async (scope) => artifactRoutes(scope, store));
+      await api.register(async (scope) => {
+        await artifactRoutes(scope, store);
+        uploadChunkRoute(scope, store, log);
+      });
     },
     { prefix: API_PREFIX },
   );

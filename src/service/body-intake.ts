@@ -47,7 +47,7 @@ class Charge {
 }
 
 /** Passes bytes on, counting them; `onChunk` may fail the stream. */
-class Meter extends Transform {
+export class Meter extends Transform {
   received = 0;
   constructor(private readonly onChunk: (received: number) => Error | undefined) {
     super();
@@ -164,4 +164,9 @@ function gunzipIfAsked(request: FastifyRequest, payload: Readable): Readable {
   payload.on('data', (chunk: Buffer) => (gunzip.receivedEncodedLength += chunk.length));
   payload.on('error', (err) => gunzip.destroy(err));
   return payload.pipe(gunzip);
+}
+
+/** The bytes of a request body that have arrived so far (0 for a request without one). */
+export function bytesArrived(body: unknown): number {
+  return body instanceof Meter ? body.received : 0;
 }

@@ -138,3 +138,38 @@ export const promoteBody = {
     name: id,
   },
 } as const;
+
+const sha256 = { type: 'string', pattern: '^[0-9a-fA-F]{64}$' };
+
+/** Params of the routes of one resumable upload: ids are 32 lowercase hex digits, made by the service. */
+export const uploadParams = {
+  type: 'object',
+  properties: { id, upload: { type: 'string', pattern: '^[0-9a-f]{32}$' } },
+  required: ['id', 'upload'],
+} as const;
+
+/** The artifact path is judged by the route (checkedArtifactPath), as for PUT /runs/:id/artifacts/*. */
+export const uploadOpenBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    path: { type: 'string' },
+    size: { type: 'integer', minimum: 0 },
+    sha256,
+    chunkBytes: { type: 'integer', minimum: 1 },
+  },
+  required: ['path', 'size'],
+} as const;
+
+export const uploadChunkQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { offset: { type: 'integer', minimum: 0 } },
+  required: ['offset'],
+} as const;
+
+export const uploadCommitBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { sha256 },
+} as const;

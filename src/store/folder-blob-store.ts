@@ -5,14 +5,15 @@
  * are unique, a rename is atomic, and the temp files of abandoned uploads are swept by age.
  */
 import { createHash, randomBytes } from 'crypto';
-import { promises as fsp } from 'fs';
+import fs, { promises as fsp } from 'fs';
 import os from 'os';
 import path from 'path';
 import { Writable } from 'stream';
 import { pipeline } from 'stream/promises';
 import type { Readable } from 'stream';
 import { settings } from '../../config';
-import { type BlobPut, type BlobStore, type ByteRange, sweepEvery, type WrittenBlob } from './blob-store';
+import { E } from '../protocol';
+import { type BlobPut, type BlobStore, type ByteRange, exactBytes, type PartialMeta, type PartialState, sweepEvery, type WrittenBlob } from './blob-store';
 import { storageFull } from './storage-full';
 
 // A big blob is synced to disk every this many bytes while it arrives, so the last fsync finds
@@ -100,6 +101,8 @@ function dropBytes(buffers: Buffer[], n: number): Buffer[] {
 
 /** The temp folder inside a blob folder: on the same file system, so a rename commits. */
 export const TEMP_DIR = '.tmp';
+/** Partial resumable uploads, under the temp folder: <tmp>/uploads/<id>/{meta.json,data}. */
+export const PARTIALS_DIR = 'uploads';
 
 export class FolderBlobStore implements BlobStore {
   readonly tmpDir: string;
@@ -114,7 +117,8 @@ export class FolderBlobStore implements BlobStore {
   /** Makes the folders; `sweep`: abandoned temp files are removed now and every service.blobTempSweepS. */
   async init({ sweep = true } = {}): Promise<void> {
     await fsp.mkdir(this.tmpDir, { recursive: true });
-    if (sweep) this.stopSweeping = sweepEvery(this, settings.service.blobTempSweepS * 1000, settings.service.blobTempMaxAgeS * 1000);
+    const s = settings.service;
+    if (sweep) this.stopSweeping = sweepEvery(this, s.blobTempSweepS * 1000, s.blobTempMaxAgeS * 1000, s.uploadPartialMaxAgeS * 1000);
   }
 
   pathOf(sha256: string): string {
@@ -170,6 +174,7 @@ export class FolderBlobStore implements BlobStore {
     const cutoff = now - olderThanMs;
     let removed = 0;
     for (const name of await fsp.readdir(this.tmpDir).catch(() => [] as string[])) {
+      if (name === PARTIALS_DIR) continue; // swept by their own age (sweepPartials)
       const file = path.join(this.tmpDir, name);
       const stat = await fsp.stat(file).catch(() => undefined);
       if (!stat || stat.mtimeMs >= cutoff) continue;
@@ -181,6 +186,116 @@ export class FolderBlobStore implements BlobStore {
 
   async close(): Promise<void> {
     this.stopSweeping();
+  }
+
+  // -- partial uploads: a folder each, its data file written in place at chunk offsets ------------
+
+  readonly minChunkBytes = 1;
+
+  private partialDir(id: string): string {
+    return path.join(this.tmpDir, PARTIALS_DIR, id);
+  }
+
+  async createPartial(id: string, meta: PartialMeta): Promise<PartialMeta> {
+    const dir = this.partialDir(id);
+    const where = `${path.join(path.basename(this.root), TEMP_DIR, PARTIALS_DIR, id)} (a resumable upload)`;
+    try {
+      await fsp.mkdir(dir, { recursive: true });
+      await fsp.writeFile(path.join(dir, 'data'), '', { flag: 'wx' });
+      const fh = await fsp.open(path.join(dir, 'meta.json'), 'wx');
+      try {
+        await fh.writeFile(JSON.stringify(meta));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (err) {
+      await fsp.rm(dir, { recursive: true, force: true });
+      throw storageFull(err, where) ?? err;
+    }
+    return meta;
+  }
+
+  /** What is stored is the data file's length down to a chunk boundary: a chunk cut short by a crash does not count. */
+  async readPartial(id: string): Promise<PartialState | null> {
+    const dir = this.partialDir(id);
+    let meta: PartialMeta;
+    let size: number;
+    try {
+      meta = JSON.parse(await fsp.readFile(path.join(dir, 'meta.json'), 'utf8')) as PartialMeta;
+      size = (await fsp.stat(path.join(dir, 'data'))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    }
+    const received = size >= meta.size ? meta.size : Math.floor(size / meta.chunkBytes) * meta.chunkBytes;
+    return { meta, received };
+  }
+
+  async writeChunk(id: string, meta: PartialMeta, offset: number, source: Readable, length: number, onBytes?: (b: Buffer) => void): Promise<void> {
+    const file = path.join(this.partialDir(id), 'data');
+    const where = `${path.join(path.basename(this.root), TEMP_DIR, PARTIALS_DIR, id, 'data')} (a chunk of a resumable upload)`;
+    const fh = await fsp.open(file, 'r+').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw E.uploadNotFound(meta.runId, id);
+      throw err;
+    });
+    try {
+      // The torn end of a chunk cut short earlier goes first: what follows the offset is this chunk.
+      if ((await fh.stat()).size > offset) await fh.truncate(offset);
+      let at = offset;
+      await pipeline(source, exactBytes(length, (n) => E.chunkLength(meta.path, offset, n, length), onBytes), async (chunks: AsyncIterable<Buffer>) => {
+        for await (const b of chunks) {
+          for (let done = 0; done < b.length; ) done += (await fh.write(b, done, b.length - done, at + done)).bytesWritten;
+          at += b.length;
+        }
+      });
+      // Durable before it is acknowledged: the sender never sends an acknowledged chunk again.
+      await fh.datasync();
+    } catch (err) {
+      await fh.truncate(offset).catch(() => undefined);
+      throw storageFull(err, where) ?? err;
+    } finally {
+      await fh.close().catch(() => undefined);
+    }
+  }
+
+  async completePartial(id: string, meta: PartialMeta, knownSha256: string | null, verify: (b: WrittenBlob) => void): Promise<WrittenBlob> {
+    const dir = this.partialDir(id);
+    const data = path.join(dir, 'data');
+    try {
+      const size = (await fsp.stat(data)).size;
+      let sha256 = knownSha256;
+      if (sha256 === null) {
+        const hash = createHash('sha256');
+        await pipeline(fs.createReadStream(data, { highWaterMark: 1024 * 1024 }), hash);
+        sha256 = hash.digest('hex');
+      }
+      const blob = { sha256, size };
+      verify(blob);
+      await this.commit(data, sha256);
+      return blob;
+    } finally {
+      await fsp.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async deletePartial(id: string): Promise<void> {
+    await fsp.rm(this.partialDir(id), { recursive: true, force: true });
+  }
+
+  /** By the last write to a partial's files: each chunk writes its data file. */
+  async sweepPartials(olderThanMs: number, now = Date.now()): Promise<number> {
+    const cutoff = now - olderThanMs;
+    const root = path.join(this.tmpDir, PARTIALS_DIR);
+    let removed = 0;
+    for (const id of await fsp.readdir(root).catch(() => [] as string[])) {
+      const dir = path.join(root, id);
+      const times = await Promise.all(['', 'meta.json', 'data'].map((f) => fsp.stat(path.join(dir, f)).then((st) => st.mtimeMs, () => 0)));
+      if (Math.max(...times) >= cutoff) continue;
+      await fsp.rm(dir, { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
   }
 
   /** Unique across processes and hosts sharing the folder. */

@@ -29,8 +29,11 @@ import {
   RunUpsert,
   setOwn,
   tagText,
+  UploadOpenRequest,
+  UploadState,
 } from '../protocol';
-import { type ArtifactUpload, receiveUpload } from './artifact-upload';
+import { type ArtifactUpload, type ReceivedBlob, receiveUpload } from './artifact-upload';
+import { ResumableUploads } from './resumable-uploads';
 import type { BlobStore, ByteRange } from './blob-store';
 import { KIND, paramValue } from './metric-codec';
 import { LOCK, PgMetrics, pgValue, type Queryable } from './pg-metrics';
@@ -90,6 +93,7 @@ export function pgError(err: unknown, where: string): unknown {
 export class PgStore implements Store {
   private readonly metrics: PgMetrics;
   private readonly db: Queryable;
+  private readonly uploads: ResumableUploads;
 
   private constructor(
     readonly pool: pg.Pool,
@@ -99,6 +103,7 @@ export class PgStore implements Store {
   ) {
     this.db = { query: (sql, args) => this.query(sql, args) };
     this.metrics = new PgMetrics((fn) => this.tx(fn), this.db, settings.limits.maxNameChars);
+    this.uploads = new ResumableUploads(blobs);
   }
 
   /** Connects (a pool of service.pgPoolSize) and migrates, once however many replicas start together. */
@@ -402,7 +407,32 @@ export class PgStore implements Store {
   /** A new version unless the latest one already has these bytes; numbered under the path's lock, so replicas never give one number twice. */
   async putArtifact(runId: string, artifactPath: string, upload: ArtifactUpload): Promise<PutArtifactResult> {
     if (!(await this.runExists(runId))) throw E.runNotFound(runId);
-    const blob = await receiveUpload(upload, this.blobs, settings.service.inlineBlobBytes);
+    return this.recordVersion(runId, artifactPath, await receiveUpload(upload, this.blobs, settings.service.inlineBlobBytes));
+  }
+
+  async openUpload(runId: string, req: UploadOpenRequest): Promise<UploadState> {
+    if (!(await this.runExists(runId))) throw E.runNotFound(runId);
+    return this.uploads.open(runId, req);
+  }
+
+  async uploadState(runId: string, uploadId: string): Promise<UploadState> {
+    return this.uploads.state(runId, uploadId);
+  }
+
+  async putUploadChunk(runId: string, uploadId: string, offset: number, body: Readable, length: number): Promise<UploadState> {
+    return this.uploads.putChunk(runId, uploadId, offset, body, length);
+  }
+
+  async commitUpload(runId: string, uploadId: string, sha256?: string): Promise<PutArtifactResult> {
+    const { meta, blob } = await this.uploads.complete(runId, uploadId, sha256);
+    return this.recordVersion(runId, meta.path, blob);
+  }
+
+  async abortUpload(runId: string, uploadId: string): Promise<void> {
+    await this.uploads.abort(runId, uploadId);
+  }
+
+  private recordVersion(runId: string, artifactPath: string, blob: ReceivedBlob): Promise<PutArtifactResult> {
     return this.tx(async (c): Promise<PutArtifactResult> => {
       await requireRun(c, runId);
       await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, $2))', [`${runId}/${artifactPath}`, LOCK.artifactPath]);

@@ -12,7 +12,9 @@ import { PassThrough, Readable, Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import {
   AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -20,12 +22,16 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListPartsCommand,
+  PutObjectCommand,
   S3Client,
+  UploadPartCommand,
+  type Part,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { settings } from '../../config';
 import { E } from '../protocol';
-import { type BlobPut, type BlobStore, type ByteRange, sweepEvery, type WrittenBlob } from './blob-store';
+import { type BlobPut, type BlobStore, type ByteRange, exactBytes, type PartialMeta, type PartialState, sweepEvery, type WrittenBlob } from './blob-store';
 
 export interface S3Options {
   forcePathStyle?: boolean;
@@ -76,7 +82,7 @@ export class S3BlobStore implements BlobStore {
       const why = e.$metadata?.httpStatusCode === 404 ? 'no such bucket' : e.$metadata?.httpStatusCode === 403 ? 'access denied' : e.message || e.name;
       throw E.startup(`--blobs ${store.location}: ${why} (endpoint, region and credentials come from AWS_ENDPOINT_URL_S3 or AWS_ENDPOINT_URL, AWS_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)`);
     }
-    if (opts.sweep ?? true) store.stopSweeping = sweepEvery(store, s.blobTempSweepS * 1000, s.blobTempMaxAgeS * 1000);
+    if (opts.sweep ?? true) store.stopSweeping = sweepEvery(store, s.blobTempSweepS * 1000, s.blobTempMaxAgeS * 1000, s.uploadPartialMaxAgeS * 1000);
     return store;
   }
 
@@ -201,5 +207,189 @@ export class S3BlobStore implements BlobStore {
   async close(): Promise<void> {
     this.stopSweeping();
     this.client.destroy();
+  }
+
+  // -- partial uploads: a multipart upload each, one part per chunk, and a small JSON object
+  //    beside it (rewritten with each chunk, so its date says when the upload last moved) ---------
+
+  /** S3 refuses parts under 5 MiB, but for the last one. */
+  readonly minChunkBytes = 5 * 1024 * 1024;
+
+  private partialKey(id: string): string {
+    return this.under(`uploads/${id}`);
+  }
+
+  private async putMeta(id: string, meta: PartialMeta): Promise<void> {
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: `${this.partialKey(id)}.json`, Body: JSON.stringify(meta), ContentType: 'application/json' }),
+    );
+  }
+
+  private async getMeta(id: string): Promise<PartialMeta | null> {
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: `${this.partialKey(id)}.json` }));
+      return JSON.parse(await got.Body!.transformToString()) as PartialMeta;
+    } catch (err) {
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  /** The parts stored, in order; null when the multipart upload is gone. */
+  private async parts(id: string, meta: PartialMeta): Promise<Part[] | null> {
+    const out: Part[] = [];
+    let marker: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(
+          new ListPartsCommand({ Bucket: this.bucket, Key: this.partialKey(id), UploadId: meta.handle, PartNumberMarker: marker }),
+        );
+        out.push(...(page.Parts ?? []));
+        marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+      } while (marker);
+    } catch (err) {
+      if (isNotFound(err) || (err as Error).name === 'NoSuchUpload') return null;
+      throw err;
+    }
+    return out.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+  }
+
+  /** Whole parts from the first, each of its chunk's size. */
+  private static contiguous(parts: Part[], meta: PartialMeta): Part[] {
+    const ok: Part[] = [];
+    for (const p of parts) {
+      const offset = ok.length * meta.chunkBytes;
+      if (p.PartNumber !== ok.length + 1 || p.Size !== Math.min(meta.chunkBytes, meta.size - offset)) break;
+      ok.push(p);
+    }
+    return ok;
+  }
+
+  async createPartial(id: string, meta: PartialMeta): Promise<PartialMeta> {
+    // The JSON first: a multipart upload without one is swept as abandoned.
+    await this.putMeta(id, meta);
+    const created = await this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: this.partialKey(id) }));
+    const withHandle = { ...meta, handle: created.UploadId };
+    await this.putMeta(id, withHandle);
+    return withHandle;
+  }
+
+  async readPartial(id: string): Promise<PartialState | null> {
+    const meta = await this.getMeta(id);
+    if (!meta?.handle) return null;
+    const parts = await this.parts(id, meta);
+    if (!parts) return null;
+    const whole = S3BlobStore.contiguous(parts, meta);
+    return { meta, received: Math.min(meta.size, whole.length * meta.chunkBytes) };
+  }
+
+  async writeChunk(id: string, meta: PartialMeta, offset: number, source: Readable, length: number, onBytes?: (b: Buffer) => void): Promise<void> {
+    const body = new PassThrough();
+    const sending = this.client.send(
+      new UploadPartCommand({
+        Bucket: this.bucket,
+        Key: this.partialKey(id),
+        UploadId: meta.handle,
+        PartNumber: offset / meta.chunkBytes + 1,
+        Body: body,
+        ContentLength: length,
+      }),
+    );
+    sending.catch(() => undefined);
+    try {
+      await pipeline(source, exactBytes(length, (n) => E.chunkLength(meta.path, offset, n, length), onBytes), body);
+    } catch (err) {
+      body.destroy();
+      throw err;
+    }
+    try {
+      await sending;
+    } catch (err) {
+      if ((err as Error).name === 'NoSuchUpload') throw E.uploadNotFound(meta.runId, id);
+      throw err;
+    }
+    await this.putMeta(id, meta); // dated now: the upload moved
+  }
+
+  async completePartial(id: string, meta: PartialMeta, knownSha256: string | null, verify: (b: WrittenBlob) => void): Promise<WrittenBlob> {
+    const key = this.partialKey(id);
+    try {
+      const parts = S3BlobStore.contiguous((await this.parts(id, meta)) ?? [], meta);
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: this.bucket,
+          Key: key,
+          UploadId: meta.handle,
+          MultipartUpload: { Parts: parts.map((p) => ({ PartNumber: p.PartNumber, ETag: p.ETag })) },
+        }),
+      );
+      let sha256 = knownSha256;
+      let size = parts.reduce((n, p) => n + (p.Size ?? 0), 0);
+      if (sha256 === null) {
+        // Hashed by this process as the chunks came only if they all came here, in order: else read back.
+        const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+        const hash = createHash('sha256');
+        size = 0;
+        for await (const chunk of got.Body as Readable) {
+          size += (chunk as Buffer).length;
+          hash.update(chunk as Buffer);
+        }
+        sha256 = hash.digest('hex');
+      }
+      const blob = { sha256, size };
+      verify(blob);
+      if (!(await this.exists(blob.sha256))) {
+        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key: this.key(blob.sha256), CopySource: `${this.bucket}/${key}` }));
+      }
+      return blob;
+    } finally {
+      await this.deletePartial(id, meta);
+    }
+  }
+
+  async deletePartial(id: string, known?: PartialMeta): Promise<void> {
+    const meta = known ?? (await this.getMeta(id));
+    if (meta?.handle) {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: this.partialKey(id), UploadId: meta.handle })).catch(() => undefined);
+    }
+    await this.deleteKey(this.partialKey(id));
+    await this.deleteKey(`${this.partialKey(id)}.json`);
+  }
+
+  /** By the date of each upload's JSON, rewritten with every chunk; multipart uploads without one, by when they began. */
+  async sweepPartials(olderThanMs: number, now = Date.now()): Promise<number> {
+    const cutoff = now - olderThanMs;
+    const prefix = this.under('uploads/');
+    const live = new Set<string>();
+    let removed = 0;
+    let token: string | undefined;
+    do {
+      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+      for (const o of page.Contents ?? []) {
+        if (!o.Key?.endsWith('.json')) continue;
+        const id = o.Key.slice(prefix.length, -'.json'.length);
+        if (o.LastModified && o.LastModified.getTime() >= cutoff) {
+          live.add(id);
+          continue;
+        }
+        await this.deletePartial(id);
+        removed++;
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    let keyMarker: string | undefined;
+    let uploadMarker: string | undefined;
+    do {
+      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }));
+      for (const u of page.Uploads ?? []) {
+        if (!u.Key || !u.UploadId || live.has(u.Key.slice(prefix.length)) || !u.Initiated || u.Initiated.getTime() >= cutoff) continue;
+        if (await this.getMeta(u.Key.slice(prefix.length))) continue; // written since the listing
+        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
+        removed++;
+      }
+      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+      uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
+    } while (keyMarker);
+    return removed;
   }
 }

@@ -21,8 +21,11 @@ import {
   RunStatus,
   RunSummary,
   RunUpsert,
+  UploadOpenRequest,
+  UploadState,
 } from '../protocol';
-import { type ArtifactUpload, receiveUpload } from './artifact-upload';
+import { type ArtifactUpload, type ReceivedBlob, receiveUpload } from './artifact-upload';
+import { ResumableUploads } from './resumable-uploads';
 import type { BlobStore, ByteRange } from './blob-store';
 import { decodeValue, KIND } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
@@ -71,6 +74,7 @@ export class SqliteStore implements Store {
   private readonly runList: SqliteRunList;
   /** Writes one at a time on this connection (some await a blob inside their transaction). */
   private readonly serial = new Serial();
+  private readonly uploads: ResumableUploads;
 
   private constructor(
     readonly file: string,
@@ -91,6 +95,7 @@ export class SqliteStore implements Store {
       setRuns: settings.service.runFilterSetRuns,
       countCacheEntries: settings.service.runCountCacheEntries,
     });
+    this.uploads = new ResumableUploads(blobs);
   }
 
   private readonly statements = new Map<string, Database.Statement>();
@@ -323,7 +328,10 @@ export class SqliteStore implements Store {
   /** A new version unless the latest one already has these bytes. */
   async putArtifact(runId: string, artifactPath: string, upload: ArtifactUpload): Promise<PutArtifactResult> {
     this.requireRun(runId);
-    const blob = await receiveUpload(upload, this.blobs, settings.service.inlineBlobBytes);
+    return this.recordVersion(runId, artifactPath, await receiveUpload(upload, this.blobs, settings.service.inlineBlobBytes));
+  }
+
+  private recordVersion(runId: string, artifactPath: string, blob: ReceivedBlob): Promise<PutArtifactResult> {
     return this.writeAwaiting(async (): Promise<PutArtifactResult> => {
       this.requireRun(runId);
       const latest = this.latestVersion(runId, artifactPath);
@@ -344,6 +352,28 @@ export class SqliteStore implements Store {
       );
       return { path: artifactPath, size: blob.size, sha256: blob.sha256, time, versions: (latest?.versions ?? 0) + 1, unchanged: false };
     });
+  }
+
+  async openUpload(runId: string, req: UploadOpenRequest): Promise<UploadState> {
+    this.requireRun(runId);
+    return this.uploads.open(runId, req);
+  }
+
+  async uploadState(runId: string, uploadId: string): Promise<UploadState> {
+    return this.uploads.state(runId, uploadId);
+  }
+
+  async putUploadChunk(runId: string, uploadId: string, offset: number, body: Readable, length: number): Promise<UploadState> {
+    return this.uploads.putChunk(runId, uploadId, offset, body, length);
+  }
+
+  async commitUpload(runId: string, uploadId: string, sha256?: string): Promise<PutArtifactResult> {
+    const { meta, blob } = await this.uploads.complete(runId, uploadId, sha256);
+    return this.recordVersion(runId, meta.path, blob);
+  }
+
+  async abortUpload(runId: string, uploadId: string): Promise<void> {
+    await this.uploads.abort(runId, uploadId);
   }
 
   async deleteArtifact(runId: string, artifactPath: string): Promise<boolean> {

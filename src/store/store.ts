@@ -19,6 +19,8 @@ import type {
   RunPatch,
   RunSummary,
   RunUpsert,
+  UploadOpenRequest,
+  UploadState,
 } from '../protocol';
 import type { Readable } from 'stream';
 import type { ArtifactUpload } from './artifact-upload';
@@ -95,6 +97,16 @@ export interface Store {
    * version unless the latest one has these bytes. A version never names a blob that is missing.
    */
   putArtifact(runId: string, path: string, upload: ArtifactUpload): Promise<PutArtifactResult>;
+  /**
+   * Resumable uploads (src/store/resumable-uploads.ts): opened for a run, path and size (checked
+   * by the service); chunks stored durably at their offsets; committed into a version, as
+   * putArtifact does, once every chunk is there and the whole size and sha256 match.
+   */
+  openUpload(runId: string, req: UploadOpenRequest): Promise<UploadState>;
+  uploadState(runId: string, uploadId: string): Promise<UploadState>;
+  putUploadChunk(runId: string, uploadId: string, offset: number, body: Readable, length: number): Promise<UploadState>;
+  commitUpload(runId: string, uploadId: string, sha256?: string): Promise<PutArtifactResult>;
+  abortUpload(runId: string, uploadId: string): Promise<void>;
   deleteArtifact(runId: string, path: string): Promise<boolean>;
   listArtifacts(runId: string): Promise<ArtifactInfo[]>;
   getArtifact(runId: string, path: string, version?: number): Promise<ArtifactBlobRef | null>;

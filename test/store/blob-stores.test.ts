@@ -27,7 +27,11 @@ async function folderBackend(): Promise<Backend> {
   await blobs.init({ sweep: false });
   return {
     blobs,
-    temps: async () => fs.readdirSync(blobs.tmpDir),
+    // Temp files, and the partial uploads in their own folder there.
+    temps: async () => [
+      ...fs.readdirSync(blobs.tmpDir).filter((n) => n !== 'uploads'),
+      ...(fs.existsSync(path.join(blobs.tmpDir, 'uploads')) ? fs.readdirSync(path.join(blobs.tmpDir, 'uploads')).map((n) => `uploads/${n}`) : []),
+    ],
     async leaveTemp(name) {
       fs.writeFileSync(path.join(blobs.tmpDir, name), 'half an upload');
     },
@@ -158,5 +162,59 @@ describe.each(BACKENDS)('blobs in %s', (_name, open) => {
     expect(await b.blobs.exists(sha)).toBe(false);
     expect(await b.blobs.open(sha)).toBeNull();
     await b.blobs.delete(sha);
+  });
+
+  describe('partial uploads (resumable, one chunk a part)', () => {
+    const MiB = 1024 * 1024;
+    // S3's least part: 5 MiB; the last one may be smaller.
+    const chunkBytes = 5 * MiB;
+    const file = crypto.randomBytes(12 * MiB);
+    const fileSha = crypto.createHash('sha256').update(file).digest('hex');
+    const meta = { runId: 'r', path: 'outputs/model.bin', size: file.length, sha256: null, chunkBytes, created: new Date().toISOString() };
+    const chunk = (i: number) => file.subarray(i * chunkBytes, Math.min(file.length, (i + 1) * chunkBytes));
+    const wrong = (n: number) => new Error(`wrong length ${n}`);
+
+    test('chunks stored at their offsets count whole from the start; a chunk cut short does not; completed, the blob is the whole file', async () => {
+      const m = await b.blobs.createPartial('a'.repeat(32), meta);
+      expect(await b.blobs.readPartial('a'.repeat(32))).toEqual({ meta: m, received: 0 });
+      await b.blobs.writeChunk('a'.repeat(32), m, 0, chunked(chunk(0)), chunkBytes);
+      // A chunk whose body ends early fails and is not counted.
+      await expect(b.blobs.writeChunk('a'.repeat(32), m, chunkBytes, chunked(chunk(1).subarray(0, MiB)), chunkBytes)).rejects.toThrow();
+      expect((await b.blobs.readPartial('a'.repeat(32)))!.received).toBe(chunkBytes);
+      await b.blobs.writeChunk('a'.repeat(32), m, chunkBytes, chunked(chunk(1)), chunkBytes);
+      await b.blobs.writeChunk('a'.repeat(32), m, 2 * chunkBytes, chunked(chunk(2)), chunk(2).length);
+      expect((await b.blobs.readPartial('a'.repeat(32)))!.received).toBe(file.length);
+      // Not hashed as it came (another process took the chunks): read back and hashed.
+      const seen: { sha256: string; size: number }[] = [];
+      expect(await b.blobs.completePartial('a'.repeat(32), m, null, (w) => void seen.push(w))).toEqual({ sha256: fileSha, size: file.length });
+      expect(seen).toEqual([{ sha256: fileSha, size: file.length }]);
+      expect((await read(await b.blobs.open(fileSha))).equals(file)).toBe(true);
+      expect(await b.blobs.readPartial('a'.repeat(32))).toBeNull();
+      expect(await b.temps()).toEqual([]);
+    });
+
+    test('a partial whose verify refuses it is removed and never visible', async () => {
+      const other = crypto.randomBytes(6 * MiB);
+      const otherSha = crypto.createHash('sha256').update(other).digest('hex');
+      const m = await b.blobs.createPartial('b'.repeat(32), { ...meta, size: other.length });
+      await b.blobs.writeChunk('b'.repeat(32), m, 0, chunked(other.subarray(0, chunkBytes)), chunkBytes);
+      await b.blobs.writeChunk('b'.repeat(32), m, chunkBytes, chunked(other.subarray(chunkBytes)), other.length - chunkBytes);
+      await expect(
+        b.blobs.completePartial('b'.repeat(32), m, null, () => {
+          throw wrong(0);
+        }),
+      ).rejects.toThrow('wrong length');
+      expect(await b.blobs.exists(otherSha)).toBe(false);
+      expect(await b.blobs.readPartial('b'.repeat(32))).toBeNull();
+    });
+
+    test('partials are swept by the time of their last chunk', async () => {
+      const m = await b.blobs.createPartial('c'.repeat(32), meta);
+      await b.blobs.writeChunk('c'.repeat(32), m, 0, chunked(chunk(0)), chunkBytes);
+      expect(await b.blobs.sweepPartials(3600_000)).toBe(0);
+      expect((await b.blobs.readPartial('c'.repeat(32)))!.received).toBe(chunkBytes);
+      expect(await b.blobs.sweepPartials(3600_000, Date.now() + 2 * 3600_000)).toBe(1);
+      expect(await b.blobs.readPartial('c'.repeat(32))).toBeNull();
+    });
   });
 });

@@ -13,6 +13,7 @@ import { classify } from '../../http/classify';
 import { putRaw, viaProxy } from '../../http/raw-upload';
 import { ARTIFACT_HEADERS, type ArtifactInfo } from '../../protocol';
 import type { FileStat } from '../../run-folder';
+import { ChunkedUnsupported, type ChunkedUploader } from './chunked-upload';
 import { CTIME_SETTLED_MS, sameVersion } from '../file-version';
 import { isInside } from './path-inside';
 
@@ -123,7 +124,8 @@ export async function prepareUpload(file: string, realRoot: string, before: File
 /**
  * Sends the prepared file to the run as `artifactPath`; resolves with the stored version. A big
  * file goes in one read with its hash as a trailer, or, with `trailers` false, hashed first and
- * declared up front (a second read, for services behind a proxy that drops trailers).
+ * declared up front (a second read, for services behind a proxy that drops trailers). With
+ * `chunked`, a file bigger than one chunk goes as a resumable upload instead (chunked-upload.ts).
  */
 export async function uploadFile(
   api: AxiosInstance,
@@ -134,6 +136,7 @@ export async function uploadFile(
   before: FileStat,
   prepared: PreparedUpload,
   trailers = true,
+  chunked?: ChunkedUploader,
 ): Promise<ArtifactInfo & { unchanged: boolean }> {
   const url = artifactUrl(runId, artifactPath);
   if (prepared.bytes) {
@@ -149,6 +152,16 @@ export async function uploadFile(
   const unchanged = () => {
     if (!sameVersion(start, fs.statSync(file))) throw new FileChanged(file);
   };
+  if (chunked?.applies(before.size)) {
+    const { fd } = openInside(file, realRoot);
+    try {
+      return await chunked.upload(artifactPath, fd, before, prepared.sha256, unchanged);
+    } catch (err) {
+      if (!(err instanceof ChunkedUnsupported)) throw err;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
   const read = () => fs.createReadStream('', { fd: openInside(file, realRoot).fd, highWaterMark: READ_CHUNK, start: 0, end: before.size - 1 });
   // Through a proxy, axios and the hash declared up front (putRaw speaks to no proxy).
   if (!trailers || viaProxy(api)) {

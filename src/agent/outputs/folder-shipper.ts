@@ -11,7 +11,8 @@ import type { AxiosInstance } from 'axios';
 import type { AgentSettings } from '../../../config/agent';
 import type { Logger } from '../../log/logger';
 import { RecordEvent } from '../../protocol';
-import { FILES_STATE_FILE, type FileStat } from '../../run-folder';
+import { FILES_STATE_FILE, type FileStat, uploadsStateFileFor } from '../../run-folder';
+import { ChunkedUploader } from './chunked-upload';
 import { Deletions } from './deletions';
 import { FileBook } from './file-book';
 import { sameStat } from './file-uploader';
@@ -67,7 +68,8 @@ export class FolderShipper {
 
   constructor(private readonly d: FolderShipperDeps) {
     this.reconcileGap = d.settings.reconcileIntervalMs;
-    this.book = new FileBook(path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE), d.settings.fileStateFlushMs, d.log);
+    const stateFile = path.join(d.runDir, d.stateFileName ?? FILES_STATE_FILE);
+    this.book = new FileBook(stateFile, d.settings.fileStateFlushMs, d.log);
     this.watcher = new OutputsWatcher(
       d.outputsDir,
       {
@@ -90,6 +92,7 @@ export class FolderShipper {
     this.queue = new UploadQueue({
       ...d,
       book: this.book,
+      chunked: new ChunkedUploader({ api: d.api, runId: d.runId, stateFile: uploadsStateFileFor(stateFile), chunkBytes: d.settings.uploadChunkBytes, log: d.log }),
       stat: (rel) => this.watcher.statInside(rel),
       realRoot: () => this.watcher.realRoot,
       afterCutoff: (st) => this.afterCutoff(st),

@@ -13,6 +13,7 @@ import type { Logger } from '../../log/logger';
 import type { RecordEvent } from '../../protocol';
 import type { FileStat } from '../../run-folder';
 import { GaveUp, untilDeadline, withRetry } from '../retry';
+import type { ChunkedUploader } from './chunked-upload';
 import type { FileBook } from './file-book';
 import { FileChanged, OutsideRoot, prepareUpload, sameStat, TrailersNotHonoured, uploadFile } from './file-uploader';
 
@@ -28,6 +29,8 @@ export interface UploadQueueDeps {
   recordEvent: (e: RecordEvent) => void;
   laterHint?: string;
   book: FileBook;
+  /** Big files go as resumable uploads, their progress kept beside the state file. */
+  chunked: ChunkedUploader;
   /** The file's stat now, if it is a regular file inside the folder. */
   stat: (rel: string) => FileStat | null;
   /** The folder with every link resolved, as it is now; null: nothing in it may be read. */
@@ -128,7 +131,7 @@ export class UploadQueue {
       putting = true;
       const stored = await withRetry(
         // The root as it is at each attempt: a re-pointed link is never read through a stale answer.
-        () => uploadFile(d.api, d.runId, artifactPath, abs, d.realRoot() ?? root, before, prepared, this.trailers),
+        () => uploadFile(d.api, d.runId, artifactPath, abs, d.realRoot() ?? root, before, prepared, this.trailers, d.chunked),
         untilDeadline(d.settings, d.giveUpAt, (m) => d.log.warn(m), `upload of ${artifactPath} failed`),
       );
       this.uploaded.add(rel);
