@@ -8,6 +8,10 @@ import { checkParams, checkTags, type ParamValue } from './run-meta-line';
 
 export { setOwn };
 import { surrogateProblem } from './unicode';
+import type { WireLine } from './api-types';
+
+/** A wire line of metrics (api-types.ts). */
+type MetricsWireLine = Extract<WireLine, { metrics: unknown }>;
 
 export type MetricValue = number | string | boolean | number[];
 export type MetricType = 'integer' | 'float' | 'string' | 'boolean' | 'list';
@@ -44,22 +48,36 @@ export function parseMetricLine(text: string, maxNameChars = 256, maxMetricsPerL
 
 /** The logger's common line, or undefined for anything the general path must look at. */
 export function parsePlainLine(text: string, maxNameChars = 256): MetricsLine | undefined {
+  const w = parsePlainWireLine(text, 0, NaN, maxNameChars);
+  if (w === undefined) return undefined;
+  const line: MetricsLine = { metrics: w.metrics };
+  if (w.step !== undefined) line.step = w.step;
+  if (!Number.isNaN(w.time)) line.time = w.time;
+  return line;
+}
+
+/**
+ * The common line made straight into the wire line the store takes (`seq`; `time` its own, else
+ * `defaultTime`): one object and its metrics, where the general path makes four (the batch's hot
+ * path: docs/benchmarks.md, "Measured choices").
+ */
+export function parsePlainWireLine(text: string, seq: number, defaultTime: number, maxNameChars = 256): MetricsWireLine | undefined {
   const m = PLAIN_LINE.exec(text);
   if (m === null || m[1].length > maxNameChars) return undefined;
   const value = Number(m[2]);
   if (!Number.isFinite(value)) return undefined;
+  let time = defaultTime;
+  if (m[4] !== undefined) {
+    time = Number(m[4]);
+    if (!Number.isFinite(time) || time < 0) return undefined;
+  }
   const metrics: Record<string, MetricValue> = {};
   setOwn(metrics, m[1], value);
-  const line: MetricsLine = { metrics };
+  const line: MetricsWireLine = { seq, time, metrics };
   if (m[3] !== undefined) {
     const step = Number(m[3]);
     if (!Number.isSafeInteger(step)) return undefined;
     line.step = step;
-  }
-  if (m[4] !== undefined) {
-    const time = Number(m[4]);
-    if (!Number.isFinite(time) || time < 0) return undefined;
-    line.time = time;
   }
   return line;
 }

@@ -4,7 +4,7 @@
  * line is a rejected line, with its reason; the lines around it go on.
  */
 import { isAscii, isUtf8 } from 'buffer';
-import { E, parseMetricLine, WireLine } from '../protocol';
+import { E, parseMetricLine, parsePlainWireLine, WireLine } from '../protocol';
 import type { CheckedBatch } from '../store/store';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -52,6 +52,13 @@ export function parseNdjsonBatch(body: Buffer, h: NdjsonHeaders, limits: NdjsonL
     }
     if (nl - from > limits.maxLineBytes) {
       lines.push(rejected(h, seq, `line is ${nl - from} bytes, over the limit of ${limits.maxLineBytes} (limits.maxLineBytes)`));
+      continue;
+    }
+    // The loggers' line, one metric: straight into its wire line.
+    const plain = parsePlainWireLine(text, seq, h.time, limits.maxNameChars);
+    if (plain !== undefined) {
+      if (++cells > limits.maxBatchCells) throw E.tooManyCells(limits.maxBatchCells);
+      lines.push(plain);
       continue;
     }
     if (text.endsWith('\r')) text = text.slice(0, -1);
