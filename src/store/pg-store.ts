@@ -24,7 +24,6 @@ import {
   RecordEvent,
   RunInfo,
   RunPatch,
-  RunStatus,
   RunSummary,
   RunUpsert,
   setOwn,
@@ -42,29 +41,11 @@ import { compilePgRunQuery, numbered } from './pg-run-query';
 import type { RunQuery } from './run-query';
 import { storageFull } from './storage-full';
 import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, Store } from './store';
+import { RUN_COLUMNS, type RunRow as RunRowOf } from './run-row';
 
 const REJECTED_SHOWN = 100;
 
-interface RunRow {
-  id: string;
-  experiment: string;
-  name: string;
-  status: RunStatus;
-  exit_code: number | null;
-  start_time: string;
-  end_time: string | null;
-  command: string | null;
-  cwd: string | null;
-  host: string | null;
-  git_commit: string | null;
-  git_dirty: boolean | null;
-  rejected_lines: number;
-  note: string | null;
-  deleted_time: string | null;
-}
-
-const RUN_COLUMNS = `r.id, e.name AS experiment, r.name, r.status, r.exit_code, r.start_time, r.end_time, r.command,
-  r.cwd, r.host, r.git_commit, r.git_dirty, r.rejected_lines, r.note, r.deleted_time`;
+type RunRow = RunRowOf<boolean>;
 
 // int8 and numeric as JavaScript numbers: counts, ids and sequence numbers stay far below 2^53.
 const TYPES = {

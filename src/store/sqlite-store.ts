@@ -18,7 +18,6 @@ import {
   RunPatch,
   RecordEvent,
   RunInfo,
-  RunStatus,
   RunSummary,
   RunUpsert,
   UploadOpenRequest,
@@ -37,31 +36,13 @@ import { migrate } from './sqlite-migrations';
 import { Serial } from './serial';
 import { whileWriting } from './storage-full';
 import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, Store } from './store';
+import { RUN_COLUMNS, type RunRow as RunRowOf } from './run-row';
 
 export const DB_FILE = 'outpost.db';
 const DB_WHERE = `the database ${DB_FILE}`;
 const REJECTED_SHOWN = 100;
 
-interface RunRow {
-  id: string;
-  experiment: string;
-  name: string;
-  status: RunStatus;
-  exit_code: number | null;
-  start_time: string;
-  end_time: string | null;
-  command: string | null;
-  cwd: string | null;
-  host: string | null;
-  git_commit: string | null;
-  git_dirty: number | null;
-  rejected_lines: number;
-  note: string | null;
-  deleted_time: string | null;
-}
-
-const RUN_COLUMNS = `r.id, e.name AS experiment, r.name, r.status, r.exit_code, r.start_time, r.end_time, r.command,
-  r.cwd, r.host, r.git_commit, r.git_dirty, r.rejected_lines, r.note, r.deleted_time`;
+type RunRow = RunRowOf<number>;
 
 /** What a list of runs gives of each. */
 type SummaryRow = Pick<RunRow, 'id' | 'experiment' | 'name' | 'status' | 'start_time' | 'end_time' | 'deleted_time'>;

@@ -14,6 +14,7 @@ import type { Logger } from '../../log/logger';
 import { BATCH_HEADERS, BatchAck, MetricBatch, NDJSON_TYPE, NdjsonBatchAck, isLoopback } from '../../protocol';
 import { GaveUp, untilDeadline, withRetry } from '../retry';
 import { Batch, LineBudget, rejectBatch, splitBatch } from './batch';
+import { WakeUp } from '../wake-up';
 
 const gzipAsync = promisify(gzip);
 
@@ -42,7 +43,7 @@ export class OrderedSender {
   private stopped = false;
   /** No more batches will come (every reader has exited): send what is queued, then stop. */
   private closing = false;
-  private waker: (() => void) | null = null;
+  private readonly wake = new WakeUp();
   private done: Promise<void> | null = null;
   private giveUpAt = Infinity;
   exited = false;
@@ -108,22 +109,7 @@ export class OrderedSender {
   }
 
   private poke(): void {
-    const w = this.waker;
-    this.waker = null;
-    w?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.waker = null;
-        resolve();
-      }, ms);
-      this.waker = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+    this.wake.poke();
   }
 
   private async sendLoop(): Promise<void> {
@@ -148,7 +134,7 @@ export class OrderedSender {
         const batch = this.queue[0];
         if (!batch) {
           if (this.stopped || this.closing) return;
-          await this.sleep(IDLE_SENDER_MS); // enqueue() wakes it at once
+          await this.wake.sleep(IDLE_SENDER_MS); // enqueue() wakes it at once
           continue;
         }
         let ack: BatchAck;
@@ -215,7 +201,7 @@ export class OrderedSender {
           continue;
         }
         this.d.log.error(`metric batch refused (${err.message}); retrying later`);
-        await this.sleep(this.d.settings.retryMaxMs);
+        await this.wake.sleep(this.d.settings.retryMaxMs);
         if (Date.now() >= this.giveUpAt) throw new GaveUp(err);
       }
     }

@@ -15,6 +15,7 @@ import { globList, globMatcher } from './glob';
 import { HparamsReader, type HparamsPosition } from './hparams/hparams-reader';
 import { TfeventsReader, type TfeventsPosition } from './tfevents/tfevents-reader';
 import { TrainerStateReader, trainerStateGroup, type TrainerStatePosition } from './trainer-state/trainer-state-reader';
+import { WakeUp } from '../wake-up';
 
 export interface FileSourcesDeps {
   outputsDir: string;
@@ -51,7 +52,7 @@ export class FileSources {
   private early = new Set<string>();
   private finishing = false;
   private stopped = false;
-  private waker: (() => void) | null = null;
+  private readonly wake = new WakeUp();
   private done: Promise<void> | null = null;
   private sealTimer: NodeJS.Timeout | null = null;
   exited = false;
@@ -130,22 +131,7 @@ export class FileSources {
   }
 
   poke(): void {
-    const w = this.waker;
-    this.waker = null;
-    w?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.waker = null;
-        resolve();
-      }, ms);
-      this.waker = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+    this.wake.poke();
   }
 
   /** Reads every file to its end, then stops; resolves once everything read is sealed. */
@@ -174,7 +160,7 @@ export class FileSources {
         if (!reader) {
           this.sealDue(true);
           if (this.finishing) break;
-          await this.sleep(IDLE_MS);
+          await this.wake.sleep(IDLE_MS);
           continue;
         }
         this.dirty.delete(reader);
@@ -184,7 +170,7 @@ export class FileSources {
         if (!complete) {
           this.dirty.add(reader);
           reader.batcher.seal(); // what waits unsealed must be sendable, or backpressure never lifts
-          await this.sleep(s.spoolPollMs);
+          await this.wake.sleep(s.spoolPollMs);
           continue;
         }
         // 3. Sealed now if the sender is idle (freshness), else once the batch window has passed.

@@ -11,6 +11,7 @@ import type { SpoolCheckpoint } from '../../../run-folder';
 import { Batch, BatchOrigin, Batcher } from '../../sender/batch';
 import type { OrderedSender } from '../../sender/ordered-sender';
 import { SpoolPosition, SpoolSegment, SpoolTailer, StreamReset } from './spool-tailer';
+import { WakeUp } from '../../wake-up';
 
 export interface SpoolSourceDeps {
   spoolFile: string;
@@ -31,7 +32,7 @@ export class SpoolSource implements BatchOrigin<SpoolPosition> {
   private batcher: Batcher<SpoolPosition>;
   private finishing = false;
   private stopped = false;
-  private waker: (() => void) | null = null;
+  private readonly wake = new WakeUp();
   private watcher: fs.FSWatcher | null = null;
   private done: Promise<void> | null = null;
   exited = false;
@@ -99,22 +100,7 @@ export class SpoolSource implements BatchOrigin<SpoolPosition> {
   }
 
   poke(): void {
-    const w = this.waker;
-    this.waker = null;
-    w?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const t = setTimeout(() => {
-        this.waker = null;
-        resolve();
-      }, ms);
-      this.waker = () => {
-        clearTimeout(t);
-        resolve();
-      };
-    });
+    this.wake.poke();
   }
 
   async commit(end: SpoolPosition): Promise<void> {
@@ -160,7 +146,7 @@ export class SpoolSource implements BatchOrigin<SpoolPosition> {
       // Backpressure: memory stays bounded whatever the backlog.
       if (sender.budget.held >= s.maxBufferedLines) {
         this.batcher.seal(); // what waits unsealed must be sendable, or backpressure never lifts
-        await this.sleep(s.spoolPollMs);
+        await this.wake.sleep(s.spoolPollMs);
         continue;
       }
       // 1. Read what the spool has, up to the room left.
@@ -169,7 +155,7 @@ export class SpoolSource implements BatchOrigin<SpoolPosition> {
       if (segments === null) {
         // Unreadable now: at the end of a run, what is left stays in the spool for `outpost sync`.
         if (this.finishing) break;
-        await this.sleep(s.spoolPollMs);
+        await this.wake.sleep(s.spoolPollMs);
         continue;
       }
       // 2. Into batches (full ones go to the sender as they fill).
@@ -195,7 +181,7 @@ export class SpoolSource implements BatchOrigin<SpoolPosition> {
       // 4. Sleep until more lines come (fs.watch), the window closes, or the sender frees up (ack).
       const c2 = this.batcher.current;
       const windowLeft = c2 ? s.batchWindowMs - (Date.now() - c2.firstAt) : 0;
-      await this.sleep(windowLeft > 0 ? windowLeft : s.spoolPollMs);
+      await this.wake.sleep(windowLeft > 0 ? windowLeft : s.spoolPollMs);
     }
   }
 
