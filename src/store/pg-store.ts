@@ -41,7 +41,7 @@ import { compilePgRunQuery, numbered } from './pg-run-query';
 import type { RunQuery } from './run-query';
 import { storageFull } from './storage-full';
 import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, Store } from './store';
-import { RUN_COLUMNS, type RunRow as RunRowOf } from './run-row';
+import { RUN_COLUMNS, type RunRow as RunRowOf, summaryOf } from './run-row';
 
 const REJECTED_SHOWN = 100;
 
@@ -565,18 +565,4 @@ async function latestVersion(c: PoolClient, runId: string, artifactPath: string)
     )
   ).rows;
   return rows[0];
-}
-
-function summaryOf(row: RunRow, meta: { params: RunSummary['params']; tags: RunSummary['tags'] }): RunSummary {
-  return {
-    id: row.id,
-    experiment: row.experiment,
-    name: row.name,
-    status: row.status,
-    startTime: row.start_time,
-    endTime: row.end_time,
-    params: meta.params,
-    tags: meta.tags,
-    deleted: row.deleted_time !== null,
-  };
 }

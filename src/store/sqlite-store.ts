@@ -29,14 +29,14 @@ import type { BlobStore, ByteRange } from './blob-store';
 import { decodeValue, KIND } from './metric-codec';
 import { SqliteMetrics } from './sqlite-metrics';
 import { purgeDeletedRuns } from './sqlite-purge';
-import { type RunMeta, SqliteRunMeta } from './sqlite-run-meta';
+import { SqliteRunMeta } from './sqlite-run-meta';
 import { SqliteRunList } from './sqlite-run-list';
 import type { RunQuery } from './run-query';
 import { migrate } from './sqlite-migrations';
 import { Serial } from './serial';
 import { whileWriting } from './storage-full';
 import type { ArtifactBlobRef, CheckedBatch, ExperimentSummary, HistoryQuery, PutArtifactResult, Store } from './store';
-import { RUN_COLUMNS, type RunRow as RunRowOf } from './run-row';
+import { RUN_COLUMNS, type RunRow as RunRowOf, summaryOf } from './run-row';
 
 export const DB_FILE = 'outpost.db';
 const DB_WHERE = `the database ${DB_FILE}`;
@@ -474,18 +474,4 @@ export class SqliteStore implements Store {
     if (this.db.open) this.db.close();
     await this.blobs.close();
   }
-}
-
-function summaryOf(row: SummaryRow, meta: RunMeta): RunSummary {
-  return {
-    id: row.id,
-    experiment: row.experiment,
-    name: row.name,
-    status: row.status,
-    startTime: row.start_time,
-    endTime: row.end_time,
-    params: meta.params,
-    tags: meta.tags,
-    deleted: row.deleted_time !== null,
-  };
 }
