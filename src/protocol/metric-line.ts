@@ -8,10 +8,14 @@ import { checkParams, checkTags, type ParamValue } from './run-meta-line';
 
 export { setOwn };
 import { surrogateProblem } from './unicode';
-import type { WireLine } from './api-types';
 
-/** A wire line of metrics (api-types.ts). */
-type MetricsWireLine = Extract<WireLine, { metrics: unknown }>;
+/** A wire line of metrics, as api-types.ts's WireLine has it (written out here: api-types imports this file). */
+export interface MetricsWireLine {
+  seq: number;
+  time: number;
+  step?: number;
+  metrics: Record<string, MetricValue>;
+}
 
 export type MetricValue = number | string | boolean | number[];
 export type MetricType = 'integer' | 'float' | 'string' | 'boolean' | 'list';
