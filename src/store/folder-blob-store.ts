@@ -297,14 +297,14 @@ export class FolderBlobStore implements BlobStore {
       await this.commit(data, sha256);
       return blob;
     } finally {
-      await fsp.rm(dir, { recursive: true, force: true });
+      await this.removePartial(id);
     }
   }
 
   async deletePartial(id: string): Promise<void> {
     await this.chunkSyncs.get(id)?.catch(() => undefined);
     this.chunkSyncs.delete(id);
-    await fsp.rm(this.partialDir(id), { recursive: true, force: true });
+    await this.removePartial(id);
   }
 
   /** By the last write to a partial's files: each chunk writes its data file. */
@@ -316,10 +316,26 @@ export class FolderBlobStore implements BlobStore {
       const dir = path.join(root, id);
       const times = await Promise.all(['', 'meta.json', 'data'].map((f) => fsp.stat(path.join(dir, f)).then((st) => st.mtimeMs, () => 0)));
       if (Math.max(...times) >= cutoff) continue;
-      await fsp.rm(dir, { recursive: true, force: true });
+      await this.removePartial(id);
       removed++;
     }
     return removed;
+  }
+
+  /**
+   * A partial's folder leaves uploads/ in one rename, then is removed: never seen half-deleted
+   * (its id still listed without its files). A crash between the two leaves a temp folder, which
+   * the temp sweep removes by age.
+   */
+  private async removePartial(id: string): Promise<void> {
+    const doomed = `${this.tmpName()}-removed-upload`;
+    try {
+      await fsp.rename(this.partialDir(id), doomed);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    await fsp.rm(doomed, { recursive: true, force: true });
   }
 
   /** Unique across processes and hosts sharing the folder. */
