@@ -21,7 +21,8 @@ import {
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
-  ListObjectsV2Command,
+  type MultipartUpload,
+  paginateListObjectsV2,
   ListPartsCommand,
   PutObjectCommand,
   S3Client,
@@ -179,28 +180,18 @@ export class S3BlobStore implements BlobStore {
     const cutoff = now - olderThanMs;
     const prefix = this.under('tmp/');
     let removed = 0;
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+    for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
       const old = (page.Contents ?? []).filter((o) => o.Key && o.LastModified && o.LastModified.getTime() < cutoff);
       if (old.length) {
         await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: old.map((o) => ({ Key: o.Key! })), Quiet: true } }));
         removed += old.length;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    let keyMarker: string | undefined;
-    let uploadMarker: string | undefined;
-    do {
-      const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }));
-      for (const u of page.Uploads ?? []) {
-        if (!u.Key || !u.UploadId || !u.Initiated || u.Initiated.getTime() >= cutoff) continue;
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
-        removed++;
-      }
-      keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
-      uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
-    } while (keyMarker);
+    }
+    for await (const u of this.multipartUploads(prefix)) {
+      if (u.Initiated!.getTime() >= cutoff) continue;
+      await this.abort(u);
+      removed++;
+    }
     return removed;
   }
 
@@ -240,6 +231,8 @@ export class S3BlobStore implements BlobStore {
     const out: Part[] = [];
     let marker: string | undefined;
     try {
+      // By hand, not the SDK's paginator: that one follows NextPartNumberMarker alone, which some
+      // S3-compatible servers send on the last page too, and it never ends.
       do {
         const page = await this.client.send(
           new ListPartsCommand({ Bucket: this.bucket, Key: this.partialKey(id), UploadId: meta.handle, PartNumberMarker: marker }),
@@ -362,9 +355,7 @@ export class S3BlobStore implements BlobStore {
     const prefix = this.under('uploads/');
     const live = new Set<string>();
     let removed = 0;
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ContinuationToken: token }));
+    for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: this.bucket, Prefix: prefix })) {
       for (const o of page.Contents ?? []) {
         if (!o.Key?.endsWith('.json')) continue;
         const id = o.Key.slice(prefix.length, -'.json'.length);
@@ -375,21 +366,30 @@ export class S3BlobStore implements BlobStore {
         await this.deletePartial(id);
         removed++;
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
+    }
+    for await (const u of this.multipartUploads(prefix)) {
+      const id = u.Key!.slice(prefix.length);
+      if (live.has(id) || u.Initiated!.getTime() >= cutoff) continue;
+      if (await this.getMeta(id)) continue; // written since the listing
+      await this.abort(u);
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Every multipart upload under `prefix` that names its key, upload id and start (the SDK has no paginator for this listing). */
+  private async *multipartUploads(prefix: string): AsyncGenerator<MultipartUpload> {
     let keyMarker: string | undefined;
     let uploadMarker: string | undefined;
     do {
       const page = await this.client.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, KeyMarker: keyMarker, UploadIdMarker: uploadMarker }));
-      for (const u of page.Uploads ?? []) {
-        if (!u.Key || !u.UploadId || live.has(u.Key.slice(prefix.length)) || !u.Initiated || u.Initiated.getTime() >= cutoff) continue;
-        if (await this.getMeta(u.Key.slice(prefix.length))) continue; // written since the listing
-        await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key, UploadId: u.UploadId }));
-        removed++;
-      }
+      for (const u of page.Uploads ?? []) if (u.Key && u.UploadId && u.Initiated) yield u;
       keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
       uploadMarker = page.IsTruncated ? page.NextUploadIdMarker : undefined;
     } while (keyMarker);
-    return removed;
+  }
+
+  private async abort(u: MultipartUpload): Promise<void> {
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: u.Key!, UploadId: u.UploadId! }));
   }
 }
