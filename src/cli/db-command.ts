@@ -1,6 +1,5 @@
 /** `outpost db copy`: an existing SQLite store into PostgreSQL, for a team's service. */
 import type { Command } from 'commander';
-import { copySqliteToPg } from '../store/db-copy';
 import { openBlobStore, parseBlobUrl, parseDbUrl, redact } from '../store/open-store';
 import { CliError, EXIT_USAGE } from './exit-codes';
 
@@ -29,6 +28,8 @@ export function registerDbCommands(program: Command): void {
       const toBlobs = opts.toBlobs ? await openBlobStore(parseBlobUrl(opts.toBlobs, '.'), { sweep: false }) : undefined;
       try {
         const where = `the PostgreSQL database ${redact(to.url)}`;
+        // Loaded here: pg and its COPY streams cost every other command ~50 ms of start-up.
+        const { copySqliteToPg } = await import('../store/db-copy');
         const result = await copySqliteToPg(from.file, to.url, {
           where,
           fromBlobs,
