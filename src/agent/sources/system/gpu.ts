@@ -54,7 +54,7 @@ export class NvidiaSmi {
     let errors = '';
     child.stdout!.setEncoding('utf8');
     child.stdout!.on('data', (d: string) => this.take(d));
-    child.stderr!.on('data', (d: Buffer) => (errors += d.toString()).slice(-500));
+    child.stderr!.on('data', (d: Buffer) => (errors = (errors + d.toString()).slice(-500)));
     child.on('error', (err) => {
       // No nvidia-smi on this machine: no GPU metrics, and no more tries.
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') this.log.info(`nvidia-smi could not be started (${err.message}); no GPU metrics`);
