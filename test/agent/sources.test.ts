@@ -197,6 +197,24 @@ test('a source turned off is not read (its files are still uploaded), and an eve
   expect(run.artifacts.map((a) => a.path).sort()).toEqual(['outputs/events.out.tfevents.new', 'outputs/metrics.csv']);
 });
 
+test('a file its reader cannot take (a malformed CSV row, an hparams.yaml that refers to itself) is said once, and the other files and sources go on', async () => {
+  const { dir, outputs } = project('bad-file');
+  const agent = agentFor('bad-file', dir);
+  await started(dir, 'bad-file');
+  fs.writeFileSync(path.join(outputs, 'metrics.csv'), 'epoch,loss\n0,1\n');
+  await until(async () => (await series('bad-file', 'loss')).length === 1, 'the first row');
+  fs.appendFileSync(path.join(outputs, 'metrics.csv'), '1,"x"y\n');
+  fs.writeFileSync(path.join(outputs, 'hparams.yaml'), 'a: &x {b: *x}\n');
+  await sleep(500);
+  fs.writeFileSync(path.join(outputs, 'events.out.tfevents.1'), Buffer.concat([event('acc', 0.5, 1), event('acc', 0.75, 2)]));
+  await until(async () => (await series('bad-file', 'acc')).length === 2, 'the event file read after the bad ones');
+  await stop(agent);
+  const run = await info('bad-file');
+  expect((await series('bad-file', 'acc')).map((p) => p.value)).toEqual([0.5, 0.75]);
+  const said = run.events.filter((e) => e.kind === 'warning' && /could not be read as metrics/.test(e.message));
+  expect(said.map((e) => e.path).sort()).toEqual(['outputs/hparams.yaml', 'outputs/metrics.csv']);
+});
+
 /**
  * Runs the fixture `writer` (args) while agents for `runId` are started and SIGKILLed 8 times,
  * then lets a last agent ship the rest of what `stored()` counts up to `n`, and stops it.

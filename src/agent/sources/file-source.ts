@@ -86,7 +86,7 @@ export abstract class FileReader<P extends BasePosition = BasePosition> implemen
   }
 
   /** Says `message` once (per distinct message). */
-  protected warnOnce(message: string): void {
+  warnOnce(message: string): void {
     if (this.said.has(message)) return;
     this.said.add(message);
     this.ctx.warn(message, this.file);

@@ -164,8 +164,16 @@ export class FileSources {
           continue;
         }
         this.dirty.delete(reader);
-        // 1. Read what is new in the file, into its batch (full batches go to the sender).
-        const complete = await reader.read(this.finishing);
+        // 1. Read what is new in the file, into its batch (full batches go to the sender). A file
+        // its reader cannot take (a malformed row, a YAML that refers to itself) is said and left
+        // until it changes: the other files and sources go on.
+        let complete: boolean;
+        try {
+          complete = await reader.read(this.finishing);
+        } catch (err) {
+          reader.warnOnce(`${reader.file} could not be read as metrics (${(err as Error)?.message ?? err}); it is read again when it changes`);
+          continue;
+        }
         // 2. No room (backpressure): the file is read on after the next acknowledgement.
         if (!complete) {
           this.dirty.add(reader);
