@@ -121,7 +121,9 @@ export class S3BlobStore implements BlobStore {
       leavePartsOnError: false,
     });
     const sending = upload.done();
-    sending.catch(() => undefined);
+    // A request that fails while the body streams (refused, the bucket gone) ends the stream with
+    // its error at once, instead of leaving the sender to stall until its idle timeout.
+    sending.catch((err: Error) => body.destroy(err));
     try {
       await pipeline(source, meter, body);
       await sending;
@@ -288,18 +290,15 @@ export class S3BlobStore implements BlobStore {
         ContentLength: length,
       }),
     );
-    sending.catch(() => undefined);
+    // As in put(): a refused part ends the body's stream with its error at once.
+    sending.catch((err: Error) => body.destroy(err));
+    const refused = (err: unknown) => ((err as Error).name === 'NoSuchUpload' ? E.uploadNotFound(meta.runId, id) : err);
     try {
       await pipeline(source, exactBytes(length, (n) => E.chunkLength(meta.path, offset, n, length), onBytes), body);
-    } catch (err) {
-      body.destroy();
-      throw err;
-    }
-    try {
       await sending;
     } catch (err) {
-      if ((err as Error).name === 'NoSuchUpload') throw E.uploadNotFound(meta.runId, id);
-      throw err;
+      body.destroy();
+      throw refused(err);
     }
     await this.putMeta(id, meta); // dated now: the upload moved
   }
