@@ -215,6 +215,26 @@ test('a file its reader cannot take (a malformed CSV row, an hparams.yaml that r
   expect(said.map((e) => e.path).sort()).toEqual(['outputs/hparams.yaml', 'outputs/metrics.csv']);
 });
 
+test('an agent restarted over a sources.json it cannot read says so and reads every file from its start, nothing stored twice', async () => {
+  const { dir, outputs } = project('bad-checkpoint');
+  let agent = agentFor('bad-checkpoint', dir);
+  await started(dir, 'bad-checkpoint');
+  fs.writeFileSync(path.join(outputs, 'events.out.tfevents.1'), Buffer.concat([event('acc', 0.5, 1), event('acc', 0.75, 2)]));
+  const checkpoint = path.join(dir, '.outpost/runs/bad-checkpoint/sources.json');
+  await until(async () => (await series('bad-checkpoint', 'acc')).length === 2 && fs.existsSync(checkpoint), 'the first scalars');
+  agent.child.kill('SIGKILL');
+  await agent.exited;
+  fs.writeFileSync(checkpoint, '{"version": 1, "positions": ');
+  agent = agentFor('bad-checkpoint', dir);
+  await started(dir, 'bad-checkpoint');
+  fs.appendFileSync(path.join(outputs, 'events.out.tfevents.1'), event('acc', 0.25, 3));
+  await until(async () => (await series('bad-checkpoint', 'acc')).length >= 3, 'the scalar written after the restart');
+  await stop(agent);
+  expect((await series('bad-checkpoint', 'acc')).map((p) => p.value)).toEqual([0.5, 0.75, 0.25]);
+  const said = (await info('bad-checkpoint')).events.filter((e) => e.kind === 'warning' && /sources\.json cannot be read/.test(e.message));
+  expect(said).toHaveLength(1);
+});
+
 /**
  * Runs the fixture `writer` (args) while agents for `runId` are started and SIGKILLed 8 times,
  * then lets a last agent ship the rest of what `stored()` counts up to `n`, and stops it.

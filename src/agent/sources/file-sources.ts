@@ -4,6 +4,7 @@
  * as an artifact. One worker reads the files that changed, one at a time, into their batches;
  * the ordered sender ships them. Files from before the run (an earlier run's) are left alone.
  */
+import path from 'path';
 import fg from 'fast-glob';
 import type { AgentSettings } from '../../../config/agent';
 import type { Logger } from '../../log/logger';
@@ -86,7 +87,13 @@ export class FileSources {
 
   /** Loads the acknowledged positions and reads every matching file of this run from where it was left. */
   async start(): Promise<void> {
-    this.saved = await this.d.checkpoint.load();
+    try {
+      this.saved = await this.d.checkpoint.load();
+    } catch (err) {
+      // Only a shortcut: from the start of each file, the service skips the lines it has.
+      this.d.warn(`${path.basename(this.d.checkpoint.file)} cannot be read (${(err as Error).message}); the metric sources are read from the start of each file`, path.basename(this.d.checkpoint.file));
+      this.saved = {};
+    }
     this.started = true;
     for (const rel of this.scan()) this.changed(rel);
     for (const rel of this.early) this.changed(rel);
