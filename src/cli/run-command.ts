@@ -9,6 +9,7 @@ import path from 'path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { startFolderAgent } from '../agent/agent';
 import { commandLine, gitFacts, hostName } from '../agent/run-facts';
+import { encodeParams, encodeTags } from '../client/encode-metric-line';
 import { pythonHelperDir } from '../client/python-path';
 import { createLogger } from '../log/logger';
 import type { ParamValue, RunStatus } from '../protocol';
@@ -54,6 +55,15 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
   const log = createLogger('agent', process.env.OUTPOST_LOG_LEVEL ?? 'warn');
   const cwd = path.resolve(opts.dir);
   if (!fs.existsSync(cwd)) throw new CliError(`--dir ${opts.dir}: no such folder`, EXIT_USAGE);
+  // Lines of the spool like any job's (exactly once, in order, a param keeping its first value),
+  // checked as the loggers check them: a bad --param or --tag stops here, not as a rejected line.
+  const metaLines: string[] = [];
+  try {
+    if (opts.param.length) metaLines.push(encodeParams(Object.fromEntries(opts.param)));
+    if (opts.tag.length) metaLines.push(encodeTags(Object.fromEntries(opts.tag)));
+  } catch (err) {
+    throw new CliError(`--param/--tag: ${(err as Error).message}`, EXIT_USAGE);
+  }
   const conn = await connect({ server: opts.server, dir: cwd });
   const started = new Date();
   const facts: RunFacts = { startTime: started.toISOString(), command: commandLine(argv), cwd, host: hostName(), ...gitFacts(cwd) };
@@ -68,10 +78,6 @@ async function runCommand(argv: string[], opts: RunOptions): Promise<number> {
     facts,
   });
   fs.mkdirSync(folder.outputsDir, { recursive: true });
-  // Lines of the spool like any job's (exactly once, in order, a param keeping its first value).
-  const metaLines: string[] = [];
-  if (opts.param.length) metaLines.push(`${JSON.stringify({ params: Object.fromEntries(opts.param) })}\n`);
-  if (opts.tag.length) metaLines.push(`${JSON.stringify({ tags: Object.fromEntries(opts.tag) })}\n`);
   if (metaLines.length) fs.appendFileSync(folder.metricsFile, metaLines.join(''));
   await warnIfShared(conn.projectDir, folder.outputsDir, folder.id);
   const agent = await startFolderAgent(folder, conn, log, { ...registrationOf(folder), status: 'running' }, { systemMetrics: opts.systemMetrics });

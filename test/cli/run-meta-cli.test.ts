@@ -40,6 +40,18 @@ test('outpost run --param --tag --note, and the job\'s own params and tags lines
   expect(human).toContain('note\n  lr 0.01, **first** try');
 });
 
+test('a --param or --tag the loggers would refuse is exit 2 before any run is made, naming what was wrong', () => {
+  const before = json<unknown[]>(['history', 'list']).length;
+  for (const [flag, value, said] of [
+    ['--param', 'x=[{"a":1}]', /params\["x"\]\[0\] must be a finite number, a string or a boolean/],
+    ['--tag', `${'k'.repeat(300)}=v`, /longer than/],
+  ] as const) {
+    const r = outpost(['run', flag, value, '--', 'true'], { cwd: dir });
+    expect({ status: r.status, stderr: r.stderr }).toMatchObject({ status: 2, stderr: expect.stringMatching(said) });
+  }
+  expect(json<unknown[]>(['history', 'list'])).toHaveLength(before);
+});
+
 test('history list --filter and --sort find and order runs by value; --json adds params and tags', () => {
   const list = json<{ name: string; params: Record<string, unknown>; tags: Record<string, string> }[]>(['history', 'list', '--filter', 'params.lr < 0.05 and metrics.val_acc > 0.85', '--sort', 'metrics.val_acc desc']);
   expect(list.map((r) => r.name)).toEqual(['lr-0.01', 'lr-0.001']);
