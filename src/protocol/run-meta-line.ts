@@ -84,11 +84,6 @@ export function paramText(v: ParamValue): string {
   return typeof v === 'string' ? v : JSON.stringify(v);
 }
 
-/** Two param values are the same value (the same JSON). */
-export function sameParam(a: ParamValue, b: ParamValue): boolean {
-  return typeof a === typeof b && paramText(a) === paramText(b) && Array.isArray(a) === Array.isArray(b);
-}
-
 function checkKey(what: 'param' | 'tag', key: string, name: string, maxNameChars: number): string | undefined {
   if (key.length === 0) return `a ${what} name is empty`;
   if (name.length > maxNameChars) return `${what} name ${quote(name)} is longer than ${maxNameChars} characters`;

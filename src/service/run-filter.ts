@@ -8,7 +8,7 @@
 import type peggy from 'peggy';
 import { settings } from '../../config';
 import { E } from '../protocol';
-import { ATTRIBUTES, type Attribute, type Field, type Filter, type SortKey } from '../store/run-query';
+import type { Filter, SortKey } from '../store/run-query';
 
 // Names: plain (letters, digits, _ - / : .) or quoted in backticks or quotes, for any other name.
 // A metric's plain name may end with .min, .max or .last: its aggregate (backticks keep a name
@@ -153,9 +153,3 @@ function nesting(text: string): { depth: number; at: number } {
   }
   return max;
 }
-
-export function isAttribute(name: string): name is Attribute {
-  return (ATTRIBUTES as readonly string[]).includes(name);
-}
-
-export type { Field };

@@ -1,11 +1,8 @@
 /** A run's params, one row each, in name order: the values exactly as logged (0.0001, not 1e-4). */
-import type { ParamValue } from '../../protocol/run-meta-line';
+import { paramText, type ParamValue } from '../../protocol/run-meta-line';
 import { h } from './dom';
 
-/** A param as text: strings as they are, the rest as their JSON (lists in brackets). */
-export function paramText(v: ParamValue): string {
-  return typeof v === 'string' ? v : JSON.stringify(v);
-}
+export { paramText };
 
 export function paramsTable(params: Record<string, ParamValue>): HTMLElement {
   const names = Object.keys(params).sort((a, b) => a.localeCompare(b));
